@@ -1,0 +1,54 @@
+"""The ``flightdeck`` command: one root application, one module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from flightdeck.cli import (
+    accounts_cmd,
+    auth_cmd,
+    cluster_cmd,
+    db_cmd,
+    dev_cmd,
+    emulator_cmd,
+    notifications_cmd,
+    orgs_cmd,
+    server_cmd,
+    tokens_cmd,
+    users_cmd,
+    workspaces_cmd,
+)
+from flightdeck.cli.errors import CliError
+
+app = typer.Typer(
+    name="flightdeck",
+    help="Run Apache Airflow in your own AWS account, managed from one control plane.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+auth_cmd.register(app)
+server_cmd.register(app)
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(orgs_cmd.app, name="organization")
+app.add_typer(workspaces_cmd.app, name="workspace")
+app.add_typer(users_cmd.app, name="user")
+app.add_typer(tokens_cmd.app, name="token")
+app.add_typer(accounts_cmd.app, name="aws")
+app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(notifications_cmd.app, name="notifications")
+app.add_typer(emulator_cmd.app, name="emulator")
+app.add_typer(dev_cmd.app, name="dev")
+
+
+def main() -> None:
+    """Entry point: a domain or usage error is one line on stderr and a non-zero exit."""
+    try:
+        app()
+    except CliError as exc:
+        typer.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,77 @@
+"""Settings for every flightdeck process, each readable from a ``FLIGHTDECK_*`` variable.
+
+The embedded default (SQLite in a data directory, an in-process AWS emulator) needs no
+configuration at all; production mode refuses the defaults that are only safe on a laptop.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "flightdeck-development-secret-key-do-not-use-in-production"
+DEFAULT_PORT = 8765  # Airflow owns 8080; stay well clear of it.
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLIGHTDECK_", extra="ignore")
+
+    mode: Literal["embedded", "production"] = "embedded"
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".flightdeck")
+    database_url: str | None = None
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    hosted_mode: bool = False
+    session_cookie_name: str = "flightdeck_session"
+    session_max_age_seconds: int = 14 * 24 * 3600
+    cookie_secure: bool = False
+    run_worker_in_server: bool = True
+
+    # AWS: the platform's own identity is boto3's default chain; only the endpoint differs
+    # between real AWS and the embedded emulator.
+    aws_endpoint_url: str | None = None
+    platform_account_id: str | None = None
+    embedded_emulator: bool = True
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "flightdeck@localhost"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.mode != "production":
+            return self
+        problems = []
+        if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append(
+                "FLIGHTDECK_SECRET_KEY must be set to a random value of at least 32 characters "
+                "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            problems.append(
+                "FLIGHTDECK_DATABASE_URL must point at PostgreSQL "
+                "(postgresql+psycopg://user:password@host/dbname)"
+            )
+        if self.embedded_emulator:
+            problems.append("FLIGHTDECK_EMBEDDED_EMULATOR must be false in production")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'flightdeck.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Fixtures for the control-plane database: every test using them runs on SQLite and PostgreSQL."""

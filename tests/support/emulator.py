@@ -1,0 +1,1 @@
+"""Fixtures for the AWS emulator (moto server over HTTP on loopback)."""

@@ -1,0 +1,53 @@
+"""The control plane's FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from flightdeck import __version__
+from flightdeck.api.errors import install_error_handlers
+from flightdeck.api.routes import auth, organizations, tokens, workspaces
+from flightdeck.config import Settings, get_settings
+from flightdeck.db.engine import make_engine, make_session_factory
+from flightdeck.db.migrate import upgrade
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    if migrate:
+        upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+
+    app = FastAPI(
+        title="flightdeck",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, tokens, organizations, workspaces):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,116 @@
+"""Organizations, their members, their audit log and their AWS external ID."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.schemas import (
+    AuditEventOut,
+    ExternalIdOut,
+    InvitationOut,
+    InviteIn,
+    InviteOut,
+    MemberOut,
+    MyOrganizationOut,
+    OrganizationCreateIn,
+    RoleIn,
+)
+from flightdeck.db.models import OrganizationMembership
+from flightdeck.services import access, audit, orgs
+
+router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+
+def member_out(membership: OrganizationMembership) -> MemberOut:
+    return MemberOut(
+        user_id=membership.user_id,
+        email=membership.user.email,
+        name=membership.user.name,
+        role=membership.role,
+        created_at=membership.created_at,
+    )
+
+
+@router.get("", response_model=list[MyOrganizationOut])
+def list_organizations(user: CurrentUser, session: SessionDep) -> list[MyOrganizationOut]:
+    return [
+        MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
+        for org, role in orgs.list_organizations(session, user)
+    ]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MyOrganizationOut)
+def create_organization(
+    body: OrganizationCreateIn, user: CurrentUser, session: SessionDep
+) -> MyOrganizationOut:
+    org = orgs.create_organization(session, user, body.name)
+    return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role="owner")
+
+
+@router.get("/{organization_id}", response_model=MyOrganizationOut)
+def show_organization(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> MyOrganizationOut:
+    org = access.require_member(session, user, organization_id)
+    role = access.org_membership(session, user, organization_id).role
+    return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
+
+
+@router.get("/{organization_id}/aws-external-id", response_model=ExternalIdOut)
+def reveal_external_id(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> ExternalIdOut:
+    value = orgs.reveal_external_id(session, user, organization_id)
+    return ExternalIdOut(organization_id=organization_id, external_id=value)
+
+
+@router.get("/{organization_id}/members", response_model=list[MemberOut])
+def list_members(organization_id: str, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
+    return [member_out(m) for m in orgs.list_members(session, user, organization_id)]
+
+
+@router.post(
+    "/{organization_id}/members", status_code=status.HTTP_201_CREATED, response_model=InviteOut
+)
+def invite_member(
+    organization_id: str, body: InviteIn, user: CurrentUser, session: SessionDep
+) -> InviteOut:
+    result = orgs.invite(
+        session,
+        user,
+        organization_id,
+        email=body.email,
+        role=body.role,
+        workspace_id=body.workspace_id,
+        workspace_role=body.workspace_role,
+    )
+    if result.membership is not None:
+        return InviteOut(status="added", member=member_out(result.membership))
+    return InviteOut(
+        status="invited",
+        invitation=InvitationOut.model_validate(result.invitation),
+        invitation_token=result.invitation_token,
+    )
+
+
+@router.patch("/{organization_id}/members/{user_id}", response_model=MemberOut)
+def change_member_role(
+    organization_id: str, user_id: str, body: RoleIn, user: CurrentUser, session: SessionDep
+) -> MemberOut:
+    return member_out(orgs.set_member_role(session, user, organization_id, user_id, body.role))
+
+
+@router.delete("/{organization_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_member(
+    organization_id: str, user_id: str, user: CurrentUser, session: SessionDep
+) -> None:
+    orgs.remove_member(session, user, organization_id, user_id)
+
+
+@router.get("/{organization_id}/audit-events", response_model=list[AuditEventOut])
+def list_audit_events(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> list[AuditEventOut]:
+    access.require_owner(session, user, organization_id)
+    return [AuditEventOut.model_validate(e) for e in audit.list_events(session, organization_id)]

@@ -1,0 +1,149 @@
+"""Start moto's server, wrapped in the emulator's application, on loopback in a thread.
+
+moto keeps its resources in process-wide backends, so run one emulator per process (a second
+one would share moto's resources but not the emulator's own quotas, regions and faults).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from flightdeck.aws.emulator.accounts import (
+    DEFAULT_CUSTOMER_ACCOUNT_IDS,
+    DEFAULT_PLATFORM_ACCOUNT_ID,
+    AwsCredentials,
+    static_credentials,
+    validate_account_id,
+)
+from flightdeck.aws.emulator.control import EmulatorControl
+from flightdeck.aws.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+DEFAULT_EMULATOR_PORT = 8766
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RunningEmulator:
+    """A started emulator: where it listens, its accounts, their credentials, its control."""
+
+    def __init__(
+        self,
+        server: BaseWSGIServer,
+        thread: threading.Thread,
+        state: EmulatorState,
+        platform_account_id: str,
+        customer_account_ids: tuple[str, ...],
+    ) -> None:
+        self._server = server
+        self._thread = thread
+        self.state = state
+        self.host = str(server.server_address[0])
+        self.port = int(server.server_address[1])
+        url_host = f"[{self.host}]" if ":" in self.host else self.host
+        self.endpoint_url = f"http://{url_host}:{self.port}"
+        self.platform_account_id = platform_account_id
+        self.customer_account_ids = customer_account_ids
+        self.control = EmulatorControl(self.endpoint_url)
+
+    @property
+    def customer_account_id(self) -> str:
+        """The first (by default the only) customer account."""
+        return self.customer_account_ids[0]
+
+    def platform_credentials(self) -> AwsCredentials:
+        """What the control plane's default credential chain holds: the platform account."""
+        return static_credentials(self.platform_account_id)
+
+    def customer_credentials(self, account_id: str | None = None) -> AwsCredentials:
+        """A customer's own administrator credentials for ``account_id`` (default: the first).
+
+        Static keys the emulator maps to the account, so they outlive a moto reset; AssumeRole
+        into ``arn:aws:iam::<account>:role/<any>`` also works and lands in the same account.
+        """
+        return static_credentials(validate_account_id(account_id or self.customer_account_id))
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_emulator(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    platform_account_id: str = DEFAULT_PLATFORM_ACCOUNT_ID,
+    customer_account_ids: tuple[str, ...] = DEFAULT_CUSTOMER_ACCOUNT_IDS,
+    allow_remote: bool = False,
+    log_requests: bool = False,
+) -> RunningEmulator:
+    """Serve the emulator on ``host:port`` (0 picks a free port) and return once it listens."""
+    if not allow_remote and not is_loopback(host):
+        raise ValueError(
+            f"refusing to bind the AWS emulator to {host}: it accepts any credentials; "
+            "use 127.0.0.1 or allow remote access explicitly"
+        )
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        raise RuntimeError(
+            "MOTO_ACCOUNT_ID is set: it would put every call in one account; unset it"
+        )
+    validate_account_id(platform_account_id)
+    if not customer_account_ids:
+        raise ValueError("the emulator needs at least one customer account")
+    for account_id in customer_account_ids:
+        validate_account_id(account_id)
+    if platform_account_id in customer_account_ids:
+        raise ValueError("the platform account cannot also be a customer account")
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from flightdeck.aws.emulator.app import EmulatorApp
+
+    class _RequestHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            if log_requests:
+                super().log_request(*args, **kwargs)
+
+    state = EmulatorState()
+    app = EmulatorApp(
+        DomainDispatcherApplication(create_backend_app),
+        state,
+        platform_account_id,
+        tuple(customer_account_ids),
+    )
+    server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, name="flightdeck-aws-emulator", daemon=True
+    )
+    thread.start()
+    return RunningEmulator(server, thread, state, platform_account_id, tuple(customer_account_ids))

@@ -83,7 +83,7 @@ def list_organizations(session: Session, user: User) -> list[tuple[Organization,
         .where(OrganizationMembership.user_id == user.id)
         .order_by(Organization.created_at)
     )
-    return [(org, role) for org, role in rows.tuples()]
+    return [(org, role) for org, role in rows]
 
 
 def reveal_external_id(session: Session, user: User, organization_id: str) -> str:

@@ -1,0 +1,61 @@
+"""API test client over a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from flightdeck.api.app import create_app
+from flightdeck.config import Settings
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2 at minimal cost: the suite signs hundreds of users up."""
+    from argon2 import PasswordHasher
+
+    from flightdeck.services import secrets
+
+    monkeypatch.setattr(
+        secrets, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        run_worker_in_server=False,
+        embedded_emulator=False,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, migrate=False)) as test_client:
+        yield test_client
+
+
+def sign_up(
+    client: TestClient, email: str, org: str | None = None, invitation_token: str | None = None
+) -> dict[str, str]:
+    """Sign a user up and return bearer headers for an API token of theirs."""
+    body: dict[str, str] = {"email": email, "password": PASSWORD}
+    if org is not None:
+        body["organization_name"] = org
+    if invitation_token is not None:
+        body["invitation_token"] = invitation_token
+    response = client.post("/api/v1/auth/signup", json=body)
+    assert response.status_code == 201, response.text
+    client.cookies.clear()
+    login = client.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "token_name": "tests"}
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['token']}"}

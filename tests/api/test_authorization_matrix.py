@@ -1,0 +1,156 @@
+"""Every endpoint times every kind of caller, with the exact status code each must get.
+
+A route missing from the matrix fails ``test_matrix_covers_every_route``, so a new
+endpoint cannot ship without its authorization being decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.conftest import sign_up
+
+ACTORS = ("anonymous", "member", "workspace_admin", "owner", "outsider")
+PUBLIC_ROUTES = {
+    ("POST", "/api/v1/auth/signup"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+}
+
+
+@dataclass
+class World:
+    client: TestClient
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    expected: tuple[int, int, int, int, int]  # in ACTORS order
+    body: dict[str, Any] | None = None
+
+    def url(self, ids: dict[str, str]) -> str:
+        return "/api/v1" + self.path.format(**ids)
+
+
+ORG = "/organizations/{org}"
+WS = ORG + "/workspaces/{ws}"
+CASES = [
+    Case("GET", "/me", (401, 200, 200, 200, 200)),
+    Case("GET", "/organizations", (401, 200, 200, 200, 200)),
+    Case("POST", "/organizations", (401, 201, 201, 201, 201), {"name": "Another Org"}),
+    Case("GET", ORG, (401, 200, 200, 200, 404)),
+    Case("GET", ORG + "/aws-external-id", (401, 403, 403, 200, 404)),
+    Case("GET", ORG + "/members", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/members", (401, 403, 403, 201, 404), {"email": "new@example.com"}),
+    Case("PATCH", ORG + "/members/{member}", (401, 403, 403, 200, 404), {"role": "owner"}),
+    Case("DELETE", ORG + "/members/{member}", (401, 403, 403, 204, 404)),
+    Case("GET", ORG + "/audit-events", (401, 403, 403, 200, 404)),
+    Case("GET", ORG + "/workspaces", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/workspaces", (401, 403, 403, 201, 404), {"name": "analytics"}),
+    Case("GET", WS, (401, 404, 200, 200, 404)),
+    Case("DELETE", WS, (401, 404, 204, 204, 404)),
+    Case("GET", WS + "/members", (401, 404, 200, 200, 404)),
+    Case(
+        "POST",
+        WS + "/members",
+        (401, 404, 201, 201, 404),
+        {"user_id": "{member}", "role": "member"},
+    ),
+    Case("PATCH", WS + "/members/{workspace_admin}", (401, 404, 200, 200, 404), {"role": "member"}),
+    Case("DELETE", WS + "/members/{workspace_admin}", (401, 404, 204, 204, 404)),
+    Case("GET", "/tokens", (401, 200, 200, 200, 200)),
+    Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
+    Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
+]
+
+
+def build_world(client: TestClient, suffix: str = "") -> World:
+    """An organization with an owner, a member, a workspace admin, plus an outsider's org.
+
+    ``suffix`` makes the emails unique when a test needs a second, untouched world.
+    """
+
+    def email(name: str, domain: str = "acme.example") -> str:
+        return f"{name}{suffix}@{domain}"
+
+    headers: dict[str, dict[str, str]] = {"anonymous": {}}
+    headers["owner"] = sign_up(client, email("owner"), org="Acme")
+    org = client.get("/api/v1/organizations", headers=headers["owner"]).json()[0]["id"]
+    ids = {"org": org}
+    for actor in ("member", "workspace_admin"):
+        invite = client.post(
+            f"/api/v1/organizations/{org}/members",
+            json={"email": email(actor)},
+            headers=headers["owner"],
+        )
+        headers[actor] = sign_up(
+            client, email(actor), invitation_token=invite.json()["invitation_token"]
+        )
+        ids[actor] = client.get("/api/v1/me", headers=headers[actor]).json()["user"]["id"]
+    ws = client.post(
+        f"/api/v1/organizations/{org}/workspaces", json={"name": "data"}, headers=headers["owner"]
+    ).json()["id"]
+    ids["ws"] = ws
+    added = client.post(
+        f"/api/v1/organizations/{org}/workspaces/{ws}/members",
+        json={"user_id": ids["workspace_admin"], "role": "admin"},
+        headers=headers["owner"],
+    )
+    assert added.status_code == 201, added.text
+    headers["outsider"] = sign_up(client, email("someone", "other.example"), org="Other")
+    ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
+    return World(client=client, headers=headers, ids=ids)
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
+def test_authorization(client: TestClient, case: Case) -> None:
+    world = build_world(client)
+    for index, actor in enumerate(ACTORS):
+        response = client.request(
+            case.method,
+            case.url(world.ids),
+            json=_fill(case.body, world.ids) if case.body is not None else None,
+            headers=world.headers[actor],
+        )
+        assert response.status_code == case.expected[index], (
+            f"{actor}: {response.status_code} {response.text}"
+        )
+        client.cookies.clear()
+        if case.method != "GET" and response.status_code < 300 and index + 1 < len(ACTORS):
+            # The next caller must meet the state before this mutation, not after it.
+            world = build_world(client, suffix=f"+{index}")
+
+
+def test_matrix_covers_every_route(client: TestClient) -> None:
+    routes = {
+        (method, route.path)
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if getattr(route, "path", "").startswith("/api/v1")
+        for method in getattr(route, "methods", ()) - {"HEAD", "OPTIONS"}
+    }
+    covered = {(case.method, "/api/v1" + _normalise(case.path)) for case in CASES} | PUBLIC_ROUTES
+    routes = {(method, _normalise(path)) for method, path in routes}
+    covered = {(method, _normalise(path)) for method, path in covered}
+    assert routes - covered == set(), "routes without an authorization case"
+
+
+def _normalise(path: str) -> str:
+    import re
+
+    return re.sub(r"\{[^}]+\}", "{}", path)

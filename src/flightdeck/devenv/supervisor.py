@@ -1,0 +1,404 @@
+"""Run a project's Airflow natively: processes, ports, health, and their lifecycle.
+
+Each component runs as ``python -m airflow <component>`` from the project's cached venv, in
+its own session so ``dev start`` can return while Airflow keeps running and ``dev stop`` can
+end each component with all its children. What is running is recorded in
+``.flightdeck/airflow/run.json``; a record whose processes have died is treated as stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flightdeck.devenv import venvs
+from flightdeck.devenv.airflow_env import (
+    ADMIN_USER,
+    Ports,
+    airflow_environment,
+    local_secrets,
+    passwords_file,
+    read_project_env,
+)
+from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.ports import choose_ports
+from flightdeck.devenv.project import (
+    AirflowSettings,
+    Project,
+    ProjectConfig,
+    airflow_major,
+    read_packages,
+)
+
+Echo = Callable[[str], None]
+
+AIRFLOW3_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+AIRFLOW2_COMPONENTS = ("webserver", "scheduler", "triggerer")
+# Health-report key -> the component whose log explains it being unhealthy.
+_HEALTH_KEYS = {
+    "scheduler": "scheduler", "triggerer": "triggerer", "dag_processor": "dag-processor"
+}
+DEFAULT_WORKER_LOG_PORT = 8793
+DEFAULT_TRIGGER_LOG_PORT = 8794
+
+
+def components_for(major: int) -> tuple[str, ...]:
+    return AIRFLOW3_COMPONENTS if major >= 3 else AIRFLOW2_COMPONENTS
+
+
+def web_component(major: int) -> str:
+    return "api-server" if major >= 3 else "webserver"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything checked and built before any Airflow process starts."""
+
+    project: Project
+    config: ProjectConfig
+    settings: AirflowSettings
+    dotenv: dict[str, str]
+    venv: Path
+    notes: list[str]
+
+    @property
+    def major(self) -> int:
+        return airflow_major(self.config.airflow_version)
+
+    @property
+    def python(self) -> Path:
+        return venvs.venv_python(self.venv)
+
+
+@dataclass(frozen=True)
+class RunState:
+    airflow_version: str
+    venv: str
+    ports: dict[str, int]
+    pids: dict[str, int]
+    url: str
+
+    def alive(self) -> dict[str, bool]:
+        return {name: _group_alive(pid) for name, pid in self.pids.items()}
+
+
+def logs_dir(project: Project) -> Path:
+    return project.airflow_home / "logs" / "components"
+
+
+def component_log(project: Project, component: str) -> Path:
+    return logs_dir(project) / f"{component}.log"
+
+
+def _state_file(project: Project) -> Path:
+    return project.airflow_home / "run.json"
+
+
+def read_state(project: Project) -> RunState | None:
+    path = _state_file(project)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return RunState(data["airflow_version"], data["venv"], data["ports"], data["pids"], data["url"])
+
+
+def _write_state(project: Project, state: RunState) -> None:
+    path = _state_file(project)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state.__dict__, indent=2))
+    tmp.replace(path)
+
+
+def _group_alive(pid: int) -> bool:
+    """True while the component's session leader runs (we start each in its own group)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own exited child
+    try:
+        os.kill(pid, 0)
+        return os.getpgid(pid) == pid
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def prepare(project: Project, echo: Echo) -> Prepared:
+    """Validate every input file, then make sure the venv exists. Starts nothing."""
+    config = project.load_config()
+    dotenv, notes = read_project_env(project)
+    settings = project.load_settings()
+    packages = read_packages(project)
+    if packages:
+        notes.append(
+            "packages.txt lists OS packages (" + ", ".join(packages[:5]) + ") that a native run "
+            "cannot install; install them on this machine if your DAGs need them"
+        )
+    venv = venvs.ensure_venv(config.airflow_version, project.root / "requirements.txt", echo)
+    return Prepared(project, config, settings, dotenv, venv, notes)
+
+
+def environment(prepared: Prepared, ports: Ports) -> dict[str, str]:
+    return airflow_environment(prepared.project, prepared.config, ports, prepared.dotenv)
+
+
+def current_ports(prepared: Prepared) -> Ports:
+    """The running ports when Airflow is up, else the configured defaults (for one-off runs)."""
+    state = read_state(prepared.project)
+    if state is not None and any(state.alive().values()):
+        return Ports(**state.ports)
+    return Ports(prepared.config.api_port, DEFAULT_WORKER_LOG_PORT, DEFAULT_TRIGGER_LOG_PORT)
+
+
+def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None:
+    """Create or upgrade the metadata DB in ``.flightdeck/airflow`` (fast when up to date)."""
+    home = prepared.project.airflow_home
+    logs_dir(prepared.project).mkdir(parents=True, exist_ok=True)
+    log = component_log(prepared.project, "db-migrate")
+    if not (home / "airflow.db").exists():
+        echo("Creating the Airflow metadata database...")
+    with log.open("w") as out:
+        result = subprocess.run(
+            [str(prepared.python), "-m", "airflow", "db", "migrate"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=prepared.project.root, check=False,
+        )
+    if result.returncode != 0:
+        raise DevEnvError(
+            f"Airflow could not set up its database (see {log}): {last_error_line(log)}"
+        )
+
+
+def _ensure_login(prepared: Prepared, env: dict[str, str]) -> str:
+    """Make sure the local admin login exists; returns its password."""
+    password = local_secrets(prepared.project).admin_password
+    if prepared.major >= 3:
+        path = passwords_file(prepared.project)
+        path.write_text(json.dumps({ADMIN_USER: password}) + "\n")
+        path.chmod(0o600)
+        return password
+    marker = prepared.project.airflow_home / ".admin-user-created"
+    if not marker.exists():
+        result = subprocess.run(
+            [str(prepared.python), "-m", "airflow", "users", "create", "--username", ADMIN_USER,
+             "--password", password, "--role", "Admin", "--firstname", "Local",
+             "--lastname", "Admin", "--email", "admin@localhost"],
+            env=env, capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
+            raise DevEnvError("Airflow could not create the local admin user; see `dev logs`")
+        marker.touch()
+    return password
+
+
+def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunState, str, Prepared]:
+    """Start Airflow and wait until healthy; on failure stop what started and explain why."""
+    state = read_state(project)
+    if state is not None and any(state.alive().values()):
+        raise DevEnvError(
+            f"Airflow is already running for this project at {state.url}; "
+            "use `flightdeck dev restart` or `flightdeck dev stop`"
+        )
+    prepared = prepare(project, echo)
+    for note in prepared.notes:
+        echo(f"Warning: {note}")
+    preferred = {
+        "api": prepared.config.api_port,
+        "worker_logs": DEFAULT_WORKER_LOG_PORT,
+        "trigger_logs": DEFAULT_TRIGGER_LOG_PORT,
+    }
+    ports = Ports(**choose_ports(preferred))
+    if ports.api != prepared.config.api_port:
+        echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
+    env = environment(prepared, ports)
+    ensure_database(prepared, env, echo)
+    password = _ensure_login(prepared, env)
+    url = f"http://127.0.0.1:{ports.api}"
+    pids: dict[str, int] = {}
+    for component in components_for(prepared.major):
+        pids[component] = _spawn(prepared, component, ports, env)
+    version = prepared.config.airflow_version
+    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url)
+    _write_state(project, state)
+    try:
+        wait_healthy(project, state, prepared.major, timeout)
+    except DevEnvError:
+        stop(project)
+        raise
+    return state, password, prepared
+
+
+def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
+    command = [str(prepared.python), "-m", "airflow", component]
+    if component == "api-server":
+        command += ["--host", "127.0.0.1", "--port", str(ports.api)]
+    elif component == "webserver":
+        command += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
+    log = component_log(prepared.project, component)
+    with log.open("a") as out:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        out.write(f"\n--- flightdeck: starting {component} at {stamp}\n")
+        out.flush()
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=prepared.project.root, start_new_session=True,
+        )
+    return process.pid
+
+
+def health(url: str, major: int) -> dict[str, Any] | None:
+    import httpx
+
+    path = "/api/v2/monitor/health" if major >= 3 else "/health"
+    try:
+        response = httpx.get(url + path, timeout=5)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def unhealthy_components(report: dict[str, Any] | None, major: int) -> list[str]:
+    if report is None:
+        return [web_component(major)]
+    wanted = ["metadatabase", "scheduler", "triggerer"] + (["dag_processor"] if major >= 3 else [])
+    bad = []
+    for key in wanted:
+        status = (report.get(key) or {}).get("status")
+        if status != "healthy":
+            bad.append(_HEALTH_KEYS.get(key, web_component(major)))
+    return bad
+
+
+def wait_healthy(project: Project, state: RunState, major: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    bad: list[str] = []
+    while time.monotonic() < deadline:
+        dead = [name for name, alive in state.alive().items() if not alive]
+        if dead:
+            raise DevEnvError(
+                f"Airflow {dead[0]} exited during start-up; last log lines:\n"
+                + tail(component_log(project, dead[0]), 15)
+            )
+        bad = unhealthy_components(health(state.url, major), major)
+        if not bad:
+            return
+        time.sleep(1)
+    raise DevEnvError(
+        f"Airflow was not healthy after {int(timeout)}s: {', '.join(bad)} not healthy at "
+        f"{state.url}; last lines of the {bad[0]} log:\n" + tail(component_log(project, bad[0]), 15)
+    )
+
+
+def stop(project: Project, grace: float = 20.0) -> list[str]:
+    """Terminate every component's process group; data stays. Returns what was stopped."""
+    state = read_state(project)
+    if state is None:
+        return []
+    running = {name: pid for name, pid in state.pids.items() if _group_alive(pid)}
+    for pid in running.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(p) for p in running.values()):
+        time.sleep(0.2)
+    for pid in running.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    _state_file(project).unlink(missing_ok=True)
+    return list(running)
+
+
+def kill(project: Project) -> list[str]:
+    """Stop and delete the metadata DB, logs and local keys (``.flightdeck/airflow``)."""
+    stopped = stop(project, grace=5.0)
+    shutil.rmtree(project.airflow_home, ignore_errors=True)
+    return stopped
+
+
+def tail(path: Path, lines: int) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    content = path.read_text(errors="replace").splitlines()
+    return "\n".join(content[-lines:])
+
+
+def last_error_line(path: Path) -> str:
+    lines = [line for line in tail(path, 40).splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    return (errors or lines or ["no output"])[-1].strip()[:300]
+
+
+def follow(paths: list[Path], poll: float = 0.5) -> Iterator[str]:
+    """Yield new lines appended to ``paths`` until interrupted (``dev logs -f``)."""
+    offsets = {path: path.stat().st_size if path.exists() else 0 for path in paths}
+    while True:
+        for path in paths:
+            if not path.exists():
+                continue
+            with path.open(errors="replace") as handle:
+                handle.seek(offsets[path])
+                chunk = handle.read()
+                offsets[path] = handle.tell()
+            for line in chunk.splitlines():
+                yield f"{path.stem} | {line}"
+        time.sleep(poll)
+
+
+def run_airflow(prepared: Prepared, args: list[str]) -> int:
+    """``airflow <args>`` in the project's venv with the same environment as its processes."""
+    env = environment(prepared, current_ports(prepared))
+    if not (prepared.project.airflow_home / "airflow.db").exists():
+        ensure_database(prepared, env, lambda _msg: None)
+    return subprocess.run(
+        [str(prepared.python), "-m", "airflow", *args], env=env, cwd=prepared.project.root,
+        check=False,
+    ).returncode
+
+
+_PARSE_SCRIPT = """
+import json, sys
+from airflow.models import DagBag
+bag = DagBag(dag_folder=sys.argv[1])  # examples are off: AIRFLOW__CORE__LOAD_EXAMPLES
+print("FLIGHTDECK-PARSE " + json.dumps({
+    "dags": sorted(bag.dag_ids),
+    "errors": {path: str(error) for path, error in bag.import_errors.items()},
+}))
+"""
+
+
+def parse_dags(prepared: Prepared) -> tuple[list[str], dict[str, str]]:
+    """Import every DAG file the way the dag processor does; returns DAG ids and errors."""
+    env = environment(prepared, current_ports(prepared))
+    if not (prepared.project.airflow_home / "airflow.db").exists():
+        ensure_database(prepared, env, lambda _msg: None)
+    result = subprocess.run(
+        [str(prepared.python), "-c", _PARSE_SCRIPT, str(prepared.project.dags_dir)],
+        env=env, capture_output=True, text=True, cwd=prepared.project.root, check=False,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("FLIGHTDECK-PARSE "):
+            data = json.loads(line.removeprefix("FLIGHTDECK-PARSE "))
+            return data["dags"], data["errors"]
+    raise DevEnvError(
+        "Parsing DAGs failed before any DAG was read: "
+        + (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
+    )
+
+
+def run_pytest(prepared: Prepared, args: list[str]) -> int:
+    env = environment(prepared, current_ports(prepared))
+    if not (prepared.project.airflow_home / "airflow.db").exists():
+        ensure_database(prepared, env, lambda _msg: None)
+    targets = args or ["tests"]
+    return subprocess.run(
+        [str(prepared.python), "-m", "pytest", *targets], env=env, cwd=prepared.project.root,
+        check=False,
+    ).returncode

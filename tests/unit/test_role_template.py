@@ -65,7 +65,7 @@ def test_template_shape() -> None:
     policy = doc["Resources"]["CrossAccountPolicy"]
     assert role["Type"] == "AWS::IAM::Role"
     assert role["Properties"]["RoleName"] == ROLE_NAME
-    assert role["Properties"]["ManagedPolicyArns"] == [{"Ref": "CrossAccountPolicy"}]
+    assert policy["Properties"]["Roles"] == [{"Ref": "CrossAccountRole"}]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
     assert policy["Properties"]["ManagedPolicyName"] == MANAGED_POLICY_NAME
     assert doc["Outputs"]["RoleArn"]["Value"] == {"Fn::GetAtt": ["CrossAccountRole", "Arn"]}

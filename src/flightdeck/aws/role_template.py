@@ -143,14 +143,6 @@ def role_template_document(platform_account_id: str) -> dict[str, Any]:
             }
         },
         "Resources": {
-            POLICY_LOGICAL_ID: {
-                "Type": "AWS::IAM::ManagedPolicy",
-                "Properties": {
-                    "ManagedPolicyName": MANAGED_POLICY_NAME,
-                    "Description": policy_description(),
-                    "PolicyDocument": managed_policy_document(),
-                },
-            },
             ROLE_LOGICAL_ID: {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
@@ -160,8 +152,19 @@ def role_template_document(platform_account_id: str) -> dict[str, Any]:
                     "AssumeRolePolicyDocument": trust_policy_document(
                         platform_account_id, external_id_ref
                     ),
-                    "ManagedPolicyArns": [{"Ref": POLICY_LOGICAL_ID}],
                     "Tags": [{"Key": POLICY_VERSION_TAG, "Value": POLICY_VERSION}],
+                },
+            },
+            # The policy attaches itself to the role (``Roles``) instead of the role listing
+            # it in ``ManagedPolicyArns``: the same result in AWS, and the form the emulator
+            # implements, so tests run this very template end to end.
+            POLICY_LOGICAL_ID: {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": MANAGED_POLICY_NAME,
+                    "Description": policy_description(),
+                    "Roles": [{"Ref": ROLE_LOGICAL_ID}],
+                    "PolicyDocument": managed_policy_document(),
                 },
             },
         },

@@ -1,7 +1,265 @@
-"""``flightdeck aws role``: create the cross-account role with the customer's own credentials."""
+"""``flightdeck aws role create``: make the cross-account role with the customer's own credentials.
+
+Runs on the customer's machine with boto3's default credential chain (or ``--profile``);
+those credentials never leave it. The platform account and the organization's external ID
+come from the options (or their environment variables) or, when the user is logged in,
+from the control plane, which then also learns the new role's ARN.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="Create the cross-account role flightdeck assumes.")
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+METHODS = ("iam", "cloudformation")
+
+
+@dataclass(frozen=True)
+class ControlPlaneContext:
+    """What the control plane knows for the logged-in user's organization."""
+
+    organization_id: str
+    external_id: str
+    platform_account_id: str | None
+    # Registers the role ARN with the organization; None while the server has no such route.
+    register_role: Callable[[str], None] | None
+
+
+def _control_plane_context(organization: str | None) -> ControlPlaneContext | None:
+    """The organization's external ID (and platform account) from the control plane.
+
+    None when the user is not logged in, so the command works from options alone. This is
+    the one place that talks to the control plane: plug the platform-account lookup and
+    the role registration in here when their API routes exist.
+    """
+    try:
+        from flightdeck.cli import client as api
+        from flightdeck.cli import credentials
+    except ImportError:  # the HTTP client is not part of this installation
+        return None
+    if not credentials.load().token:
+        return None
+    http = api.ApiClient()
+    org = api.resolve_org(http, organization)
+    revealed = http.get(f"/organizations/{org['id']}/aws-external-id")
+    return ControlPlaneContext(
+        organization_id=str(org["id"]),
+        external_id=str(revealed["external_id"]),
+        platform_account_id=None,
+        register_role=None,
+    )
+
+
+def _method(value: str) -> str:
+    if value not in METHODS:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(METHODS)}")
+    return value
+
+
+def _optional_account(value: str | None) -> str | None:
+    if value is not None and not _ACCOUNT_ID.match(value.strip()):
+        raise typer.BadParameter(
+            "must be the platform's 12-digit AWS account ID, for example 123456789012"
+        )
+    return value.strip() if value else None
+
+
+def _optional_region(value: str | None) -> str | None:
+    if value is not None and not _REGION.match(value):
+        raise typer.BadParameter(f"{value!r} is not an AWS region name such as us-east-1")
+    return value
+
+
+@app.command("create")
+def create(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="AWS profile with IAM rights in the customer account (default: boto3's "
+            "credential chain, e.g. AWS_PROFILE).",
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            callback=_method,
+            help="iam: plain IAM calls; cloudformation: the FlightdeckCrossAccountRole stack.",
+        ),
+    ] = "iam",
+    external_id: Annotated[
+        str | None,
+        typer.Option(
+            "--external-id",
+            envvar="FLIGHTDECK_EXTERNAL_ID",
+            show_envvar=True,
+            help="The organization's external ID (default: from the control plane when "
+            "logged in); prefer the environment variable to keep it out of shell history.",
+        ),
+    ] = None,
+    platform_account: Annotated[
+        str | None,
+        typer.Option(
+            "--platform-account",
+            envvar="FLIGHTDECK_PLATFORM_ACCOUNT_ID",
+            callback=_optional_account,
+            help="The platform's AWS account ID to trust (12 digits).",
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            callback=_optional_region,
+            help="Region for AWS calls and the CloudFormation stack (default: the profile's).",
+        ),
+    ] = None,
+    organization: Annotated[
+        str | None,
+        typer.Option("--org", help="Organization (name or id) when logged in to several."),
+    ] = None,
+    timeout: Annotated[
+        int,
+        typer.Option("--timeout", min=30, help="Seconds to wait for the CloudFormation stack."),
+    ] = 600,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Create or repair the role flightdeck-remote-management; safe to run again."""
+    from flightdeck.cli.errors import CliError
+
+    context = _control_plane_context(organization)
+    platform, external = _resolve_inputs(context, platform_account, external_id)
+    result = _run_setup(profile, region, platform, external, method, timeout)
+
+    registered = False
+    registration_note = "not logged in to a control plane"
+    if context is not None:
+        if context.register_role is None:
+            registration_note = "this control plane cannot register roles yet"
+        else:
+            try:
+                context.register_role(result.role_arn)
+                registered = True
+            except CliError as exc:
+                registration_note = exc.message
+
+    if json_output:
+        import json
+
+        typer.echo(json.dumps({**result.as_dict(), "registered": registered}, indent=2))
+        return
+    _print_result(result.as_dict(), registered, registration_note)
+
+
+def _resolve_inputs(
+    context: ControlPlaneContext | None, platform_account: str | None, external_id: str | None
+) -> tuple[str, str]:
+    from flightdeck.aws.role_template import validate_external_id
+    from flightdeck.cli.errors import CliError
+
+    if context is not None and external_id and external_id != context.external_id:
+        raise CliError(
+            "the --external-id you gave is not your organization's external ID; "
+            "leave it out to use the one from the control plane"
+        )
+    external = external_id or (context.external_id if context else None)
+    platform = platform_account or (context.platform_account_id if context else None)
+    if not platform:
+        raise CliError(
+            "the platform's AWS account ID is unknown: pass --platform-account (or set "
+            "FLIGHTDECK_PLATFORM_ACCOUNT_ID), or run `flightdeck login` first"
+        )
+    if not external:
+        raise CliError(
+            "the organization's external ID is unknown: set FLIGHTDECK_EXTERNAL_ID (or pass "
+            "--external-id), or run `flightdeck login` first; Organization Owners see it in "
+            "the organization settings"
+        )
+    try:
+        validate_external_id(external)
+    except ValueError as exc:
+        raise CliError(f"--external-id: {exc}", exit_code=2) from None
+    return platform, external
+
+
+def _run_setup(
+    profile: str | None,
+    region: str | None,
+    platform: str,
+    external_id: str,
+    method: str,
+    timeout: int,
+) -> Any:
+    import botocore.exceptions
+
+    from flightdeck.aws.role_setup import RoleSetupError, ensure_cross_account_role
+    from flightdeck.aws.session import customer_session
+    from flightdeck.cli.errors import CliError
+
+    who = f"profile {profile!r}" if profile else "your default AWS credentials"
+    try:
+        session = customer_session(profile, region)
+        return ensure_cross_account_role(
+            session,
+            platform,
+            external_id,
+            method="cloudformation" if method == "cloudformation" else "iam",
+            region=region,
+            timeout_seconds=timeout,
+        )
+    except botocore.exceptions.ProfileNotFound:
+        raise CliError(
+            f"there is no AWS profile named {profile!r}; list yours with "
+            "`aws configure list-profiles`"
+        ) from None
+    except botocore.exceptions.NoCredentialsError:
+        raise CliError(
+            f"no AWS credentials found for {who}; pass --profile, or run `aws configure` "
+            "(or `aws sso login`)"
+        ) from None
+    except (
+        botocore.exceptions.SSOError,
+        botocore.exceptions.TokenRetrievalError,
+    ):
+        raise CliError(
+            f"the SSO session for {who} has expired; run `aws sso login"
+            f"{' --profile ' + profile if profile else ''}` and try again"
+        ) from None
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise CliError(f"could not reach AWS at {exc.kwargs.get('endpoint_url')}") from None
+    except RoleSetupError as exc:
+        raise CliError(exc.message) from None
+
+
+def _print_result(result: dict[str, Any], registered: bool, registration_note: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    if result["created"]:
+        state = "created"
+    elif result["updated"]:
+        state = "updated"
+    else:
+        state = "already up to date"
+    console.print(
+        Text.assemble(("Role ", "bold"), (result["role_arn"], "bold green"), f" ({state})")
+    )
+    for change in result["changes"]:
+        console.print(f"  - {change}")
+    if registered:
+        console.print("Registered with the control plane.")
+    else:
+        console.print(
+            f"Not registered with flightdeck ({registration_note}): give this role ARN to "
+            "flightdeck when you create a cluster."
+        )

@@ -1,9 +1,132 @@
-"""Placeholder commands."""
+"""`flightdeck signup`, `login` and `logout`."""
 
 from __future__ import annotations
 
+import re
+import socket
+from typing import Annotated
+
 import typer
+
+URL_OPTION = typer.Option(
+    "--url",
+    envvar="FLIGHTDECK_URL",
+    help="Control-plane URL [default: the stored one, else http://127.0.0.1:8765].",
+)
+
+
+def _password(password: str | None, confirm: bool = False) -> str:
+    if password:
+        return password
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return value
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def signup(
+        email: Annotated[str, typer.Option(prompt=True, help="Your email address.")],
+        organization: Annotated[
+            str | None,
+            typer.Option("--organization", help="Create this organization; you become its Owner."),
+        ] = None,
+        invitation_token: Annotated[
+            str | None,
+            typer.Option(
+                envvar="FLIGHTDECK_INVITATION_TOKEN",
+                help="Join the organization that invited you instead.",
+            ),
+        ] = None,
+        name: Annotated[str, typer.Option(help="Your name.")] = "",
+        password: Annotated[
+            str | None,
+            typer.Option(envvar="FLIGHTDECK_PASSWORD", help="Prompted for when omitted."),
+        ] = None,
+        url: Annotated[str | None, URL_OPTION] = None,
+    ) -> None:
+        """Create an account (and an organization, or join one by invitation), then log in."""
+        from flightdeck.cli import credentials
+        from flightdeck.cli.client import ApiClient
+        from flightdeck.cli.errors import CliError
+        from flightdeck.cli.output import success
+
+        if (organization is None) == (invitation_token is None):
+            raise CliError(
+                "give --organization NAME to create an organization, "
+                "or --invitation-token to join one"
+            )
+        client = ApiClient(url=url, token="")
+        secret = _password(password, confirm=True)
+        body = {
+            "email": email,
+            "password": secret,
+            "name": name,
+            "organization_name": organization,
+            "invitation_token": invitation_token,
+        }
+        result = client.post("/auth/signup", json={k: v for k, v in body.items() if v is not None})
+        login = client.post(
+            "/auth/login", json={"email": email, "password": secret, "token_name": _token_name()}
+        )
+        path = credentials.save(client.url, login["token"])
+        joined = result["organization"]["name"] if result["organization"] else "by invitation"
+        success(f"signed up as {email} ({joined}); token stored in {path}")
+
+    @app.command()
+    def login(
+        email: Annotated[str | None, typer.Option(help="Sign in with email and password.")] = None,
+        password: Annotated[
+            str | None,
+            typer.Option(envvar="FLIGHTDECK_PASSWORD", help="Prompted for when omitted."),
+        ] = None,
+        token: Annotated[
+            str | None, typer.Option(help="Use an existing API token instead (e.g. in CI).")
+        ] = None,
+        url: Annotated[str | None, URL_OPTION] = None,
+    ) -> None:
+        """Log in and store an API token (mode 0600) in your config directory."""
+        from flightdeck.cli import credentials
+        from flightdeck.cli.client import ApiClient
+        from flightdeck.cli.output import success
+
+        if token:
+            client = ApiClient(url=url, token=token)
+            me = client.get("/me")
+            path = credentials.save(client.url, token)
+            success(f"logged in to {client.url} as {me['user']['email']}; token in {path}")
+            return
+        client = ApiClient(url=url, token="")
+        if email is None:
+            email = typer.prompt("Email")
+        result = client.post(
+            "/auth/login",
+            json={"email": email, "password": _password(password), "token_name": _token_name()},
+        )
+        path = credentials.save(client.url, result["token"])
+        success(f"logged in to {client.url} as {result['user']['email']}; token in {path}")
+
+    @app.command()
+    def logout() -> None:
+        """Revoke the stored API token on the server and forget it locally."""
+        from flightdeck.cli import credentials
+        from flightdeck.cli.client import ApiClient
+        from flightdeck.cli.errors import CliError
+        from flightdeck.cli.output import success
+
+        stored = credentials.load()
+        if stored.token:
+            client = ApiClient()
+            try:
+                for record in client.get("/tokens"):
+                    if stored.token.startswith(record["prefix"]) and not record["revoked_at"]:
+                        client.delete(f"/tokens/{record['id']}")
+            except CliError:
+                pass  # the server may be gone; forgetting locally still logs out
+        removed = credentials.forget()
+        success("logged out" if removed or stored.token else "you were not logged in")
+
+
+def _token_name() -> str:
+    """``cli on <host>``: tells the user where a token in `token list` came from."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:50] or "unknown"
+    return f"cli on {host}"

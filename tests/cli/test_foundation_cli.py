@@ -1,0 +1,126 @@
+"""The newcomer's path through the CLI: sign up, workspace, invite, roles, tokens, external ID."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from cli.conftest import Server, free_port, run_cli
+
+PASSWORD = "correct horse battery staple"
+
+
+def _as(config_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for one CLI user: their own config dir (and so their own token)."""
+    return {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(config_dir),
+            "FLIGHTDECK_PASSWORD": PASSWORD, **extra}
+
+
+def test_newcomer_flow(server: Server, tmp_path: Path) -> None:
+    owner = _as(tmp_path / "owner")
+    result = run_cli("signup", "--email", "owner@acme.example", "--organization", "Acme",
+                     env=owner)
+    assert result.returncode == 0, result.stderr
+    credentials = tmp_path / "owner" / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert json.loads(credentials.read_text())["token"].startswith("fdk_")
+
+    orgs = json.loads(run_cli("organization", "list", "--json", env=owner).stdout)
+    assert [(o["name"], o["role"]) for o in orgs] == [("Acme", "owner")]
+
+    assert run_cli("workspace", "create", "analytics", env=owner).returncode == 0
+    workspaces = json.loads(run_cli("workspace", "list", "--json", env=owner).stdout)
+    assert [w["name"] for w in workspaces] == ["analytics"]
+
+    invite = run_cli("user", "invite", "dana@acme.example", "--workspace", "analytics",
+                     "--json", env=owner)
+    assert invite.returncode == 0, invite.stderr
+    token = json.loads(invite.stdout)["invitation_token"]
+
+    member = _as(tmp_path / "member")
+    joined = run_cli("signup", "--email", "dana@acme.example", "--invitation-token", token,
+                     env=member)
+    assert joined.returncode == 0, joined.stderr
+
+    external_id = run_cli("organization", "external-id", env=owner)
+    assert external_id.returncode == 0, external_id.stderr
+    value = external_id.stdout.strip()
+    assert len(value) >= 32
+
+    denied = run_cli("organization", "external-id", env=member)
+    assert denied.returncode == 1
+    assert denied.stderr.strip() == "Error: only Organization Owners can do this"
+    assert value not in denied.stdout + denied.stderr
+    shown = run_cli("organization", "show", "--json", env=member)
+    assert value not in shown.stdout and json.loads(shown.stdout)["role"] == "member"
+
+    members = json.loads(run_cli("user", "list", "--json", env=owner).stdout)
+    assert {(m["email"], m["role"]) for m in members} == {
+        ("owner@acme.example", "owner"), ("dana@acme.example", "member")}
+    in_workspace = json.loads(
+        run_cli("user", "list", "--workspace", "analytics", "--json", env=owner).stdout)
+    assert [m["email"] for m in in_workspace] == ["dana@acme.example"]
+
+    last_owner = run_cli("user", "role", "owner@acme.example", "member", env=owner)
+    assert last_owner.returncode == 1
+    assert "at least one Owner" in last_owner.stderr
+
+    assert run_cli("user", "role", "dana@acme.example", "owner", env=owner).returncode == 0
+    assert run_cli("organization", "external-id", env=member).stdout.strip() == value
+    assert run_cli("user", "remove", "owner@acme.example", env=member).returncode == 0
+    gone = run_cli("organization", "list", "--json", env=owner)
+    assert json.loads(gone.stdout) == []
+
+    assert value not in server.log.read_text()
+
+
+def test_tokens_and_logout(server: Server, tmp_path: Path) -> None:
+    env = _as(tmp_path / "u")
+    assert run_cli("signup", "--email", "t@acme.example", "--organization", "T",
+                   env=env).returncode == 0
+    created = json.loads(run_cli("token", "create", "ci", "--expires-in-days", "7", "--json",
+                                 env=env).stdout)
+    listing = run_cli("token", "list", "--json", env=env)
+    assert created["token"] not in listing.stdout
+    assert {t["name"] for t in json.loads(listing.stdout)} >= {"ci"}
+
+    ci = _as(tmp_path / "ci")
+    assert run_cli("login", "--token", created["token"], env=ci).returncode == 0
+    assert run_cli("organization", "list", env=ci).returncode == 0
+    assert run_cli("token", "revoke", created["id"], env=env).returncode == 0
+    rejected = run_cli("organization", "list", env=ci)
+    assert rejected.returncode == 1 and "invalid, expired or revoked" in rejected.stderr
+
+    assert run_cli("logout", env=env).returncode == 0
+    assert not (tmp_path / "u" / "credentials.json").exists()
+    after = run_cli("organization", "list", env=env)
+    assert after.returncode == 1 and "flightdeck login" in after.stderr
+
+
+def test_bad_input_is_one_line(server: Server, tmp_path: Path) -> None:
+    env = _as(tmp_path / "u")
+    bad = run_cli("signup", "--email", "not-an-email", "--organization", "X", env=env)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
+    assert bad.stderr.startswith("Error: email:")
+    weak = run_cli("signup", "--email", "a@b.example", "--organization", "X",
+                   env=_as(tmp_path / "w", FLIGHTDECK_PASSWORD="short"))
+    assert weak.stderr.strip() == "Error: password: must be at least 12 characters long"
+
+
+def test_server_not_running_names_the_command(tmp_path: Path) -> None:
+    env = _as(tmp_path / "u", FLIGHTDECK_URL=f"http://127.0.0.1:{free_port()}")
+    result = run_cli("organization", "list", env=env)
+    assert result.returncode == 1
+    assert "no flightdeck server is running" in result.stderr
+    assert "`flightdeck server`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_unsafe_defaults(tmp_path: Path) -> None:
+    env = dict(os.environ, FLIGHTDECK_MODE="production")
+    result = run_cli("server", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    assert "FLIGHTDECK_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cli.conftest import server  # noqa: F401  (a real control plane on loopback)
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
@@ -316,3 +317,63 @@ def test_cli_without_platform_account_or_login_says_what_to_do(
     assert result.returncode != 0
     assert "--platform-account" in result.stderr
     assert "flightdeck login" in result.stderr
+
+
+@pytest.mark.usefixtures("server")
+def test_cli_takes_the_external_id_from_the_control_plane_when_logged_in(
+    customer_profile: str, emulator_env: RunningEmulator, tmp_path: Path
+) -> None:
+    owner = {
+        **os.environ,
+        "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "owner"),
+        "FLIGHTDECK_PASSWORD": "correct horse battery staple 42",
+    }
+    signup = subprocess.run(
+        [FLIGHTDECK, "signup", "--email", "owner@acme.example", "--organization", "Acme"],
+        capture_output=True,
+        text=True,
+        env=owner,
+        timeout=60,
+        check=False,
+    )
+    assert signup.returncode == 0, signup.stderr
+    revealed = subprocess.run(
+        [FLIGHTDECK, "organization", "external-id"],
+        capture_output=True,
+        text=True,
+        env=owner,
+        timeout=60,
+        check=False,
+    )
+    org_external_id = revealed.stdout.strip()
+    base = [
+        FLIGHTDECK,
+        "aws",
+        "role",
+        "create",
+        "--profile",
+        customer_profile,
+        "--json",
+        "--platform-account",
+        emulator_env.platform_account_id,
+    ]
+
+    created = subprocess.run(
+        base, capture_output=True, text=True, env=owner, timeout=120, check=False
+    )
+    assert created.returncode == 0, created.stderr
+    assert org_external_id not in created.stdout + created.stderr
+    iam = iam_of(customer_session(customer_profile))
+    trust = iam.get_role(RoleName=ROLE_NAME)["Role"]["AssumeRolePolicyDocument"]
+    assert check_trust_policy(trust, emulator_env.platform_account_id, org_external_id).ok
+
+    conflicting = subprocess.run(
+        [*base, "--external-id", "not-the-org-id"],
+        capture_output=True,
+        text=True,
+        env=owner,
+        timeout=60,
+        check=False,
+    )
+    assert conflicting.returncode == 1
+    assert "not your organization's external ID" in conflicting.stderr

@@ -29,32 +29,47 @@ class ControlPlaneContext:
     organization_id: str
     external_id: str
     platform_account_id: str | None
-    # Registers the role ARN with the organization; None while the server has no such route.
+    # Registers the role ARN with the organization (raises CliError when the server refuses).
     register_role: Callable[[str], None] | None
 
 
 def _control_plane_context(organization: str | None) -> ControlPlaneContext | None:
-    """The organization's external ID (and platform account) from the control plane.
+    """The organization's external ID, platform account and role registration, from the
+    control plane.
 
     None when the user is not logged in, so the command works from options alone. This is
-    the one place that talks to the control plane: plug the platform-account lookup and
-    the role registration in here when their API routes exist.
+    the one place ``role create`` talks to the control plane.
     """
     try:
         from flightdeck.cli import client as api
         from flightdeck.cli import credentials
+        from flightdeck.cli.errors import CliError
     except ImportError:  # the HTTP client is not part of this installation
         return None
     if not credentials.load().token:
         return None
     http = api.ApiClient()
-    org = api.resolve_org(http, organization)
-    revealed = http.get(f"/organizations/{org['id']}/aws-external-id")
+    org_id = str(api.resolve_org(http, organization)["id"])
+    revealed = http.get(f"/organizations/{org_id}/aws-external-id")
+    try:
+        platform_account_id: str | None = http.get(f"/organizations/{org_id}/aws/role-setup")[
+            "platform_account_id"
+        ]
+    except (CliError, KeyError, TypeError):  # an older server: --platform-account is needed
+        platform_account_id = None
+
+    def register_role(role_arn: str) -> None:
+        account_id = role_arn.split(":")[4]
+        http.post(
+            f"/organizations/{org_id}/aws/accounts",
+            json={"account_id": account_id, "role_arn": role_arn},
+        )
+
     return ControlPlaneContext(
-        organization_id=str(org["id"]),
+        organization_id=org_id,
         external_id=str(revealed["external_id"]),
-        platform_account_id=None,
-        register_role=None,
+        platform_account_id=platform_account_id,
+        register_role=register_role,
     )
 
 

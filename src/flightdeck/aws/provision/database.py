@@ -1,0 +1,234 @@
+"""RDS PostgreSQL for Airflow metadata, in the private subnets, password kept by AWS.
+
+RDS offers no idempotency token, but DB instance and subnet group identifiers are unique
+per account and region, so the deterministic name is the idempotency key: a repeated
+create after a crash is answered by the describe that precedes it. The master password is
+managed by RDS in Secrets Manager (``ManageMasterUserPassword``) so flightdeck never
+holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flightdeck.aws.provision.context import (
+    CLUSTER_TAG,
+    PlannedChange,
+    Ready,
+    StepContext,
+    StepResult,
+    Waiting,
+    tag_value,
+)
+from flightdeck.aws.provision.errors import PermanentError
+from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
+from flightdeck.aws.provision.step import Step, absent_on
+
+INSTANCE_NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault", "DBSubnetGroupNotFound")
+
+READY_STATES = frozenset(
+    {
+        "available",
+        "backing-up",
+        "modifying",
+        "storage-optimization",
+        "configuring-enhanced-monitoring",
+        "configuring-log-exports",
+        "configuring-iam-database-auth",
+        "upgrading",
+        "maintenance",
+    }
+)
+WAITING_STATES = frozenset(
+    {"creating", "rebooting", "starting", "renaming", "resetting-master-credentials", "deleting"}
+)
+
+
+def db_identifier(cluster_id: str) -> str:
+    return f"flightdeck-{cluster_id}"
+
+
+def _describe_instance(ctx: StepContext) -> dict[str, Any] | None:
+    rds = ctx.client("rds")
+    response = absent_on(
+        INSTANCE_NOT_FOUND,
+        rds.describe_db_instances,
+        DBInstanceIdentifier=db_identifier(ctx.spec.cluster_id),
+    )
+    if response is None or not response["DBInstances"]:
+        return None
+    instance: dict[str, Any] = response["DBInstances"][0]
+    owner = tag_value(instance.get("TagList"), CLUSTER_TAG)
+    if owner != ctx.spec.cluster_id:
+        raise PermanentError(
+            f"DB instance {instance['DBInstanceIdentifier']} is tagged for cluster {owner!r}",
+            remedy="delete or rename that DB instance; flightdeck owns flightdeck-<cluster-id>",
+        )
+    return instance
+
+
+def _describe_subnet_group(ctx: StepContext) -> dict[str, Any] | None:
+    rds = ctx.client("rds")
+    response = absent_on(
+        SUBNET_GROUP_NOT_FOUND,
+        rds.describe_db_subnet_groups,
+        DBSubnetGroupName=db_identifier(ctx.spec.cluster_id),
+    )
+    if response is None or not response["DBSubnetGroups"]:
+        return None
+    return response["DBSubnetGroups"][0]  # type: ignore[no-any-return]
+
+
+class DatabaseStep(Step):
+    """The DB subnet group, then the PostgreSQL instance (encrypted, private)."""
+
+    name = "database"
+
+    def ensure(self, ctx: StepContext) -> StepResult:
+        rds = ctx.client("rds")
+        name = db_identifier(ctx.spec.cluster_id)
+        instance = _describe_instance(ctx)
+        if instance is None:
+            group = _describe_subnet_group(ctx)
+            if group is None:
+                group = rds.create_db_subnet_group(
+                    DBSubnetGroupName=name,
+                    DBSubnetGroupDescription=f"flightdeck cluster {ctx.spec.cluster_id}",
+                    SubnetIds=[ctx.require_id("subnets", f"private-{s}") for s in AZ_SUFFIXES],
+                    Tags=ctx.tags("db-subnet-group"),
+                )["DBSubnetGroup"]
+                ctx.record("db-subnet-group", group["DBSubnetGroupArn"], "created")
+            else:
+                ctx.record("db-subnet-group", group["DBSubnetGroupArn"], "found")
+            instance = rds.create_db_instance(
+                DBInstanceIdentifier=name,
+                DBInstanceClass=ctx.spec.db_instance_type,
+                Engine="postgres",
+                EngineVersion=ctx.spec.db_engine_version,
+                DBName="airflow",
+                MasterUsername="airflow",
+                ManageMasterUserPassword=True,
+                AllocatedStorage=ctx.spec.db_allocated_storage_gb,
+                StorageType="gp3",
+                StorageEncrypted=True,
+                DBSubnetGroupName=name,
+                VpcSecurityGroupIds=[ctx.require_id("security_groups", "sg-database")],
+                PubliclyAccessible=False,
+                BackupRetentionPeriod=7,
+                DeletionProtection=False,
+                CopyTagsToSnapshot=False,
+                Tags=ctx.tags("db-instance"),
+            )["DBInstance"]
+            ctx.record(
+                "db-instance", instance["DBInstanceArn"], "created", ctx.spec.db_instance_type
+            )
+        else:
+            ctx.record("db-instance", instance["DBInstanceArn"], "found")
+            group_arn = instance.get("DBSubnetGroup", {}).get("DBSubnetGroupArn")
+            if group_arn:
+                ctx.record("db-subnet-group", group_arn, "found")
+            pending = instance.get("PendingModifiedValues", {}).get("DBInstanceClass")
+            if (
+                instance.get("DBInstanceClass") != ctx.spec.db_instance_type
+                and pending != ctx.spec.db_instance_type
+                and instance.get("DBInstanceStatus") == "available"
+            ):
+                rds.modify_db_instance(
+                    DBInstanceIdentifier=name,
+                    DBInstanceClass=ctx.spec.db_instance_type,
+                    ApplyImmediately=True,
+                )
+                ctx.note("updated", "db-instance", f"class {ctx.spec.db_instance_type}")
+                return Waiting("database modifying its instance class", after=60)
+        ctx.condition()["aws_id"] = instance["DBInstanceArn"]
+        return self._state(ctx, instance)
+
+    def _state(self, ctx: StepContext, instance: dict[str, Any]) -> StepResult:
+        status = instance.get("DBInstanceStatus", "available")
+        if status in READY_STATES:
+            return Ready()
+        if status in WAITING_STATES:
+            ctx.note("waiting", "db-instance", status, instance["DBInstanceArn"])
+            return Waiting(f"database {status}", after=30)
+        raise PermanentError(
+            f"DB instance {instance['DBInstanceIdentifier']} is {status}",
+            remedy="look at the instance's events in the RDS console; fix the cause (storage, "
+            "parameters, quota) and retry",
+        )
+
+    def verify(self, ctx: StepContext) -> StepResult:
+        instance = _describe_instance(ctx)
+        if instance is None:
+            return Waiting("database is gone", after=0)
+        if instance.get("DBInstanceClass") != ctx.spec.db_instance_type:
+            return Waiting("database class differs from the spec", after=0)
+        return self._state(ctx, instance)
+
+    def delete(self, ctx: StepContext) -> StepResult:
+        rds = ctx.client("rds")
+        name = db_identifier(ctx.spec.cluster_id)
+        try:
+            instance = _describe_instance(ctx)
+        except PermanentError:
+            return Ready()  # another cluster's database: never delete it
+        if instance is not None:
+            if instance.get("DBInstanceStatus") != "deleting":
+                absent_on(
+                    INSTANCE_NOT_FOUND,
+                    rds.delete_db_instance,
+                    DBInstanceIdentifier=name,
+                    SkipFinalSnapshot=True,
+                    DeleteAutomatedBackups=True,
+                )
+                ctx.note("deleted", "db-instance", "deletion requested", instance["DBInstanceArn"])
+            return Waiting("database deleting", after=30)
+        group = _describe_subnet_group(ctx)
+        if group is not None:
+            absent_on(SUBNET_GROUP_NOT_FOUND, rds.delete_db_subnet_group, DBSubnetGroupName=name)
+            ctx.note("deleted", "db-subnet-group", "", group.get("DBSubnetGroupArn", name))
+        ctx.condition()["resources"] = {}
+        return Ready()
+
+    def plan(self, ctx: StepContext) -> list[PlannedChange]:
+        instance = _describe_instance(ctx)
+        if instance is None:
+            changes = []
+            if _describe_subnet_group(ctx) is None:
+                changes.append(PlannedChange(self.name, "create", "db-subnet-group"))
+            changes.append(
+                PlannedChange(
+                    self.name,
+                    "create",
+                    "db-instance",
+                    f"PostgreSQL {ctx.spec.db_engine_version} on {ctx.spec.db_instance_type}",
+                )
+            )
+            return changes
+        if instance.get("DBInstanceClass") != ctx.spec.db_instance_type:
+            return [
+                PlannedChange(
+                    self.name,
+                    "update",
+                    "db-instance",
+                    f"class {instance.get('DBInstanceClass')} -> {ctx.spec.db_instance_type}",
+                    instance["DBInstanceArn"],
+                )
+            ]
+        return []
+
+    def plan_delete(self, ctx: StepContext) -> list[PlannedChange]:
+        changes = []
+        instance = _describe_instance(ctx)
+        if instance is not None:
+            changes.append(
+                PlannedChange(self.name, "delete", "db-instance", "", instance["DBInstanceArn"])
+            )
+        group = _describe_subnet_group(ctx)
+        if group is not None:
+            changes.append(
+                PlannedChange(
+                    self.name, "delete", "db-subnet-group", "", group.get("DBSubnetGroupArn")
+                )
+            )
+        return changes

@@ -217,3 +217,17 @@ def test_aws_profile_is_recorded_without_losing_other_settings(tmp_path: Path) -
     project.set_aws_profile(None)
     assert project.load_config().aws_profile is None
     assert json.dumps(yaml.safe_load(project.config_file.read_text())["aws"]) == '{"profile": null}'
+
+
+def test_log_guard_drops_task_events_and_renders_the_rest() -> None:
+    from flightdeck.devenv.logguard import filter_line
+
+    task_line = json.dumps({"event": "password=hunter2", "logger": "task.stdout", "level": "info"})
+    hook_line = json.dumps({"event": "x", "logger": "airflow.providers.x", "ti_id": "01a"})
+    own = json.dumps({"timestamp": "T", "level": "info", "event": "Starting",
+                      "logger": "airflow.jobs.Scheduler", "filename": "s.py", "lineno": 3})
+    assert filter_line(task_line + "\n") is None
+    assert filter_line(hook_line) is None
+    assert filter_line(own) == "T [info     ] Starting [airflow.jobs.Scheduler] loc=s.py:3"
+    traceback = "Traceback (most recent call last):"
+    assert filter_line(traceback + "\n") == traceback

@@ -82,6 +82,7 @@ def init(
 
 
 def _print_started(state: Any, password: str, major: int) -> None:
+    """The URL and the local login: what a developer needs next."""
     typer.echo(f"Airflow {state.airflow_version} is healthy.")
     typer.echo(f"Airflow UI: {state.url}")
     typer.echo(f"Login: admin / {password}")
@@ -98,8 +99,9 @@ def start(
     with _user_errors():
         project = _project(project_dir)
         state, password, prepared = supervisor.start(project, _echo, timeout=wait)
-        _import_settings(state, password, prepared.major, prepared.settings)
     _print_started(state, password, prepared.major)
+    with _user_errors():  # Airflow keeps running if a settings entry is refused
+        _import_settings(state, password, prepared.major, prepared.settings)
 
 
 def _import_settings(state: Any, password: str, major: int, settings: Any) -> None:

@@ -97,7 +97,11 @@ class AirflowApi:
         return self._upsert("connections", conn.conn_id, body, hide)
 
     def upsert_pool(self, pool: Pool) -> str:
-        body = {"name": pool.name, "slots": pool.slots, "description": pool.description}
+        body: dict[str, Any] = {
+            "name": pool.name, "slots": pool.slots, "description": pool.description
+        }
+        if self.major >= 3:  # v2 PATCH validates the whole body, and this field is required
+            body["include_deferred"] = pool.include_deferred
         return self._upsert("pools", pool.name, body)
 
     def upsert_variable(self, key: str, value: str) -> str:
@@ -163,6 +167,7 @@ class AirflowApi:
                 "pool_name": p["name"],
                 "pool_slot": p["slots"],
                 "pool_description": p.get("description") or "",
+                "pool_include_deferred": bool(p.get("include_deferred", False)),
             }
             for p in self._list("pools")
             if p["name"] != "default_pool"

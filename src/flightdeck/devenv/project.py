@@ -62,6 +62,7 @@ class Pool:
     name: str
     slots: int
     description: str = ""
+    include_deferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,11 @@ def parse_settings(raw: Any) -> AirflowSettings:
         slots = item.get("pool_slot")
         if not isinstance(slots, int) or slots < -1:
             raise DevEnvError(f"{where} ({item['pool_name']}): pool_slot must be a whole number")
-        pools.append(Pool(str(item["pool_name"]), slots, str(item.get("pool_description") or "")))
+        deferred = item.get("pool_include_deferred", False)
+        if not isinstance(deferred, bool):
+            raise DevEnvError(f"{where}: pool_include_deferred must be true or false")
+        description = str(item.get("pool_description") or "")
+        pools.append(Pool(str(item["pool_name"]), slots, description, deferred))
     variables: dict[str, str] = {}
     for index, item in enumerate(airflow.get("variables") or []):
         if not isinstance(item, dict):

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -234,12 +235,16 @@ def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunStat
 
 
 def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
-    command = [str(prepared.python), "-m", "airflow", component]
+    log = component_log(prepared.project, component)
+    # Every component runs under the log guard, which keeps task output (and so any secret
+    # a task prints) out of the component logs; JSON makes task events recognisable.
+    command = [sys.executable, "-m", "flightdeck.devenv.logguard", str(log)]
+    command += [str(prepared.python), "-m", "airflow", component]
     if component == "api-server":
         command += ["--host", "127.0.0.1", "--port", str(ports.api)]
     elif component == "webserver":
         command += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
-    log = component_log(prepared.project, component)
+    env = {**env, "AIRFLOW__LOGGING__JSON_LOGS": "True"}
     with log.open("a") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         out.write(f"\n--- flightdeck: starting {component} at {stamp}\n")

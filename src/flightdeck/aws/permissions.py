@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-POLICY_VERSION = "2026-11-21"
+POLICY_VERSION = "2026-11-21.2"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"
@@ -37,105 +37,209 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
         "rds:DescribeDBInstances",
         "cloudformation:ListStacks",
     ),
+    # Step names below match ``flightdeck.aws.provision.STEP_NAMES``; each lists exactly the
+    # actions that step's ensure, delete, plan and verify perform, including the actions
+    # AWS checks implicitly (tag-on-create, PassRole, service-linked roles): see
+    # ``IMPLIED_ACTIONS``. tests/provision/test_declared_permissions.py keeps this true.
+    "region": (
+        "account:GetRegionOptStatus",
+        "account:EnableRegion",
+    ),
     "vpc": (
-        "ec2:CreateVpc",
         "ec2:DescribeVpcs",
+        "ec2:CreateVpc",
+        "ec2:CreateTags",
         "ec2:ModifyVpcAttribute",
         "ec2:DeleteVpc",
-        "ec2:CreateTags",
     ),
     "subnets": (
         "ec2:DescribeAvailabilityZones",
-        "ec2:CreateSubnet",
         "ec2:DescribeSubnets",
-        "ec2:DeleteSubnet",
+        "ec2:CreateSubnet",
         "ec2:CreateTags",
+        "ec2:DeleteSubnet",
     ),
     "internet_gateway": (
-        "ec2:CreateInternetGateway",
         "ec2:DescribeInternetGateways",
+        "ec2:CreateInternetGateway",
+        "ec2:CreateTags",
         "ec2:AttachInternetGateway",
         "ec2:DetachInternetGateway",
         "ec2:DeleteInternetGateway",
-        "ec2:CreateTags",
     ),
     "nat_gateways": (
-        "ec2:AllocateAddress",
-        "ec2:DescribeAddresses",
-        "ec2:ReleaseAddress",
-        "ec2:CreateNatGateway",
         "ec2:DescribeNatGateways",
-        "ec2:DeleteNatGateway",
+        "ec2:DescribeAddresses",
+        "ec2:AllocateAddress",
         "ec2:CreateTags",
+        "ec2:CreateNatGateway",
+        "ec2:DeleteNatGateway",
+        "ec2:ReleaseAddress",
     ),
     "route_tables": (
-        "ec2:CreateRouteTable",
         "ec2:DescribeRouteTables",
+        "ec2:CreateRouteTable",
+        "ec2:CreateTags",
         "ec2:CreateRoute",
         "ec2:ReplaceRoute",
         "ec2:AssociateRouteTable",
         "ec2:DisassociateRouteTable",
         "ec2:DeleteRouteTable",
-        "ec2:CreateTags",
     ),
     "security_groups": (
-        "ec2:CreateSecurityGroup",
         "ec2:DescribeSecurityGroups",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateTags",
         "ec2:AuthorizeSecurityGroupIngress",
         "ec2:DeleteSecurityGroup",
-        "ec2:CreateTags",
     ),
     "vpc_endpoints": (
-        "ec2:CreateVpcEndpoint",
         "ec2:DescribeVpcEndpoints",
-        "ec2:DeleteVpcEndpoints",
+        "ec2:CreateVpcEndpoint",
         "ec2:CreateTags",
+        "ec2:ModifyVpcEndpoint",
+        "ec2:DeleteVpcEndpoints",
+        "route53:AssociateVPCWithHostedZone",
     ),
     "iam_roles": (
-        "iam:CreateRole",
         "iam:GetRole",
+        "iam:CreateRole",
         "iam:TagRole",
+        "iam:ListAttachedRolePolicies",
         "iam:AttachRolePolicy",
         "iam:DetachRolePolicy",
-        "iam:ListAttachedRolePolicies",
         "iam:DeleteRole",
-        "iam:PassRole",
     ),
     "eks_cluster": (
-        "eks:CreateCluster",
         "eks:DescribeCluster",
-        "eks:DeleteCluster",
+        "eks:CreateCluster",
         "eks:TagResource",
+        "eks:DeleteCluster",
+        "iam:PassRole",
+        "iam:CreateServiceLinkedRole",
     ),
     "node_groups": (
-        "eks:CreateNodegroup",
+        "eks:DescribeCluster",
         "eks:DescribeNodegroup",
         "eks:ListNodegroups",
+        "eks:CreateNodegroup",
+        "eks:TagResource",
         "eks:UpdateNodegroupConfig",
         "eks:DeleteNodegroup",
-        "eks:TagResource",
+        "iam:PassRole",
+        "iam:CreateServiceLinkedRole",
     ),
     "database": (
-        "rds:CreateDBSubnetGroup",
-        "rds:DescribeDBSubnetGroups",
-        "rds:DeleteDBSubnetGroup",
-        "rds:CreateDBInstance",
         "rds:DescribeDBInstances",
-        "rds:DeleteDBInstance",
+        "rds:DescribeDBSubnetGroups",
+        "rds:CreateDBSubnetGroup",
+        "rds:CreateDBInstance",
         "rds:AddTagsToResource",
+        "rds:ModifyDBInstance",
+        "rds:DeleteDBInstance",
+        "rds:DeleteDBSubnetGroup",
+        "iam:CreateServiceLinkedRole",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
     ),
     "log_bucket": (
-        "s3:CreateBucket",
         "s3:ListBucket",
-        "s3:PutEncryptionConfiguration",
-        "s3:PutBucketPublicAccessBlock",
-        "s3:PutBucketTagging",
+        "s3:CreateBucket",
         "s3:GetBucketTagging",
-        "s3:DeleteBucket",
+        "s3:PutBucketTagging",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
         "s3:DeleteObject",
+        "s3:DeleteBucket",
     ),
-    "tag_scan": ("tag:GetResources",),
+    "tag_scan": (
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeNatGateways",
+        "ec2:DescribeAddresses",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVpcEndpoints",
+        "iam:ListRoles",
+        "eks:DescribeCluster",
+        "eks:ListNodegroups",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBSubnetGroups",
+        "s3:ListBucket",
+        "tag:GetResources",
+    ),
 }
+
+# IAM action prefix of each boto3 service name, where they differ.
+SERVICE_PREFIXES: dict[str, str] = {"resourcegroupstaggingapi": "tag"}
+
+# API operations whose IAM action has another name (S3 mostly). Anything not listed maps
+# to ``<prefix>:<OperationName>``.
+ACTION_NAMES: dict[tuple[str, str], str] = {
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+}
+
+# Actions AWS authorises in addition to the operation's own, when a parameter is present
+# (``None``: always). Tagging at creation needs the tagging action; handing a role to a
+# service needs iam:PassRole; the first EKS cluster, node group or RDS instance of an
+# account creates a service-linked role; RDS-managed master passwords live in Secrets
+# Manager; private DNS of an interface endpoint associates a Route 53 private zone.
+IMPLIED_ACTIONS: dict[tuple[str, str], tuple[tuple[str | None, str], ...]] = {
+    **{
+        ("ec2", operation): (("TagSpecifications", "ec2:CreateTags"),)
+        for operation in (
+            "CreateVpc",
+            "CreateSubnet",
+            "CreateInternetGateway",
+            "AllocateAddress",
+            "CreateNatGateway",
+            "CreateRouteTable",
+            "CreateSecurityGroup",
+        )
+    },
+    ("ec2", "CreateVpcEndpoint"): (
+        ("TagSpecifications", "ec2:CreateTags"),
+        ("PrivateDnsEnabled", "route53:AssociateVPCWithHostedZone"),
+    ),
+    ("iam", "CreateRole"): (("Tags", "iam:TagRole"),),
+    ("eks", "CreateCluster"): (
+        ("tags", "eks:TagResource"),
+        ("roleArn", "iam:PassRole"),
+        (None, "iam:CreateServiceLinkedRole"),
+    ),
+    ("eks", "CreateNodegroup"): (
+        ("tags", "eks:TagResource"),
+        ("nodeRole", "iam:PassRole"),
+        (None, "iam:CreateServiceLinkedRole"),
+    ),
+    ("rds", "CreateDBSubnetGroup"): (("Tags", "rds:AddTagsToResource"),),
+    ("rds", "CreateDBInstance"): (
+        ("Tags", "rds:AddTagsToResource"),
+        (None, "iam:CreateServiceLinkedRole"),
+        ("ManageMasterUserPassword", "secretsmanager:CreateSecret"),
+        ("ManageMasterUserPassword", "secretsmanager:TagResource"),
+    ),
+}
+
+
+def iam_actions_for_call(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """The IAM actions AWS checks for one API call of boto3 ``service`` (e.g. ``"ec2"``)."""
+    prefix = SERVICE_PREFIXES.get(service, service)
+    actions = [ACTION_NAMES.get((service, operation), f"{prefix}:{operation}")]
+    for parameter, action in IMPLIED_ACTIONS.get((service, operation), ()):
+        if parameter is None or params.get(parameter):
+            actions.append(action)
+    return actions
 
 
 def all_actions() -> list[str]:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = None
     platform_account_id: str | None = None
     embedded_emulator: bool = True
+    # Where the CloudFormation console fetches the role template for quick-create links
+    # (real AWS requires an S3 URL); defaults to this server's public template route.
+    role_template_url: str | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 587

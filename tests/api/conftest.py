@@ -27,7 +27,8 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, emulator_env: object) -> Settings:
+    """Settings read after ``emulator_env``: AWS calls go to the emulator over HTTP."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,

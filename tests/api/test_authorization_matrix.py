@@ -16,6 +16,8 @@ from api.conftest import sign_up
 
 ACTORS = ("anonymous", "member", "workspace_admin", "owner", "outsider")
 PUBLIC_ROUTES = {
+    ("GET", "/api/v1/reference/aws"),
+    ("GET", "/api/v1/reference/aws/role-template.yaml"),
     ("POST", "/api/v1/auth/signup"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
@@ -66,6 +68,24 @@ CASES = [
     ),
     Case("PATCH", WS + "/members/{workspace_admin}", (401, 404, 200, 200, 404), {"role": "member"}),
     Case("DELETE", WS + "/members/{workspace_admin}", (401, 404, 204, 204, 404)),
+    Case("GET", ORG + "/aws/role-template", (401, 200, 200, 200, 404)),
+    Case("GET", ORG + "/aws/role-setup", (401, 403, 403, 200, 404)),
+    Case("GET", ORG + "/aws/accounts", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/aws/accounts", (401, 403, 403, 201, 404),
+         {"account_id": "333333333333"}),
+    Case("GET", ORG + "/aws/accounts/{account}", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/aws/accounts/{account}/verify", (401, 403, 403, 200, 404)),
+    # The world's account is registered but its role was never created: 422 for the Owner.
+    Case("POST", ORG + "/aws/accounts/{account}/preflight", (401, 403, 403, 422, 404),
+         {"region": "us-east-1"}),
+    Case("GET", ORG + "/clusters", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/clusters", (401, 403, 403, 422, 404),
+         {"account": "{account}", "name": "prod"}),
+    Case("GET", ORG + "/clusters/{cluster}", (401, 200, 200, 200, 404)),
+    Case("GET", ORG + "/clusters/{cluster}/events", (401, 200, 200, 200, 404)),
+    Case("GET", ORG + "/clusters/{cluster}/plan", (401, 200, 200, 200, 404)),
+    Case("DELETE", ORG + "/clusters/{cluster}", (401, 403, 403, 202, 404)),
+    Case("GET", ORG + "/notifications", (401, 403, 403, 200, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
@@ -106,8 +126,30 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     )
     assert added.status_code == 201, added.text
     headers["outsider"] = sign_up(client, email("someone", "other.example"), org="Other")
+    account = client.post(f"/api/v1/organizations/{org}/aws/accounts",
+                          json={"account_id": "222222222222"}, headers=headers["owner"])
+    assert account.status_code == 201, account.text
+    ids["account"] = account.json()["id"]
+    ids["cluster"] = _insert_cluster(client, org, ids["account"])
     ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
     return World(client=client, headers=headers, ids=ids)
+
+
+def _insert_cluster(client: TestClient, org: str, account: str) -> str:
+    """A cluster row as a past, successful request would have left it (no AWS involved)."""
+    from flightdeck.db.models import Cluster
+
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        cluster = Cluster(organization_id=org, aws_account_ref=account, name="existing",
+                          region="us-east-1", phase="Active",
+                          spec={"name": "existing", "account_id": "222222222222",
+                                "region": "us-east-1", "node_instance_type": "m5.xlarge",
+                                "max_nodes": 20, "db_instance_type": "db.m6g.large",
+                                "vpc_cidr": "172.20.0.0/19"})
+        session.add(cluster)
+        session.commit()
+        return cluster.id
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from flightdeck import __version__
+from flightdeck.api.embedded import embedded_aws
 from flightdeck.api.errors import install_error_handlers
-from flightdeck.api.routes import auth, organizations, tokens, workspaces
+from flightdeck.api.routes import (
+    auth,
+    aws_accounts,
+    clusters,
+    notifications,
+    organizations,
+    reference,
+    tokens,
+    workspaces,
+)
 from flightdeck.config import Settings, get_settings
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
@@ -22,7 +32,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        with ExitStack() as stack:
+            if settings.embedded_emulator and not settings.aws_endpoint_url:
+                app.state.settings = stack.enter_context(embedded_aws(settings))
+            if settings.run_worker_in_server:
+                from flightdeck.services.background import BackgroundWorkers
+
+                workers = BackgroundWorkers(app.state.session_factory, app.state.settings)
+                stack.callback(workers.stop)
+                workers.start()
+            yield
         app.state.engine.dispose()
 
     if migrate:
@@ -42,7 +61,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, tokens, organizations, workspaces):
+    for module in (
+        auth,
+        tokens,
+        organizations,
+        workspaces,
+        aws_accounts,
+        clusters,
+        notifications,
+        reference,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flightdeck.services.errors import (
+    AwsRefused,
+    AwsUnavailable,
     Conflict,
     DomainError,
     Forbidden,
@@ -28,11 +30,18 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Forbidden: 403,
     Conflict: 409,
     Unauthenticated: 401,
+    AwsRefused: 502,
+    AwsUnavailable: 503,
 }
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
+def error_body(
+    code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if details:
+        error["details"] = details
+    return {"error": error}
 
 
 def _status_for(exc: DomainError) -> int:
@@ -59,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.field),
+            error_body(exc.code, exc.message, exc.field, exc.details),
             status_code=_status_for(exc),
             headers=headers,
         )

@@ -159,3 +159,113 @@ class AuditEventOut(Output):
     actor_user_id: str | None
     target: str
     created_at: datetime
+
+
+class CheckOut(Output):
+    name: str
+    status: Literal["pass", "warn", "fail"]
+    message: str
+    remedy: str | None = None
+    details: dict[str, object] = Field(default_factory=dict)
+
+
+class AwsAccountIn(Input):
+    account_id: str = Field(max_length=12)
+    role_arn: str | None = Field(
+        default=None, max_length=2048,
+        description="Defaults to arn:aws:iam::<account_id>:role/flightdeck-remote-management.",
+    )
+
+
+class AwsAccountOut(Output):
+    id: str
+    organization_id: str
+    account_id: str
+    role_arn: str
+    hosted: bool
+    status: str
+    checks: list[CheckOut]
+    verified_at: datetime | None
+    created_at: datetime
+
+
+class PreflightIn(Input):
+    region: str = Field(default="us-east-1", max_length=32)
+    vpc_cidr: str = Field(default="172.20.0.0/19", max_length=43)
+    peer_cidrs: list[str] = Field(default_factory=list, max_length=50)
+
+
+class CheckReportOut(Output):
+    status: Literal["pass", "warn", "fail"]
+    checks: list[CheckOut]
+
+
+class RoleSetupOut(Output):
+    platform_account_id: str
+    role_name: str
+    policy_name: str
+    policy_version: str
+    stack_name: str
+    template_url: str
+    quick_create_url: str | None
+    cli_command: str
+    note: str | None = None
+
+
+class ClusterCreateIn(Input):
+    account: str = Field(max_length=36, description="12-digit AWS account ID or its id.")
+    name: str = Field(max_length=100)
+    region: str = Field(default="us-east-1", max_length=32)
+    node_instance_type: str = Field(default="m5.xlarge", max_length=32)
+    max_nodes: int = 20
+    db_instance_type: str = Field(default="db.m6g.large", max_length=32)
+    vpc_cidr: str = Field(default="172.20.0.0/19", max_length=43)
+    force: bool = Field(default=False, description="Proceed although preflight warns.")
+
+
+class ClusterOut(Output):
+    id: str
+    organization_id: str
+    name: str
+    region: str
+    account_id: str
+    spec: dict[str, object]
+    phase: str
+    desired_state: str
+    conditions: dict[str, object]
+    last_error: str | None
+    generation: int
+    observed_generation: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClusterEventOut(Output):
+    id: str
+    step: str
+    action: str
+    resource: str
+    aws_id: str | None
+    message: str
+    created_at: datetime
+
+
+class PlannedChangeOut(Output):
+    step: str
+    action: str
+    resource: str
+    detail: str = ""
+    aws_id: str | None = None
+
+
+class NotificationOut(Output):
+    id: str
+    recipient: str
+    subject: str
+    body: str
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

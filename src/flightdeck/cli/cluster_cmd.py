@@ -1,7 +1,219 @@
-"""Placeholder command group, filled in by its own issue."""
+"""`flightdeck cluster`: preflight, create, list, get, plan, delete — with --watch."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, help="Clusters: the data planes in your AWS accounts.")
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ORG = Annotated[str | None, typer.Option(
+    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
+CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
+WATCH = Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until done.")]
+ACCOUNT = Annotated[str, typer.Option("--account", help="12-digit AWS account ID.")]
+
+
+@app.command()
+def preflight(
+    account: ACCOUNT,
+    region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
+    cidr: Annotated[str, typer.Option("--cidr", help="VPC CIDR for the cluster.")] =
+        "172.20.0.0/19",
+    peer_cidr: Annotated[list[str] | None, typer.Option(
+        "--peer-cidr", help="CIDR of a VPC you will peer with (repeatable).")] = None,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Check quotas, a clean account, permissions, the region and the CIDR; exit 1 on failure."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_checks, print_json
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    report = client.post(f"/organizations/{org_id}/aws/accounts/{account}/preflight",
+                         json={"region": region, "vpc_cidr": cidr, "peer_cidrs": peer_cidr or []})
+    if json_output:
+        print_json(report)
+    else:
+        print_checks(report["checks"], title=f"Preflight for {account} in {region}: "
+                                              f"{report['status']}")
+    if report["status"] == "fail":
+        raise typer.Exit(1)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="Cluster name.")],
+    account: ACCOUNT,
+    region: Annotated[str, typer.Option(help="AWS region (never changes later).")] =
+        "us-east-1",
+    node_instance_type: Annotated[str, typer.Option(help="Worker node instance type.")] =
+        "m5.xlarge",
+    max_nodes: Annotated[int, typer.Option(help="Maximum worker nodes.")] = 20,
+    db_instance_type: Annotated[str, typer.Option(help="RDS instance type.")] = "db.m6g.large",
+    vpc_cidr: Annotated[str, typer.Option(help="VPC CIDR (RFC 1918, /19 or larger).")] =
+        "172.20.0.0/19",
+    force: Annotated[bool, typer.Option(help="Proceed although preflight warns.")] = False,
+    watch: WATCH = False,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Request a cluster; the control plane provisions it through your account's role.
+
+    See `GET /api/v1/reference/aws` for supported regions and instance types."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    cluster = client.post(f"/organizations/{org_id}/clusters", json={
+        "account": account, "name": name, "region": region,
+        "node_instance_type": node_instance_type, "max_nodes": max_nodes,
+        "db_instance_type": db_instance_type, "vpc_cidr": vpc_cidr, "force": force,
+    })
+    if watch:
+        _watch(client, org_id, cluster["id"], until=("Active", "Failed"))
+        return
+    if json_output:
+        print_json(cluster)
+    else:
+        success(f"cluster {cluster['name']} requested ({cluster['id']}); follow it with "
+                f"`flightdeck cluster get {cluster['name']} --watch`")
+
+
+@app.command("list")
+def list_(org: ORG = None, json_output: JSON = False) -> None:
+    """List the organization's clusters."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, print_table
+
+    client = ApiClient()
+    rows = client.get(f"/organizations/{resolve_org(client, org)['id']}/clusters")
+    if json_output:
+        print_json(rows)
+    else:
+        print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("region", "REGION"),
+                           ("account_id", "ACCOUNT"), ("id", "ID")])
+
+
+@app.command()
+def get(cluster: CLUSTER, watch: WATCH = False, org: ORG = None,
+        json_output: JSON = False) -> None:
+    """Show a cluster: phase, per-resource conditions with AWS ids, timeline."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.get(f"/organizations/{org_id}/clusters/{cluster}")
+    if watch:
+        _watch(client, org_id, data["id"], until=("Active", "Failed", "Deleted"))
+        return
+    if json_output:
+        data["events"] = client.get(f"/organizations/{org_id}/clusters/{data['id']}/events")
+        print_json(data)
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(_render(data))
+    events = client.get(f"/organizations/{org_id}/clusters/{data['id']}/events")
+    console.print("[bold]Timeline[/bold]")
+    for event in events[-15:]:
+        console.print(f"  {event['created_at'][:19]}  {event['action']:<16} "
+                      f"{event['resource'] or event['step']}  {event['message']}",
+                      highlight=False)
+
+
+@app.command()
+def plan(cluster: CLUSTER, org: ORG = None, json_output: JSON = False) -> None:
+    """List what a reconcile (or deletion) would create, change or delete; touches nothing."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, print_table
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    changes = client.get(f"/organizations/{org_id}/clusters/{cluster}/plan")
+    if json_output:
+        print_json(changes)
+    else:
+        print_table(changes, [("action", "ACTION"), ("step", "STEP"), ("resource", "RESOURCE"),
+                              ("detail", "DETAIL")], title="Plan")
+
+
+@app.command()
+def delete(
+    cluster: CLUSTER,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] =
+        False,
+    watch: WATCH = False,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Delete a cluster's AWS resources, backwards, proving none are left; keeps its record."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.get(f"/organizations/{org_id}/clusters/{cluster}")
+    if not yes:
+        typer.confirm(f"Delete cluster {data['name']} and every AWS resource it has?",
+                      abort=True)
+    data = client.delete(f"/organizations/{org_id}/clusters/{data['id']}")
+    if watch:
+        _watch(client, org_id, data["id"], until=("Deleted", "Failed"))
+        return
+    if json_output:
+        print_json(data)
+    else:
+        success(f"deletion of {data['name']} requested; follow it with "
+                f"`flightdeck cluster get {data['name']} --watch`")
+
+
+_STATE_STYLE = {"Ready": "green", "ready": "green", "Waiting": "yellow", "waiting": "yellow",
+                "Deleted": "dim", "deleted": "dim", "Error": "red", "error": "red"}
+
+
+def _render(data: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{data['name']}  [{data['phase']}]  {data['region']}  "
+                        f"account {data['account_id']}", show_edge=False, header_style="bold")
+    table.add_column("RESOURCE")
+    table.add_column("STATE")
+    table.add_column("AWS ID")
+    table.add_column("MESSAGE")
+    for key, condition in data.get("conditions", {}).items():
+        state = str(condition.get("state", ""))
+        table.add_row(key, f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]",
+                      str(condition.get("aws_id") or ""), str(condition.get("message") or ""))
+    if data.get("last_error"):
+        table.caption = f"[red]{data['last_error']}[/red]"
+    return table
+
+
+def _watch(client: Any, org_id: str, cluster_id: str, until: tuple[str, ...],
+           interval: float = 1.0) -> None:
+    """Poll and redraw until the cluster reaches one of ``until``; exit 1 if it Failed."""
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console()
+    data = client.get(f"/organizations/{org_id}/clusters/{cluster_id}")
+    with Live(_render(data), console=console, refresh_per_second=4,
+              transient=not console.is_terminal) as live:
+        while data["phase"] not in until:
+            time.sleep(interval)
+            data = client.get(f"/organizations/{org_id}/clusters/{cluster_id}")
+            live.update(_render(data))
+    if not console.is_terminal:
+        console.print(_render(data))
+    console.print(f"cluster {data['name']}: {data['phase']}", highlight=False)
+    if data["phase"] == "Failed":
+        raise typer.Exit(1)

@@ -18,6 +18,7 @@ from flightdeck.cli import (
     server_cmd,
     tokens_cmd,
     users_cmd,
+    worker_cmd,
     workspaces_cmd,
 )
 from flightdeck.cli.errors import CliError
@@ -33,6 +34,7 @@ app = typer.Typer(
 
 auth_cmd.register(app)
 server_cmd.register(app)
+worker_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(orgs_cmd.app, name="organization")
 app.add_typer(workspaces_cmd.app, name="workspace")

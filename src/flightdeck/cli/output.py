@@ -44,3 +44,20 @@ def success(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True).print(f"[green]✓[/green] {message}", highlight=False)
+
+
+_MARKS = {"pass": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}
+
+
+def print_checks(checks: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
+    """One line per named check, with the remedy under anything that did not pass."""
+    from rich.console import Console
+
+    console = Console()
+    if title:
+        console.print(f"[bold]{title}[/bold]", highlight=False)
+    for check in checks:
+        mark = _MARKS.get(str(check.get("status")), "?")
+        console.print(f"{mark} {check['name']}: {check['message']}", highlight=False)
+        if check.get("status") != "pass" and check.get("remedy"):
+            console.print(f"    fix: {check['remedy']}", highlight=False, style="dim")

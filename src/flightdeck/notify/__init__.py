@@ -1,0 +1,1 @@
+"""Outgoing notifications (email over SMTP)."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details
 
 
 class InvalidInput(DomainError):
@@ -32,3 +37,16 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
+
+
+class AwsRefused(DomainError):
+    """AWS (or the customer's role) refused a call the platform made; the message says why
+    and how to fix it."""
+
+    code = "aws_refused"
+
+
+class AwsUnavailable(DomainError):
+    """AWS throttled or is temporarily unavailable; try again shortly."""
+
+    code = "aws_unavailable"

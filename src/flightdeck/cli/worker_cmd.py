@@ -1,0 +1,41 @@
+"""`flightdeck worker`: a reconcile worker process (production runs several)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(
+        once: Annotated[bool, typer.Option(help="Run one pass over due clusters and exit.")] =
+            False,
+    ) -> None:
+        """Reconcile clusters and deliver mail. Safe to run many: clusters are leased."""
+        import logging
+        import signal
+        import threading
+
+        from flightdeck.cli.settings import load_settings
+        from flightdeck.db.engine import make_engine, make_session_factory
+        from flightdeck.db.migrate import upgrade
+        from flightdeck.services.background import BackgroundWorkers
+        from flightdeck.services.reconcile import ReconcileWorker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        settings = load_settings()
+        upgrade(settings.resolved_database_url)
+        factory = make_session_factory(make_engine(settings.resolved_database_url))
+        if once:
+            count = ReconcileWorker(factory).run_once(limit=1000)
+            typer.echo(f"reconciled {count} cluster(s)", err=True)
+            return
+        workers = BackgroundWorkers(factory, settings).start()
+        stopped = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopped.set())
+        typer.echo(f"worker {workers.worker.worker_id} running; Ctrl-C to stop", err=True)
+        stopped.wait()
+        workers.stop()

@@ -1,0 +1,56 @@
+"""Background loops a control-plane process runs: the reconcile worker and mail delivery."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from flightdeck.config import Settings
+from flightdeck.services import notifications
+from flightdeck.services.reconcile import ReconcileWorker
+
+log = logging.getLogger(__name__)
+
+
+def deliver_mail_forever(session_factory: sessionmaker[Session], settings: Settings,
+                         stop: threading.Event, interval: float = 10.0) -> None:
+    """Without SMTP configured (the embedded default) mail stays in the outbox."""
+    if not settings.smtp_host:
+        return
+    from flightdeck.notify.mail import SmtpSender
+
+    sender = SmtpSender(settings)
+    while not stop.is_set():
+        try:
+            with session_factory() as session:
+                notifications.deliver_due(session, sender)
+        except Exception:
+            log.exception("mail delivery pass failed; retrying")
+        stop.wait(interval)
+
+
+class BackgroundWorkers:
+    """Starts the loops in daemon threads; ``stop()`` lets them finish their current pass."""
+
+    def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
+        self.stop_event = threading.Event()
+        self.worker = ReconcileWorker(session_factory)
+        self.threads = [
+            threading.Thread(target=self.worker.run_forever, args=(self.stop_event,),
+                             name="flightdeck-reconcile", daemon=True),
+            threading.Thread(target=deliver_mail_forever,
+                             args=(session_factory, settings, self.stop_event),
+                             name="flightdeck-mail", daemon=True),
+        ]
+
+    def start(self) -> BackgroundWorkers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout)

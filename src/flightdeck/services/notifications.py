@@ -1,0 +1,83 @@
+"""Email notifications through the outbox table.
+
+A notification is written in the same transaction as the event it reports, so it can't
+be lost; a sender delivers due rows later and retries with backoff while SMTP is down.
+Without SMTP configured (the embedded default) mail simply stays in the outbox, where
+`flightdeck notifications list` shows it.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flightdeck.db.models import Notification, OrganizationMembership, User
+from flightdeck.db.types import utcnow
+from flightdeck.notify.mail import MailSender, OutgoingMail
+from flightdeck.services.access import require_owner
+
+MAX_ATTEMPTS = 12
+
+
+def notify_owners(session: Session, organization_id: str, *, kind: str, subject: str,
+                  body: str) -> list[Notification]:
+    """Queue one email per Organization Owner; the caller's commit makes them durable."""
+    owners = session.scalars(
+        select(User.email)
+        .join(OrganizationMembership, OrganizationMembership.user_id == User.id)
+        .where(OrganizationMembership.organization_id == organization_id,
+               OrganizationMembership.role == "owner")
+        .order_by(User.email)
+    )
+    queued = [Notification(organization_id=organization_id, recipient=email, subject=subject,
+                           body=body, kind=kind) for email in owners]
+    session.add_all(queued)
+    return queued
+
+
+def list_notifications(session: Session, user: User, organization_id: str,
+                       limit: int = 100) -> list[Notification]:
+    require_owner(session, user, organization_id)
+    return list(session.scalars(
+        select(Notification).where(Notification.organization_id == organization_id)
+        .order_by(Notification.created_at.desc()).limit(limit)
+    ))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped at an hour."""
+    ceiling = min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+def deliver_due(session: Session, sender: MailSender, limit: int = 50) -> int:
+    """Send due notifications; returns how many were sent. Failures are rescheduled."""
+    now = utcnow()
+    due = list(session.scalars(
+        select(Notification)
+        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.created_at).limit(limit)
+        .with_for_update(skip_locked=True)
+    ))
+    sent = 0
+    for notification in due:
+        notification.attempts += 1
+        try:
+            sender.send(OutgoingMail(recipient=notification.recipient,
+                                     subject=notification.subject, body=notification.body))
+        except Exception as exc:  # any delivery failure: keep the mail and retry later
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = "failed"
+            else:
+                notification.next_attempt_at = now + retry_delay(notification.attempts)
+        else:
+            notification.status = "sent"
+            notification.sent_at = now
+            notification.last_error = None
+            sent += 1
+    session.commit()
+    return sent

@@ -8,170 +8,41 @@ emulator, and the secret values show up only masked in the task log.
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from devenv.cli_helpers import VENV_CACHE, run_cli
-from flightdeck.devenv.airflow_api import AirflowApi
-from flightdeck.devenv.airflow_env import local_secrets
+from devenv.cli_helpers import run_cli
+from devenv.native_helpers import (
+    CONN_PASSWORD,
+    EXPLICIT_KEY,
+    EXPLICIT_SECRET,
+    PRECEDENCE_DAG,
+    PROFILE,
+    PROFILE_KEY,
+    PROFILE_SECRET,
+    VARIABLE_VALUE,
+    Started,
+    run_dag,
+    start_project,
+)
 from flightdeck.devenv.project import Project
-from flightdeck.devenv.supervisor import read_state
 
 pytestmark = pytest.mark.slow
-
-PROFILE = "dev-sandbox"
-PROFILE_KEY = "AKIAPROFILE000000001"
-PROFILE_SECRET = "profile-secret-access-key-0001"
-EXPLICIT_KEY = "AKIAEXPLICIT00000002"
-EXPLICIT_SECRET = "explicit-secret-access-key-0002"
-VARIABLE_VALUE = "var-Secret-Value-8f3a1c"
-CONN_PASSWORD = "conn-Passw0rd-b71e99"
-
-PRECEDENCE_DAG = '''
-from __future__ import annotations
-
-import pendulum
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.sdk import dag, task
-
-
-@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False,
-     tags=["test"])
-def credentials_precedence():
-    @task
-    def whoami() -> None:
-        for label, conn_id in (("explicit", "aws_explicit_keys"), ("default", None)):
-            hook = AwsBaseHook(aws_conn_id=conn_id, client_type="sts")
-            session = hook.get_session()
-            creds = session.get_credentials()
-            hook.get_conn().get_caller_identity()  # the credentials really work
-            print(f"{label}: key={creds.access_key} method={creds.method} "
-                  f"profile={session.profile_name}")
-
-    whoami()
-
-
-credentials_precedence()
-'''
-
-SETTINGS = f"""
-airflow:
-  connections:
-    - conn_id: aws_explicit_keys
-      conn_type: aws
-      conn_login: {EXPLICIT_KEY}
-      conn_password: {EXPLICIT_SECRET}
-      conn_extra:
-        region_name: us-east-1
-  pools:
-    - pool_name: dev_pool
-      pool_slot: 2
-      pool_description: from the settings file
-  variables:
-    - variable_name: environment_name
-      variable_value: local-test
-"""
-
-
-@dataclass
-class Started:
-    project: Path
-    env: dict[str, str]
-    start_output: str
-
-    def api(self) -> AirflowApi:
-        project = Project(self.project)
-        state = read_state(project)
-        assert state is not None
-        return AirflowApi(state.url, 3, "admin", local_secrets(project).admin_password)
-
-    def cli(self, *args: str) -> Any:
-        return run_cli("dev", *args, "--project-dir", str(self.project), env=self.env)
 
 
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Iterator[Started]:
-    base = tmp_path_factory.mktemp("native")
-    home = base / "home"
-    aws = home / ".aws"
-    aws.mkdir(parents=True)
-    (aws / "credentials").write_text(
-        f"[{PROFILE}]\naws_access_key_id = {PROFILE_KEY}\n"
-        f"aws_secret_access_key = {PROFILE_SECRET}\n"
+    project = start_project(
+        tmp_path_factory.mktemp("native3"), moto_endpoint, None,
+        {"credentials_precedence.py": PRECEDENCE_DAG},
     )
-    (aws / "config").write_text(f"[profile {PROFILE}]\nregion = us-east-1\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(aws / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(aws / "credentials"),
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "FLIGHTDECK_DEV_CACHE_DIR": VENV_CACHE,
-    }
-    # The secrets live in the account the developer's profile reaches.
-    sm = boto3.client(
-        "secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1",
-        aws_access_key_id=PROFILE_KEY, aws_secret_access_key=PROFILE_SECRET,
-    )
-    sm.create_secret(Name="airflow/variables/example_api_key", SecretString=VARIABLE_VALUE)
-    sm.create_secret(
-        Name="airflow/connections/example_database",
-        SecretString=json.dumps({
-            "conn_type": "postgres", "host": "db.example.internal", "port": 5432,
-            "login": "analyst", "password": CONN_PASSWORD, "schema": "warehouse",
-        }),
-    )
-    project = base / "proj"
-    for args in (
-        ("init", str(project)),
-        ("aws", "use", "--profile", PROFILE, "--project-dir", str(project)),
-        ("secrets", "use", "aws-secrets-manager", "--region", "us-east-1",
-         "--project-dir", str(project)),
-    ):
-        result = run_cli("dev", *args, env=env)
-        assert result.returncode == 0, result.stderr
-    (project / "dags" / "credentials_precedence.py").write_text(PRECEDENCE_DAG)
-    (project / "airflow_settings.yaml").write_text(SETTINGS)
-    result = run_cli("dev", "start", "--project-dir", str(project), env=env, timeout=900)
     try:
-        assert result.returncode == 0, result.stderr + result.stdout
-        yield Started(project, env, result.stdout + result.stderr)
+        yield project
     finally:
-        run_cli("dev", "kill", "--project-dir", str(project), env=env)
-
-
-def _run_dag(started: Started, dag_id: str, timeout: float = 180) -> str:
-    """Unpause and trigger ``dag_id``; return the task log text once the run has finished."""
-    api = started.api()
-    client = api.client()
-    try:
-        deadline = time.monotonic() + timeout
-        while client.get(f"/api/v2/dags/{dag_id}").status_code != 200:
-            assert time.monotonic() < deadline, f"{dag_id} was never parsed"
-            time.sleep(1)
-        assert client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).status_code == 200
-        run = client.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None})
-        assert run.status_code == 200, run.text
-        run_id = run.json()["dag_run_id"]
-        state = None
-        while state not in ("success", "failed"):
-            assert time.monotonic() < deadline, f"{dag_id} run did not finish: {state}"
-            time.sleep(1)
-            state = client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-    finally:
-        api.close()
-    logs = Project(started.project).airflow_home / "logs" / f"dag_id={dag_id}"
-    text = "\n".join(p.read_text() for p in sorted(logs.rglob("*.log")))
-    assert state == "success", text[-3000:]
-    return text
+        project.kill()
 
 
 def test_start_prints_url_and_login_and_loads_settings(started: Started) -> None:
@@ -195,20 +66,15 @@ def test_start_prints_url_and_login_and_loads_settings(started: Started) -> None
 
 
 def test_secrets_example_reads_secrets_manager_and_log_is_masked(started: Started) -> None:
-    log = _run_dag(started, "secrets_example")
+    log = run_dag(started, "secrets_example")
     assert "variable example_api_key: ***" in log
     assert "host=db.example.internal login=analyst password=***" in log
     # Not only the task log: no log file of any component may hold the values.
-    leaking = [
-        str(path)
-        for path in (Project(started.project).airflow_home / "logs").rglob("*.log")
-        if VARIABLE_VALUE in (text := path.read_text(errors="replace")) or CONN_PASSWORD in text
-    ]
-    assert leaking == []
+    assert started.leaking_logs(VARIABLE_VALUE, CONN_PASSWORD) == []
 
 
 def test_connection_with_explicit_keys_overrides_the_profile(started: Started) -> None:
-    log = _run_dag(started, "credentials_precedence")
+    log = run_dag(started, "credentials_precedence")
     assert f"explicit: key={EXPLICIT_KEY} method=explicit" in log
     assert f"default: key={PROFILE_KEY} method=shared-credentials-file profile={PROFILE}" in log
     assert EXPLICIT_SECRET not in log and PROFILE_SECRET not in log
@@ -238,8 +104,6 @@ def test_parse_reports_errors_by_file_and_pytest_runs_project_tests(started: Sta
     assert result.returncode != 0
     assert "dags/broken_dag.py: ModuleNotFoundError" in result.stdout
     assert result.stderr.strip().startswith("Error: 1 DAG file(s) failed to import")
-    ok = started.cli("parse")
-    assert ok.returncode == 0 and "secrets_example" in ok.stdout
     tests = started.cli("pytest")
     assert tests.returncode == 0, tests.stdout[-2000:]
     assert "passed" in tests.stdout

@@ -146,7 +146,15 @@ def prepare(project: Project, echo: Echo) -> Prepared:
 
 
 def environment(prepared: Prepared, ports: Ports) -> dict[str, str]:
-    return airflow_environment(prepared.project, prepared.config, ports, prepared.dotenv)
+    """The processes' environment, with the venv's ``bin`` first on PATH.
+
+    Airflow 2 executors start tasks as ``airflow tasks run``, and DAGs may call ``airflow``
+    or other console scripts, so they must resolve to the project's venv.
+    """
+    env = airflow_environment(prepared.project, prepared.config, ports, prepared.dotenv)
+    env["PATH"] = os.pathsep.join([str(prepared.venv / "bin"), env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(prepared.venv)
+    return env
 
 
 def current_ports(prepared: Prepared) -> Ports:

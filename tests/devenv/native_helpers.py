@@ -162,6 +162,7 @@ def start_project(
     for name, source in extra_dags.items():
         (project / "dags" / name).write_text(source)
     (project / "airflow_settings.yaml").write_text(SETTINGS)
+    (project / "packages.txt").write_text("# OS packages\nlibpq-dev\n")
     result = run_cli("dev", "start", "--project-dir", str(project), env=env, timeout=900)
     started = Started(project, env, result.stdout + result.stderr)
     if result.returncode != 0:

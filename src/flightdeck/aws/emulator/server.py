@@ -112,6 +112,9 @@ def start_emulator(
         raise RuntimeError(
             "MOTO_ACCOUNT_ID is set: it would put every call in one account; unset it"
         )
+    # Real accounts have AWS managed policies (AmazonEKSClusterPolicy ...); moto loads them
+    # only when asked, when it builds an account's IAM backend.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     validate_account_id(platform_account_id)
     if not customer_account_ids:
         raise ValueError("the emulator needs at least one customer account")

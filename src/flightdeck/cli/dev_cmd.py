@@ -278,9 +278,9 @@ def object_import(
         if file is None:
             settings = project.load_settings()
         else:
-            from flightdeck.devenv.project import _load_yaml
+            from flightdeck.devenv.project import load_yaml
 
-            settings = parse_settings(_load_yaml(file))
+            settings = parse_settings(load_yaml(file))
         api = _running_api(project)
         try:
             counts = api.import_settings(settings)

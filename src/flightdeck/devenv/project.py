@@ -111,7 +111,7 @@ class Project:
         return self.root / "dags"
 
     def load_config(self) -> ProjectConfig:
-        raw = _load_yaml(self.config_file) if self.config_file.exists() else {}
+        raw = load_yaml(self.config_file) if self.config_file.exists() else {}
         if not isinstance(raw, dict):
             raise DevEnvError(".flightdeck/config.yaml: expected a mapping of settings")
         version = raw.get("airflow_version")
@@ -143,7 +143,7 @@ class Project:
         """Record the AWS profile Airflow should use, keeping the rest of config.yaml."""
         raw: dict[str, Any] = {}
         if self.config_file.exists():
-            loaded = _load_yaml(self.config_file)
+            loaded = load_yaml(self.config_file)
             raw = loaded if isinstance(loaded, dict) else {}
         raw.setdefault("aws", {})
         if not isinstance(raw["aws"], dict):
@@ -157,7 +157,7 @@ class Project:
     def load_settings(self) -> AirflowSettings:
         if not self.settings_file.exists():
             return AirflowSettings()
-        return parse_settings(_load_yaml(self.settings_file))
+        return parse_settings(load_yaml(self.settings_file))
 
 
 def find_project(start: Path) -> Project:
@@ -172,7 +172,8 @@ def find_project(start: Path) -> Project:
     )
 
 
-def _load_yaml(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
+    """Parse YAML safely; a syntax error becomes one message naming the file and line."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

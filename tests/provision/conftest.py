@@ -8,6 +8,8 @@ of being absorbed by botocore.
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,9 +80,7 @@ def make_clients(
         client = session.client(service, endpoint_url=emulator.endpoint_url, config=NO_RETRIES)
 
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-            log.calls.append(
-                RecordedCall(service, model.name, dict(params), current_step.get())
-            )
+            log.calls.append(RecordedCall(service, model.name, dict(params), current_step.get()))
 
         client.meta.events.register("provide-client-params.*.*", record)
         for hook in hooks or []:
@@ -95,34 +95,55 @@ def call_log() -> CallLog:
     return CallLog()
 
 
-@pytest.fixture
-def emulator(emulator_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
-    """The shared emulator, reset, with AWS managed IAM policies loaded.
+@pytest.fixture(scope="session")
+def provision_emulator(aws_emulator: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The shared emulator, with AWS managed IAM policies loaded, shared by these tests.
 
-    The EKS roles attach AWS managed policies (``AmazonEKSClusterPolicy`` ...), which moto
-    only knows when ``MOTO_IAM_LOAD_MANAGED_POLICIES`` is set when its IAM backend is
-    built; the emulator runs in this process, so setting it here and resetting is enough.
-    ``emulator_env`` resets the state again after the test.
+    Why not ``emulator_env``: it resets moto after every test, and rebuilding the IAM
+    backend with AWS managed policies (which the EKS roles attach; moto loads them only when
+    ``MOTO_IAM_LOAD_MANAGED_POLICIES`` is set as the backend is built, so in this process)
+    plus the EC2 backend costs 3-10 s per test. Isolation comes instead from a unique
+    cluster id and VPC CIDR per test; counts are per cluster (see ``inventory``).
     """
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    emulator_env.control.reset(moto=True)
-    return emulator_env
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        aws_emulator.control.reset(moto=True)
+        yield aws_emulator
+    aws_emulator.control.reset(moto=True)
+
+
+@pytest.fixture
+def emulator(provision_emulator: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The emulator for one test; faults and region overrides are cleared afterwards."""
+    yield provision_emulator
+    provision_emulator.control.reset(moto=False)
+
+
+_serial = itertools.count(1)
+
+
+def unique_spec(emulator: RunningEmulator, **overrides: Any) -> ClusterSpec:
+    """A cluster no other test shares: its own id and its own VPC CIDR."""
+    number = next(_serial)
+    fields: dict[str, Any] = {
+        "cluster_id": f"c{number:03d}-{uuid.uuid4().hex[:6]}",
+        "name": "analytics",
+        "account_id": emulator.customer_account_id,
+        "region": "us-east-1",
+        "node_instance_type": "m5.xlarge",
+        "max_nodes": 20,
+        "db_instance_type": "db.t4g.medium",
+        "vpc_cidr": f"10.{number % 250}.0.0/16",
+    }
+    fields.update(overrides)
+    return ClusterSpec(**fields)
 
 
 @pytest.fixture
 def spec(emulator: RunningEmulator) -> ClusterSpec:
-    return ClusterSpec(
-        cluster_id="c-7f3a9e",
-        name="analytics",
-        account_id=emulator.customer_account_id,
-        region="us-east-1",
-        node_instance_type="m5.xlarge",
-        max_nodes=20,
-        db_instance_type="db.t4g.medium",
-        vpc_cidr="10.20.0.0/16",
-    )
+    return unique_spec(emulator)
 
 
 @pytest.fixture
-def clients(emulator: RunningEmulator, spec: ClusterSpec, call_log: CallLog) -> Iterator[CachedClients]:
-    yield make_clients(emulator, spec.region, call_log)
+def clients(emulator: RunningEmulator, spec: ClusterSpec, call_log: CallLog) -> CachedClients:
+    return make_clients(emulator, spec.region, call_log)

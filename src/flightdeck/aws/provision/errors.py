@@ -208,7 +208,8 @@ def classify(error: Exception) -> TemporaryError | PermanentError:
     code = error_code(error)
     message = error_message(error)
     rule = ERROR_RULES.get(code)
-    if rule is None and code == "InvalidParameterException" and "assume" in message.lower():
+    if code == "InvalidParameterException" and "assume" in message.lower():
+        # EKS answers this for a role IAM created seconds ago: consistency, not a bad spec.
         rule = ERROR_RULES["InvalidParameterException.RoleNotReady"]
     if rule is None:
         status = _http_status(error)

@@ -18,7 +18,7 @@ from flightdeck.aws.provision.context import (
 )
 from flightdeck.aws.provision.errors import PermanentError, TemporaryError
 from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
-from flightdeck.aws.provision.step import Step, absent_on, by_resource_tag
+from flightdeck.aws.provision.step import Step, absent_on, by_resource_tag, owned
 
 # Zone ids where EKS refuses control-plane subnets (documented by AWS).
 EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
@@ -39,7 +39,7 @@ class VpcStep(Step):
 
     def _find(self, ctx: StepContext) -> dict[str, Any] | None:
         vpcs = _ec2(ctx).describe_vpcs(Filters=ctx.tag_filters("vpc"))["Vpcs"]
-        return by_resource_tag(vpcs).get("vpc")
+        return by_resource_tag(vpcs, ctx.spec.cluster_id).get("vpc")
 
     def ensure(self, ctx: StepContext) -> StepResult:
         vpc = self._find(ctx)
@@ -68,7 +68,9 @@ class VpcStep(Step):
         return Ready()
 
     def delete(self, ctx: StepContext) -> StepResult:
-        vpcs = _ec2(ctx).describe_vpcs(Filters=ctx.tag_filters())["Vpcs"]
+        vpcs = owned(
+            _ec2(ctx).describe_vpcs(Filters=ctx.tag_filters())["Vpcs"], ctx.spec.cluster_id
+        )
         for vpc in vpcs:
             absent_on(
                 ("InvalidVpcID.NotFound",),
@@ -88,7 +90,9 @@ class VpcStep(Step):
         return []
 
     def plan_delete(self, ctx: StepContext) -> list[PlannedChange]:
-        vpcs = _ec2(ctx).describe_vpcs(Filters=ctx.tag_filters())["Vpcs"]
+        vpcs = owned(
+            _ec2(ctx).describe_vpcs(Filters=ctx.tag_filters())["Vpcs"], ctx.spec.cluster_id
+        )
         return [PlannedChange(self.name, "delete", "vpc", "", v["VpcId"]) for v in vpcs]
 
 
@@ -100,7 +104,7 @@ class SubnetsStep(Step):
 
     def _find(self, ctx: StepContext) -> dict[str, dict[str, Any]]:
         subnets = _ec2(ctx).describe_subnets(Filters=ctx.tag_filters())["Subnets"]
-        return by_resource_tag(subnets)
+        return by_resource_tag(subnets, ctx.spec.cluster_id)
 
     def _zones(self, ctx: StepContext, existing: dict[str, dict[str, Any]]) -> list[str]:
         """Two AZ names, stable: recorded ones, else those of existing subnets, else fresh."""
@@ -212,13 +216,12 @@ class InternetGatewayStep(Step):
     name = "internet_gateway"
 
     def _find(self, ctx: StepContext) -> list[dict[str, Any]]:
-        return list(
-            _ec2(ctx).describe_internet_gateways(Filters=ctx.tag_filters())["InternetGateways"]
-        )
+        gateways = _ec2(ctx).describe_internet_gateways(Filters=ctx.tag_filters())
+        return owned(gateways["InternetGateways"], ctx.spec.cluster_id)
 
     def ensure(self, ctx: StepContext) -> StepResult:
         vpc_id = ctx.require_id("vpc", "vpc")
-        gateway = by_resource_tag(self._find(ctx)).get("igw")
+        gateway = by_resource_tag(self._find(ctx), ctx.spec.cluster_id).get("igw")
         if gateway is None:
             gateway = _ec2(ctx).create_internet_gateway(
                 TagSpecifications=ctx.tag_specifications("internet-gateway", "igw")
@@ -255,7 +258,7 @@ class InternetGatewayStep(Step):
         return Ready()
 
     def plan(self, ctx: StepContext) -> list[PlannedChange]:
-        if by_resource_tag(self._find(ctx)).get("igw") is None:
+        if by_resource_tag(self._find(ctx), ctx.spec.cluster_id).get("igw") is None:
             return [PlannedChange(self.name, "create", "igw", "attached to the cluster VPC")]
         return []
 
@@ -277,13 +280,16 @@ class NatGatewaysStep(Step):
 
     def _find_nats(self, ctx: StepContext) -> list[dict[str, Any]]:
         filters = [*ctx.tag_filters(), {"Name": "state", "Values": _LIVE_NAT_STATES}]
-        return list(_ec2(ctx).describe_nat_gateways(Filters=filters)["NatGateways"])
+        return owned(
+            _ec2(ctx).describe_nat_gateways(Filters=filters)["NatGateways"], ctx.spec.cluster_id
+        )
 
     def _find_addresses(self, ctx: StepContext) -> list[dict[str, Any]]:
-        return list(_ec2(ctx).describe_addresses(Filters=ctx.tag_filters())["Addresses"])
+        addresses = _ec2(ctx).describe_addresses(Filters=ctx.tag_filters())["Addresses"]
+        return owned(addresses, ctx.spec.cluster_id)
 
     def ensure(self, ctx: StepContext) -> StepResult:
-        nats = by_resource_tag(self._find_nats(ctx))
+        nats = by_resource_tag(self._find_nats(ctx), ctx.spec.cluster_id)
         addresses: dict[str, dict[str, Any]] | None = None
         waiting: list[str] = []
         for suffix in self._keys(ctx):
@@ -296,7 +302,7 @@ class NatGatewaysStep(Step):
                 nat = None
             if nat is None:
                 if addresses is None:
-                    addresses = by_resource_tag(self._find_addresses(ctx))
+                    addresses = by_resource_tag(self._find_addresses(ctx), ctx.spec.cluster_id)
                 address = addresses.get(eip_key)
                 if address is None:
                     address = _ec2(ctx).allocate_address(
@@ -346,7 +352,7 @@ class NatGatewaysStep(Step):
 
     def delete(self, ctx: StepContext) -> StepResult:
         remaining = []
-        for key, nat in by_resource_tag(self._find_nats(ctx)).items():
+        for key, nat in by_resource_tag(self._find_nats(ctx), ctx.spec.cluster_id).items():
             if nat["State"] != "deleting":
                 absent_on(
                     ("NatGatewayNotFound", "InvalidNatGatewayID.NotFound"),
@@ -368,8 +374,8 @@ class NatGatewaysStep(Step):
         return Ready()
 
     def plan(self, ctx: StepContext) -> list[PlannedChange]:
-        nats = by_resource_tag(self._find_nats(ctx))
-        addresses = by_resource_tag(self._find_addresses(ctx))
+        nats = by_resource_tag(self._find_nats(ctx), ctx.spec.cluster_id)
+        addresses = by_resource_tag(self._find_addresses(ctx), ctx.spec.cluster_id)
         changes = []
         for suffix in self._keys(ctx):
             if f"eip-{suffix}" not in addresses and f"nat-{suffix}" not in nats:
@@ -390,7 +396,7 @@ class NatGatewaysStep(Step):
     def plan_delete(self, ctx: StepContext) -> list[PlannedChange]:
         changes = [
             PlannedChange(self.name, "delete", key, "", nat["NatGatewayId"])
-            for key, nat in by_resource_tag(self._find_nats(ctx)).items()
+            for key, nat in by_resource_tag(self._find_nats(ctx), ctx.spec.cluster_id).items()
         ]
         changes += [
             PlannedChange(self.name, "delete", "eip", "", a["AllocationId"])
@@ -425,7 +431,7 @@ class RouteTablesStep(Step):
 
     def _find(self, ctx: StepContext) -> dict[str, dict[str, Any]]:
         tables = _ec2(ctx).describe_route_tables(Filters=ctx.tag_filters())["RouteTables"]
-        return by_resource_tag(tables)
+        return by_resource_tag(tables, ctx.spec.cluster_id)
 
     def ensure(self, ctx: StepContext) -> StepResult:
         vpc_id = ctx.require_id("vpc", "vpc")
@@ -517,7 +523,7 @@ class SecurityGroupsStep(Step):
 
     def _find(self, ctx: StepContext) -> dict[str, dict[str, Any]]:
         groups = _ec2(ctx).describe_security_groups(Filters=ctx.tag_filters())["SecurityGroups"]
-        return by_resource_tag(groups)
+        return by_resource_tag(groups, ctx.spec.cluster_id)
 
     def ensure(self, ctx: StepContext) -> StepResult:
         vpc_id = ctx.require_id("vpc", "vpc")
@@ -610,7 +616,7 @@ class VpcEndpointsStep(Step):
             {"Name": "vpc-endpoint-state", "Values": _LIVE_ENDPOINT_STATES},
         ]
         endpoints = _ec2(ctx).describe_vpc_endpoints(Filters=filters)["VpcEndpoints"]
-        return by_resource_tag(endpoints)
+        return by_resource_tag(endpoints, ctx.spec.cluster_id)
 
     def _service(self, ctx: StepContext, short: str) -> str:
         return f"com.amazonaws.{ctx.spec.region}.{short}"

@@ -80,8 +80,10 @@ class Outcome:
         return cls("deleted")
 
     @classmethod
-    def requeue(cls, after: float, message: str = "", step: str | None = None) -> Outcome:
-        return cls("requeue", after=after, message=message, step=step)
+    def requeue(
+        cls, after: float, message: str = "", step: str | None = None, aws_code: str | None = None
+    ) -> Outcome:
+        return cls("requeue", after=after, message=message, step=step, aws_code=aws_code)
 
     @classmethod
     def failed(
@@ -179,7 +181,7 @@ class _Runner:
                 }
             )
             after = max(error.retry_after, backoff(retries))
-            return Outcome.requeue(after, error.message, step)
+            return Outcome.requeue(after, error.message, step, error.aws_code)
         condition["state"] = "Failed"
         self.status["phase"] = "Failed"
         self.status["last_error"] = {

@@ -61,17 +61,31 @@ def absent_on(codes: tuple[str, ...], call: Callable[..., T], **arguments: Any) 
 
 
 def by_resource_tag(
-    items: list[dict[str, Any]], tag_key: str = "Tags"
+    items: list[dict[str, Any]], cluster_id: str, tag_key: str = "Tags"
 ) -> dict[str, dict[str, Any]]:
-    """Index tagged AWS objects by their ``flightdeck:resource`` tag (first one wins)."""
-    from flightdeck.aws.provision.context import RESOURCE_TAG, tag_value
+    """Index this cluster's AWS objects by their ``flightdeck:resource`` tag.
+
+    The cluster tag is checked again here, not only in the describe filter: an API (or an
+    emulator) that ignores a tag filter must never make one cluster adopt another's
+    resources. The oldest object wins when two carry the same role tag.
+    """
+    from flightdeck.aws.provision.context import CLUSTER_TAG, RESOURCE_TAG, tag_value
 
     indexed: dict[str, dict[str, Any]] = {}
     for item in sorted(items, key=lambda i: str(i.get("CreateTime", ""))):
+        if tag_value(item.get(tag_key), CLUSTER_TAG) != cluster_id:
+            continue
         key = tag_value(item.get(tag_key), RESOURCE_TAG)
         if key is not None and key not in indexed:
             indexed[key] = item
     return indexed
+
+
+def owned(items: list[dict[str, Any]], cluster_id: str) -> list[dict[str, Any]]:
+    """Only the objects carrying this cluster's tag (see :func:`by_resource_tag` for why)."""
+    from flightdeck.aws.provision.context import CLUSTER_TAG, tag_value
+
+    return [i for i in items if tag_value(i.get("Tags"), CLUSTER_TAG) == cluster_id]
 
 
 def partition(region: str) -> str:

@@ -23,7 +23,7 @@ from flightdeck.aws.provision.eks import NOT_FOUND as EKS_NOT_FOUND
 from flightdeck.aws.provision.eks import eks_cluster_name
 from flightdeck.aws.provision.iam import role_path
 from flightdeck.aws.provision.spec import ClusterSpec
-from flightdeck.aws.provision.step import absent_on
+from flightdeck.aws.provision.step import absent_on, owned
 from flightdeck.aws.provision.storage import BUCKET_ABSENT, log_bucket_name
 
 # ARN fragments of the types the per-service describes below already cover.
@@ -90,7 +90,7 @@ def _scan_ec2(clients: AwsClients, cluster_id: str) -> list[str]:
     ]
     found = []
     for kind, describe, list_key, id_key, extra in queries:
-        for item in describe(Filters=tag + extra)[list_key]:
+        for item in owned(describe(Filters=tag + extra)[list_key], cluster_id):
             found.append(f"ec2:{kind}/{item[id_key]}")
     return found
 

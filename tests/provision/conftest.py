@@ -144,6 +144,20 @@ def spec(emulator: RunningEmulator) -> ClusterSpec:
     return unique_spec(emulator)
 
 
+def remove_cluster(emulator: RunningEmulator, spec: ClusterSpec) -> None:
+    """Delete what a test left (found by tag), so the shared account stays small and fast."""
+    from flightdeck.aws.provision import delete_cluster
+
+    emulator.control.reset(moto=False)
+    clients = make_clients(emulator, spec.region, CallLog())
+    for _ in range(20):
+        if delete_cluster(spec, {}, clients, None).kind == "deleted":
+            return
+
+
 @pytest.fixture
-def clients(emulator: RunningEmulator, spec: ClusterSpec, call_log: CallLog) -> CachedClients:
-    return make_clients(emulator, spec.region, call_log)
+def clients(
+    emulator: RunningEmulator, spec: ClusterSpec, call_log: CallLog
+) -> Iterator[CachedClients]:
+    yield make_clients(emulator, spec.region, call_log)
+    remove_cluster(emulator, spec)

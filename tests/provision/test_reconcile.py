@@ -12,7 +12,7 @@ from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.provision import STEP_NAMES, ClusterSpec, reconcile, tag_scan
 from flightdeck.aws.provision.context import CLUSTER_TAG
 from flightdeck.aws.provision.errors import ROLE_REMEDY
-from provision.conftest import CallLog, make_clients, unique_spec
+from provision.conftest import CallLog, make_clients, remove_cluster, unique_spec
 from provision.helpers import Persisted, converge, delete_until_done
 from provision.inventory import EMPTY, EXPECTED_ACTIVE, inventory
 
@@ -299,6 +299,7 @@ def test_disabled_opt_in_region_is_enabled_when_the_role_may(
 
     outcome, _ = converge(spec, status, clients)
     assert outcome.kind == "active"
+    remove_cluster(emulator, spec)
 
 
 def test_disabled_opt_in_region_without_permission_fails_with_the_steps(

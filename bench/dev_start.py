@@ -50,6 +50,8 @@ def standalone(python: Path, major: int, workdir: Path) -> float:
     port = free_port()
     env = {
         **os.environ,
+        # standalone starts its components as `airflow ...`: the venv must be on PATH.
+        "PATH": os.pathsep.join([str(python.parent), os.environ.get("PATH", "")]),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__API__PORT": str(port),

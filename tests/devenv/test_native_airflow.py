@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.cli_helpers import run_cli
+from devenv.cli_helpers import VENV_CACHE, run_cli
 from devenv.native_helpers import (
     CONN_PASSWORD,
     EXPLICIT_KEY,
@@ -148,3 +148,31 @@ def test_unpublished_airflow_version_is_one_clear_error(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: Airflow version 3.99.0 is not published on PyPI")
     assert not (project / ".flightdeck" / "airflow").exists()
+
+
+def test_secrets_check_with_an_expired_sso_profile_says_to_log_in(tmp_path: Path) -> None:
+    """An SSO profile is resolved by botocore's SSO provider, which needs a cached token."""
+    home = tmp_path / "home"
+    aws = home / ".aws"
+    aws.mkdir(parents=True)
+    (aws / "config").write_text(
+        "[profile data-eng]\nsso_session = corp\nsso_account_id = 111122223333\n"
+        "sso_role_name = DataEngineer\nregion = us-east-1\n\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"HOME": str(home), "AWS_CONFIG_FILE": str(aws / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(aws / "credentials"),
+            "FLIGHTDECK_DEV_CACHE_DIR": VENV_CACHE}
+    project = tmp_path / "proj"
+    for args in (("init", str(project)),
+                 ("aws", "use", "--profile", "data-eng", "-p", str(project)),
+                 ("secrets", "use", "aws-secrets-manager", "-p", str(project))):
+        assert run_cli("dev", *args, env=env).returncode == 0
+    result = run_cli("dev", "secrets", "check", "--variable", "x", "-p", str(project), env=env)
+    assert result.returncode != 0
+    assert "Credentials: sso (profile data-eng" in result.stdout
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("Error: secrets check failed:")
+    assert error[0].endswith("run `aws sso login --profile data-eng` and retry")

@@ -427,7 +427,10 @@ def secrets_check(
             + (f", endpoint {creds['endpoint_url']}" if creds.get("endpoint_url") else "")
         )
     if "error" in data:
-        raise CliError(f"secrets check failed: {data['error']}")
+        hint = ""
+        if "sso" in data["error"].lower():
+            hint = f"; run `aws sso login --profile {creds.get('profile') or 'NAME'}` and retry"
+        raise CliError(f"secrets check failed: {data['error']}{hint}")
     if "variable" in data:
         var = data["variable"]
         typer.echo(f"Variable {var['key']}: " + (var["value"] if var["found"] else "NOT FOUND"))

@@ -102,11 +102,12 @@ def run(out, want_var, want_conn):
         "method": getattr(creds, "method", None),
         "profile": session.profile_name,
         "region": wrapper.region_name or session.region_name,
-        "access_key_id": partly(creds.get_frozen_credentials().access_key) if creds else None,
         "endpoint_url": wrapper.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
     }
     if creds is None:
         raise RuntimeError("no AWS credentials found; choose a profile with flightdeck dev aws use")
+    # Resolving may fail here (an expired SSO session): the source above is reported anyway.
+    out["credentials"]["access_key_id"] = partly(creds.get_frozen_credentials().access_key)
     if want_var:
         value = backend.get_variable(want_var)
         out["variable"] = {"key": want_var, "found": value is not None, "value": mask(value)}

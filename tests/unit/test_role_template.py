@@ -96,8 +96,10 @@ def test_iam_and_template_trust_policies_cannot_drift() -> None:
 def test_managed_policy_is_least_privilege_and_exactly_the_declared_actions() -> None:
     document = template()["Resources"]["CrossAccountPolicy"]["Properties"]["PolicyDocument"]
     assert document == managed_policy_document()
-    actions = [action for s in document["Statement"] for action in s["Action"]]
-    assert all(s["Effect"] == "Allow" for s in document["Statement"])
+    allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+    denies = [s for s in document["Statement"] if s["Effect"] != "Allow"]
+    assert [s["Sid"] for s in denies] == ["DenyChangesToThisRole"]
+    actions = [action for s in allows for action in s["Action"]]
     assert all("NotAction" not in s for s in document["Statement"])
     assert sorted(set(actions)) == all_actions()
     assert all("*" not in action and "?" not in action for action in actions)

@@ -8,9 +8,10 @@ that is not declared. Change a step's calls, change this list, bump ``POLICY_VER
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-POLICY_VERSION = "2026-11-21.2"
+POLICY_VERSION = "2026-11-21.3"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"
@@ -247,16 +248,115 @@ def all_actions() -> list[str]:
     return sorted({action for actions in PERMISSIONS_BY_STEP.values() for action in actions})
 
 
-def managed_policy_document() -> dict[str, Any]:
-    """The IAM policy document of ``FlightdeckCrossAccountRole``: one statement per step."""
-    statements = []
-    for step, actions in PERMISSIONS_BY_STEP.items():
-        statements.append(
-            {
-                "Sid": "".join(part.capitalize() for part in step.split("_")),
-                "Effect": "Allow",
-                "Action": sorted(set(actions)),
-                "Resource": "*",
+# Actions that can reach beyond flightdeck's own resources get a narrower statement:
+# action -> (resources, condition). Everything else in a step is granted on "*" (most EC2,
+# EKS and RDS actions cannot be scoped before the resource exists; they are tag-checked by
+# the engine instead).
+_CLUSTER_ROLES = "arn:aws:iam::*:role/flightdeck-*"
+_BUCKETS = ("arn:aws:s3:::fd-logs-*", "arn:aws:s3:::fd-logs-*/*")  # log_bucket_name()
+EKS_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+)
+SCOPED_ACTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any] | None]] = {
+    "iam:CreateRole": ((_CLUSTER_ROLES,), None),
+    "iam:TagRole": ((_CLUSTER_ROLES,), None),
+    "iam:DeleteRole": ((_CLUSTER_ROLES,), None),
+    "iam:AttachRolePolicy": (
+        (_CLUSTER_ROLES,),
+        {"ArnEquals": {"iam:PolicyARN": list(EKS_MANAGED_POLICIES)}},
+    ),
+    "iam:DetachRolePolicy": (
+        (_CLUSTER_ROLES,),
+        {"ArnEquals": {"iam:PolicyARN": list(EKS_MANAGED_POLICIES)}},
+    ),
+    "iam:PassRole": (
+        (_CLUSTER_ROLES,),
+        {"StringEquals": {"iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com"]}},
+    ),
+    "iam:CreateServiceLinkedRole": (
+        ("*",),
+        {
+            "StringEquals": {
+                "iam:AWSServiceName": [
+                    "eks.amazonaws.com",
+                    "eks-nodegroup.amazonaws.com",
+                    "rds.amazonaws.com",
+                    "elasticloadbalancing.amazonaws.com",
+                    "autoscaling.amazonaws.com",
+                ]
             }
-        )
+        },
+    ),
+}
+for _action in (
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteObject",
+    "s3:PutBucketTagging",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+):
+    SCOPED_ACTIONS[_action] = (_BUCKETS, None)
+
+# The platform may never loosen its own leash: whatever else is allowed, changes to this
+# role and its policy are denied (policy updates reach the customer only through them).
+SELF_PROTECTION_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:DeletePolicy",
+)
+
+
+def managed_policy_document() -> dict[str, Any]:
+    """The IAM policy document of ``FlightdeckCrossAccountRole``: per step, one statement
+    of what can only be granted on ``*``; one statement per distinct scope for the
+    narrower actions; then the self-protection Deny. Kept under IAM's 6,144-character
+    limit for managed policies (a test checks it)."""
+    statements: list[dict[str, Any]] = []
+    scoped: dict[str, list[str]] = {}
+    for step, actions in PERMISSIONS_BY_STEP.items():
+        unscoped = sorted({a for a in actions if a not in SCOPED_ACTIONS})
+        if unscoped:
+            sid = "".join(part.capitalize() for part in step.split("_"))
+            statements.append({"Sid": sid, "Effect": "Allow", "Action": unscoped, "Resource": "*"})
+        for action in actions:
+            if action in SCOPED_ACTIONS:
+                key = json.dumps(SCOPED_ACTIONS[action], sort_keys=True)
+                scoped.setdefault(key, [])
+                if action not in scoped[key]:
+                    scoped[key].append(action)
+    for index, (key, granted) in enumerate(sorted(scoped.items()), start=1):
+        resources, condition = json.loads(key)
+        statement: dict[str, Any] = {
+            "Sid": f"Scoped{index}",
+            "Effect": "Allow",
+            "Action": sorted(granted),
+            "Resource": resources if len(resources) > 1 else resources[0],
+        }
+        if condition:
+            statement["Condition"] = condition
+        statements.append(statement)
+    statements.append(
+        {
+            "Sid": "DenyChangesToThisRole",
+            "Effect": "Deny",
+            "Action": list(SELF_PROTECTION_ACTIONS),
+            "Resource": [
+                f"arn:aws:iam::*:role/{ROLE_NAME}",
+                f"arn:aws:iam::*:policy/{MANAGED_POLICY_NAME}",
+            ],
+        }
+    )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -16,7 +16,7 @@ class EmulatorControlError(RuntimeError):
 
 
 class EmulatorControl:
-    def __init__(self, endpoint_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint_url: str, timeout: float = 60.0) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
         self._timeout = timeout
 

@@ -6,6 +6,8 @@ the cluster's region) and turns the engine's outcome into a cluster phase.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -34,12 +36,38 @@ def spec_for(cluster: Cluster) -> provision.ClusterSpec:
     )
 
 
+_CLIENTS_LOCK = threading.Lock()
+_CLIENTS: OrderedDict[tuple[str, str, str], provision.CachedClients] = OrderedDict()
+_CLIENTS_MAX = 512
+
+
 def clients_for(account: AwsAccount, external_id: str, region: str) -> provision.CachedClients:
-    """Clients in the customer account, through the role, with refreshable credentials."""
-    role_session = aws.assumed_role_session(
-        account.role_arn, external_id, "flightdeck-provisioning", region=region
-    )
-    return provision.CachedClients(lambda service: aws.client(role_session, service, region))
+    """Clients in the customer account, through the role, with refreshable credentials.
+
+    Kept across passes (least recently used first out): assuming the role and building
+    clients costs more than a steady-state reconcile's five describe calls."""
+    key = (account.role_arn, external_id, region)
+    with _CLIENTS_LOCK:
+        cached = _CLIENTS.get(key)
+        if cached is not None:
+            _CLIENTS.move_to_end(key)
+            return cached
+        role_session = aws.assumed_role_session(
+            account.role_arn, external_id, "flightdeck-provisioning", region=region
+        )
+        clients = provision.CachedClients(
+            lambda service: aws.client(role_session, service, region)
+        )
+        _CLIENTS[key] = clients
+        while len(_CLIENTS) > _CLIENTS_MAX:
+            _CLIENTS.popitem(last=False)
+        return clients
+
+
+def forget_clients() -> None:
+    """Drop cached sessions (when the endpoint or credentials of the process change)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
 
 
 def _explain(outcome: provision.Outcome) -> str:

@@ -44,7 +44,15 @@ from flightdeck.policy.trust import check_trust_policy
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["CHECK_NAMES", "DRY_RUN_PROBES", "role_name_from_arn", "verify_role"]
+__all__ = [
+    "CHECK_NAMES",
+    "DRY_RUN_PROBES",
+    "Grant",
+    "check_role_permissions",
+    "expected_grants",
+    "role_name_from_arn",
+    "verify_role",
+]
 
 CHECK_NAMES = ("role_arn", "assume_role", "trust_policy", "permissions", "dry_run")
 SESSION_NAME = "flightdeck-verify"
@@ -129,7 +137,7 @@ def verify_role(
         )
         return results + _skipped(CHECK_NAMES[3:], "the role could not be read")
     results.append(_check_trust(role, platform_account_id, external_id))
-    results.append(_check_permissions(iam, role_name, role))
+    results.append(check_role_permissions(iam, role_name, role))
     results.append(_check_dry_run(aws.client(assumed, "ec2", region), region))
     return results
 
@@ -307,20 +315,20 @@ def _check_trust(
 
 
 @dataclass(frozen=True)
-class _Grant:
+class Grant:
     """Where and under what condition the declared policy grants one action."""
 
     resources: tuple[str, ...]
     condition: str  # canonical JSON of the Condition block, "" when unconditional
 
 
-def _expected_grants() -> dict[str, _Grant]:
+def expected_grants() -> dict[str, Grant]:
     """Each declared action's grant in the managed policy flightdeck would install now."""
-    grants: dict[str, _Grant] = {}
+    grants: dict[str, Grant] = {}
     for statement in managed_policy_document()["Statement"]:
         if statement.get("Effect") != "Allow":
             continue
-        grant = _Grant(
+        grant = Grant(
             tuple(_patterns(statement.get("Resource"))),
             _canonical_condition(statement.get("Condition")),
         )
@@ -339,7 +347,7 @@ class _PolicyEvaluation:
     all the declared resources; a wildcard or undeclared action is "broader than needed".
     """
 
-    expected: dict[str, _Grant]
+    expected: dict[str, Grant]
     allowed: set[str] = field(default_factory=set)
     denied: set[str] = field(default_factory=set)
     broader: list[str] = field(default_factory=list)
@@ -389,7 +397,7 @@ class _PolicyEvaluation:
             grant = self.expected[action]
             if condition in ("", grant.condition) and _covers(resources, grant):
                 self.allowed.add(action)
-            if not _covers(list(grant.resources), _Grant(tuple(resources), "")) or (
+            if not _covers(list(grant.resources), Grant(tuple(resources), "")) or (
                 grant.condition and not condition
             ):
                 looser.append(action)
@@ -399,7 +407,7 @@ class _PolicyEvaluation:
             )
 
 
-def _covers(patterns: list[str], grant: _Grant) -> bool:
+def _covers(patterns: list[str], grant: Grant) -> bool:
     """True when the resource patterns include every resource of ``grant``."""
     return all(any(_matches(p, resource) for p in patterns) for resource in grant.resources)
 
@@ -424,12 +432,13 @@ def _canonical(node: Any) -> Any:
     return node
 
 
-def _check_permissions(iam: Any, role_name: str, role: Mapping[str, Any]) -> CheckResult:
+def check_role_permissions(iam: Any, role_name: str, role: Mapping[str, Any]) -> CheckResult:
+    """The `permissions` check: what the role's policy documents grant vs. what is declared."""
     declared = all_actions()
-    expected = _expected_grants()
+    expected = expected_grants()
     # An action declared but somehow absent from the document is expected on "*".
     evaluation = _PolicyEvaluation(
-        {action: expected.get(action, _Grant(("*",), "")) for action in declared}
+        {action: expected.get(action, Grant(("*",), "")) for action in declared}
     )
     attached_names: list[str] = []
     versions_found: set[str] = set()

@@ -158,7 +158,9 @@ def test_quotas_below_minimum_fail_with_the_increase_command(
     ]
 
 
-def test_disabled_opt_in_region_fails_and_skips_region_checks(role_session: Any) -> None:
+def test_opt_in_region_disabled_fails_and_enabling_warns(
+    role_session: Any, emulator_env: RunningEmulator
+) -> None:
     checks = by_name(run_preflight(role_session, region="af-south-1"))
     region = checks["region_enabled"]
     assert region.status == "fail"
@@ -170,10 +172,6 @@ def test_disabled_opt_in_region_fails_and_skips_region_checks(role_session: Any)
     assert checks["installer_permissions"].status == "pass"
     assert checks["vpc_cidr"].status == "pass"
 
-
-def test_enabling_region_warns_and_still_runs_region_checks(
-    role_session: Any, emulator_env: RunningEmulator
-) -> None:
     # ENABLING settles to ENABLED on the next read unless reads are set to linger first.
     emulator_env.control.set_region_transition_reads(5)
     emulator_env.control.set_region_status(

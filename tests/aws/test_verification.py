@@ -214,23 +214,22 @@ def test_malformed_role_arn_fails(aws_emulator: RunningEmulator, arn: str) -> No
     assert by_name(verify(aws_emulator, role_arn=arn))["role_arn"].status == "fail"
 
 
-def test_assume_role_retries_access_denied_while_iam_propagates(
+def test_assume_role_retries_only_access_denied_and_only_within_the_bound(
     role_created: str, emulator_env: RunningEmulator
 ) -> None:
+    # IAM propagation: refused twice, then accepted.
     emulator_env.control.inject_faults(
         service="sts", action="AssumeRole", code="AccessDenied", count=2
     )
     slept: list[float] = []
-    results = verify(emulator_env, max_wait_seconds=30, sleep=slept.append)
-    assume = by_name(results)["assume_role"]
+    assume = by_name(verify(emulator_env, max_wait_seconds=30, sleep=slept.append))["assume_role"]
     assert assume.status == "pass"
     assert assume.details["attempts"] == 3
     assert len(slept) == 2 and slept[1] > 0
 
-
-def test_assume_role_gives_up_within_the_bound_and_retries_only_access_denied(
-    role_created: str, emulator_env: RunningEmulator
-) -> None:
+    # Refused for good: gives up once the bound is slept.
+    emulator_env.control.clear_faults()
+    slept.clear()
     emulator_env.control.inject_faults(service="sts", action="AssumeRole", code="AccessDenied")
     slept: list[float] = []
     checks = by_name(verify(emulator_env, max_wait_seconds=10, sleep=slept.append))
@@ -252,7 +251,7 @@ def test_assume_role_gives_up_within_the_bound_and_retries_only_access_denied(
     assert assume.details["error_code"] == "InvalidClientTokenId"
 
 
-def test_dry_run_denied_by_an_scp_fails_naming_the_action(emulator_env: RunningEmulator) -> None:
+def test_dry_run_denied_by_an_scp_fails_naming_the_action() -> None:
     # moto never answers UnauthorizedOperation (it does not enforce IAM), so the denial is
     # stubbed on a real EC2 client whose service model validates parameters and responses.
     ec2 = client(platform_session(), "ec2", "eu-west-1")
@@ -264,6 +263,7 @@ def test_dry_run_denied_by_an_scp_fails_naming_the_action(emulator_env: RunningE
             "create_internet_gateway", "UnauthorizedOperation", expected_params={"DryRun": True}
         )
         result = _check_dry_run(ec2, "eu-west-1")
+        stubber.assert_no_pending_responses()
     assert result.status == "fail"
     assert result.details["denied"] == ["ec2:CreateInternetGateway"]
     assert "ec2:CreateInternetGateway" in result.message and result.remedy

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-POLICY_VERSION = "2026-11-21.3"
+POLICY_VERSION = "2026-11-21.4"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"

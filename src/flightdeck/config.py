@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 14 * 24 * 3600
     cookie_secure: bool = False
     run_worker_in_server: bool = True
+    # Cap on how long the worker waits before polling AWS again (None: as the engine asks).
+    # The embedded emulator answers at once, so the embedded server caps it at 2 seconds.
+    max_requeue_seconds: float | None = None
 
     # AWS: the platform's own identity is boto3's default chain; only the endpoint differs
     # between real AWS and the embedded emulator.

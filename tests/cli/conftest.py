@@ -39,15 +39,27 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    yield from _serve(tmp_path, FLIGHTDECK_DATABASE_URL=database_url,
+                      FLIGHTDECK_RUN_WORKER_IN_SERVER="false",
+                      FLIGHTDECK_EMBEDDED_EMULATOR="false")
+
+
+@pytest.fixture
+def embedded_server(tmp_path: Path) -> Iterator[Server]:
+    """`flightdeck server` exactly as the README runs it: SQLite in the data directory, the
+    embedded AWS emulator and the in-process reconcile worker."""
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path: Path, **settings: str) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "server.log"
-    env = dict(os.environ, FLIGHTDECK_DATABASE_URL=database_url,
-               FLIGHTDECK_RUN_WORKER_IN_SERVER="false", FLIGHTDECK_EMBEDDED_EMULATOR="false")
+    env = dict(os.environ, **settings)
     with log.open("wb") as handle:
         process = subprocess.Popen([FLIGHTDECK, "server", "--port", str(port)], env=env,
                                    stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"server exited: {log.read_text()}")

@@ -43,6 +43,7 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={
             "aws_endpoint_url": emulator.endpoint_url,
             "platform_account_id": emulator.platform_account_id,
+            "max_requeue_seconds": settings.max_requeue_seconds or 2.0,
         })
     finally:
         emulator.stop()

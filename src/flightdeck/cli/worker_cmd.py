@@ -10,8 +10,9 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
-        once: Annotated[bool, typer.Option(help="Run one pass over due clusters and exit.")] =
-            False,
+        once: Annotated[
+            bool, typer.Option(help="Run one pass over due clusters and exit.")
+        ] = False,
     ) -> None:
         """Reconcile clusters and deliver mail. Safe to run many: clusters are leased."""
         import logging
@@ -29,7 +30,9 @@ def register(app: typer.Typer) -> None:
         upgrade(settings.resolved_database_url)
         factory = make_session_factory(make_engine(settings.resolved_database_url))
         if once:
-            count = ReconcileWorker(factory).run_once(limit=1000)
+            count = ReconcileWorker(
+                factory, max_requeue_seconds=settings.max_requeue_seconds
+            ).run_once(limit=1000)
             typer.echo(f"reconciled {count} cluster(s)", err=True)
             return
         workers = BackgroundWorkers(factory, settings).start()

@@ -36,7 +36,8 @@ class BackgroundWorkers:
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
         self.stop_event = threading.Event()
-        self.worker = ReconcileWorker(session_factory)
+        self.worker = ReconcileWorker(session_factory,
+                                      max_requeue_seconds=settings.max_requeue_seconds)
         self.threads = [
             threading.Thread(target=self.worker.run_forever, args=(self.stop_event,),
                              name="flightdeck-reconcile", daemon=True),

@@ -57,8 +57,10 @@ def worker_identity() -> str:
 
 class ReconcileWorker:
     def __init__(self, session_factory: sessionmaker[Session], engine: Engine | None = None,
-                 worker_id: str | None = None, lease_seconds: int = LEASE_SECONDS) -> None:
+                 worker_id: str | None = None, lease_seconds: int = LEASE_SECONDS,
+                 max_requeue_seconds: float | None = None) -> None:
         self.session_factory = session_factory
+        self.max_requeue_seconds = max_requeue_seconds
         self.worker_id = worker_id or worker_identity()
         self.lease_seconds = lease_seconds
         if engine is None:
@@ -164,7 +166,10 @@ class ReconcileWorker:
             else:
                 cluster.attempts += 1 if outcome.error else 0
                 cluster.last_error = outcome.error
-                cluster.next_reconcile_at = now + timedelta(seconds=outcome.requeue_after or 5)
+                delay = outcome.requeue_after or 5
+                if self.max_requeue_seconds is not None:
+                    delay = min(delay, self.max_requeue_seconds)
+                cluster.next_reconcile_at = now + timedelta(seconds=delay)
             if outcome.phase != previous_phase:
                 session.add(ClusterEvent(cluster_id=cluster_id, action="phase",
                                          message=f"{previous_phase} → {outcome.phase}"

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from flightdeck.aws.emulator import backends
 from flightdeck.aws.emulator.accounts import account_for_access_key, request_scope
 from flightdeck.aws.emulator.state import EmulatorState
-from flightdeck.aws.emulator.wire import request_protocol, throttle_response
+from flightdeck.aws.emulator.wire import error_response, request_protocol, throttle_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -76,7 +76,16 @@ class EmulatorApp:
             answer = backends.account_api(self.state, path, _buffer_body(environ), account_id)
         if answer is not None:
             return answer(environ, start_response)
-        return self.moto_app(environ, start_response)
+        try:
+            return self.moto_app(environ, start_response)
+        except NotImplementedError as exc:
+            # What AWS would never say, but what a client can handle: a clean error, not a
+            # stack trace in the server's log.
+            unsupported = error_response(
+                request_protocol(environ, scope.service), "NotImplemented",
+                f"the emulator does not implement this call ({exc})", 501,
+            )
+            return unsupported(environ, start_response)
 
     # -- control ---------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:

@@ -83,27 +83,33 @@ def json_error(code: str, message: str, status: int = 400, rest: bool = False) -
 def throttle_response(protocol: str, code: str | None) -> Response:
     """AWS's throttling answer for ``protocol``; ``code`` overrides the usual code."""
     error_code = code or DEFAULT_THROTTLE_CODE[protocol]
-    status = _THROTTLE_STATUS[protocol]
-    message = "Rate exceeded"
+    message = {EC2: "Request limit exceeded.", S3: "Please reduce your request rate."}.get(
+        protocol, "Rate exceeded"
+    )
+    return error_response(protocol, error_code, message, _THROTTLE_STATUS[protocol])
+
+
+def error_response(protocol: str, code: str, message: str, status: int) -> Response:
+    """An AWS error in the envelope ``protocol``'s clients parse."""
     request_id = _request_id()
     if protocol in (JSON, REST_JSON):
-        return json_error(error_code, message, status=status, rest=protocol == REST_JSON)
+        return json_error(code, message, status=status, rest=protocol == REST_JSON)
     if protocol == EC2:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
-            f"<Code>{escape(error_code)}</Code><Message>Request limit exceeded.</Message>"
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
         )
     elif protocol == S3:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-            f"<Code>{escape(error_code)}</Code><Message>Please reduce your request rate.</Message>"
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             f"<RequestId>{request_id}</RequestId></Error>"
         )
     else:  # query and rest-xml share the <ErrorResponse> envelope
         body = (
             "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{escape(error_code)}</Code><Message>{message}</Message>"
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
         )
     return Response(

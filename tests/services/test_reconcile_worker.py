@@ -163,4 +163,28 @@ def test_two_workers_on_postgresql_never_create_twice(
     assert _phase(session_factory, cluster_id) == "Active"
     spec, clients = _clients(session_factory, cluster_id)
     assert inventory(clients, spec) == EXPECTED_ACTIVE
-    assert sum(worked.values()) >= 2
+    assert sum(worked.values()) >= 1
+
+
+def test_racing_workers_claim_a_cluster_exactly_once(
+    session_factory: sessionmaker[Session], tenant: Tenant
+) -> None:
+    cluster_id = add_cluster(session_factory, tenant)
+    workers = [ReconcileWorker(session_factory, worker_id=f"racer-{i}") for i in range(6)]
+    barrier = threading.Barrier(len(workers))
+    claims: dict[str, list[str]] = {}
+
+    def race(worker: ReconcileWorker) -> None:
+        barrier.wait()
+        claims[worker.worker_id] = worker.claim_due()
+
+    threads = [threading.Thread(target=race, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    winners = [worker_id for worker_id, won in claims.items() if won == [cluster_id]]
+    assert len(claims) == len(workers) and len(winners) == 1, claims
+    with session_factory() as session:
+        cluster = session.get(Cluster, cluster_id)
+        assert cluster is not None and cluster.lease_owner == winners[0]

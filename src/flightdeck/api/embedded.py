@@ -24,9 +24,14 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
     emulator = start_emulator()
     aws_dir = settings.data_dir / "aws"
     config_file, credentials_file = aws_dir / "config", aws_dir / "credentials"
-    write_aws_profile("customer", emulator.customer_credentials(), "us-east-1",
-                      emulator.endpoint_url, config_file=config_file,
-                      credentials_file=credentials_file)
+    write_aws_profile(
+        "customer",
+        emulator.customer_credentials(),
+        "us-east-1",
+        emulator.endpoint_url,
+        config_file=config_file,
+        credentials_file=credentials_file,
+    )
     saved = dict(os.environ)
     os.environ.update(emulator.platform_credentials().as_env())
     os.environ["FLIGHTDECK_AWS_ENDPOINT_URL"] = emulator.endpoint_url
@@ -36,15 +41,20 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
     log.warning(
         "embedded AWS emulator on %s (platform account %s, customer account %s); "
         "customer profile: AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s --profile customer",
-        emulator.endpoint_url, emulator.platform_account_id, emulator.customer_account_id,
-        config_file, credentials_file,
+        emulator.endpoint_url,
+        emulator.platform_account_id,
+        emulator.customer_account_id,
+        config_file,
+        credentials_file,
     )
     try:
-        yield settings.model_copy(update={
-            "aws_endpoint_url": emulator.endpoint_url,
-            "platform_account_id": emulator.platform_account_id,
-            "max_requeue_seconds": settings.max_requeue_seconds or 2.0,
-        })
+        yield settings.model_copy(
+            update={
+                "aws_endpoint_url": emulator.endpoint_url,
+                "platform_account_id": emulator.platform_account_id,
+                "max_requeue_seconds": settings.max_requeue_seconds or 2.0,
+            }
+        )
     finally:
         emulator.stop()
         os.environ.clear()

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flightdeck.db.models import OrganizationMembership, WorkspaceMembership
+
 OrgRole = Literal["owner", "member"]
 WorkspaceRole = Literal["admin", "member"]
 
@@ -85,6 +87,16 @@ class MemberOut(Output):
     name: str
     role: str
     created_at: datetime
+
+    @classmethod
+    def from_membership(cls, membership: OrganizationMembership | WorkspaceMembership) -> MemberOut:
+        return cls(
+            user_id=membership.user_id,
+            email=membership.user.email,
+            name=membership.user.name,
+            role=membership.role,
+            created_at=membership.created_at,
+        )
 
 
 class InviteIn(Input):
@@ -172,7 +184,8 @@ class CheckOut(Output):
 class AwsAccountIn(Input):
     account_id: str = Field(max_length=12)
     role_arn: str | None = Field(
-        default=None, max_length=2048,
+        default=None,
+        max_length=2048,
         description="Defaults to arn:aws:iam::<account_id>:role/flightdeck-remote-management.",
     )
 

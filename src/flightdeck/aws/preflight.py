@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from flightdeck.aws import session as aws
 from flightdeck.aws.checks import CheckResult
+from flightdeck.aws.error_codes import describe_error, error_code
 from flightdeck.aws.permissions import POLICY_VERSION, RESOURCE_PREFIX, all_actions
 from flightdeck.aws.role_template import STACK_NAME
 from flightdeck.aws.verification import (
@@ -111,7 +112,7 @@ def _check_region(session: boto3.Session, region: str) -> CheckResult:
         return CheckResult(
             "region_enabled",
             "warn",
-            f"Could not read whether {region} is enabled: {_describe_error(exc)}.",
+            f"Could not read whether {region} is enabled: {describe_error(exc)}.",
             f"Re-run `{ROLE_CREATE_COMMAND}` so the role may call account:GetRegionOptStatus, "
             "then run preflight again.",
             {"region": region, "unknown": True},
@@ -152,14 +153,14 @@ def _check_quota(session: boto3.Session, region: str, name: str, minimum: int) -
             quota = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
         except Exception as exc:
             # Never-adjusted quotas may have no applied value: AWS's default applies.
-            if _error_code(exc) != "NoSuchResourceException":
+            if error_code(exc) != "NoSuchResourceException":
                 raise
             quota = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
     except Exception as exc:
         return CheckResult(
             name,
             "warn",
-            f"Could not read the EC2 quota {code} in {region}: {_describe_error(exc)}.",
+            f"Could not read the EC2 quota {code} in {region}: {describe_error(exc)}.",
             f"Check it in the Service Quotas console (Amazon EC2, {code}) in {region}.",
             {"quota_code": code, "region": region},
         )
@@ -219,7 +220,7 @@ def _check_account_clean(session: boto3.Session, region: str) -> CheckResult:
         return CheckResult(
             "account_clean",
             "warn",
-            f"Could not list the account's workloads in {region}: {_describe_error(exc)}.",
+            f"Could not list the account's workloads in {region}: {describe_error(exc)}.",
             f"Re-run `{ROLE_CREATE_COMMAND}` to update the role's policy to version "
             f"{POLICY_VERSION}, then run preflight again.",
             {"region": region},
@@ -318,7 +319,7 @@ def _check_installer_permissions(session: boto3.Session, role_arn: str | None) -
         return CheckResult(
             "installer_permissions",
             "warn",
-            f"Could not tell which role to check: {_describe_error(exc)}.",
+            f"Could not tell which role to check: {describe_error(exc)}.",
             "Run preflight again with the registered role.",
         )
     # Two attempts: an endpoint without the simulator (the emulator) answers 500, which
@@ -327,7 +328,7 @@ def _check_installer_permissions(session: boto3.Session, role_arn: str | None) -
     try:
         return _simulated_permissions(iam, role_arn)
     except Exception as exc:
-        return _static_fallback(session, role_arn, _describe_error(exc))
+        return _static_fallback(session, role_arn, describe_error(exc))
 
 
 def _simulated_permissions(iam: Any, role_arn: str) -> CheckResult:
@@ -385,7 +386,7 @@ def _static_fallback(session: boto3.Session, role_arn: str, reason: str) -> Chec
             "installer_permissions",
             "warn",
             f"Could not simulate the role's permissions ({reason}) nor read the role "
-            f"({_describe_error(exc)}).",
+            f"({describe_error(exc)}).",
             "Run `flightdeck aws account verify` to check the role's policies.",
             {"role_arn": role_arn},
         )
@@ -492,17 +493,3 @@ def _managed_by_flightdeck(tags: Iterable[dict[str, Any]] | None) -> bool:
     return _tags(tags).get(MANAGED_BY_TAG) == "flightdeck"
 
 
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
-
-
-def _describe_error(exc: BaseException) -> str:
-    code = _error_code(exc)
-    if code is not None:
-        message = getattr(exc, "response", {}).get("Error", {}).get("Message", "")
-        return f"{code}: {message}".rstrip(": ")
-    return type(exc).__name__

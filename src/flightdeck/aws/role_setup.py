@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
+from flightdeck.aws.error_codes import error_code
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
     POLICY_VERSION,
@@ -160,7 +161,7 @@ class _IamSetup:
         try:
             policy = self.iam.get_policy(PolicyArn=policy_arn)["Policy"]
         except Exception as exc:
-            if _error_code(exc) != "NoSuchEntity":
+            if error_code(exc) != "NoSuchEntity":
                 raise
             self.iam.create_policy(
                 PolicyName=MANAGED_POLICY_NAME,
@@ -195,7 +196,7 @@ class _IamSetup:
         try:
             role = self.iam.get_role(RoleName=ROLE_NAME)["Role"]
         except Exception as exc:
-            if _error_code(exc) != "NoSuchEntity":
+            if error_code(exc) != "NoSuchEntity":
                 raise
             role = self.iam.create_role(
                 RoleName=ROLE_NAME,
@@ -322,7 +323,7 @@ class _StackSetup:
         try:
             stacks = self.cfn.describe_stacks(StackName=STACK_NAME)["Stacks"]
         except Exception as exc:
-            if _error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
                 return None
             raise
         live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
@@ -332,7 +333,7 @@ class _StackSetup:
         try:
             self.iam.get_role(RoleName=ROLE_NAME)
         except Exception as exc:
-            if _error_code(exc) == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return
             raise
         raise RoleSetupError(
@@ -419,14 +420,6 @@ def _same_document(current: Any, wanted: dict[str, Any]) -> bool:
     return bool(_canonical(current) == _canonical(wanted))
 
 
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code is not None else None
-    return None
-
-
 _NEXT_STEP_BY_CODE: dict[str, Callable[[str], str]] = {
     "AccessDenied": lambda op: (
         f"your AWS credentials are not allowed to call {op}; run this command with an "
@@ -448,7 +441,7 @@ _NEXT_STEP_BY_CODE["ExpiredTokenException"] = _NEXT_STEP_BY_CODE["ExpiredToken"]
 
 def _raise_for_client_error(exc: BaseException) -> None:
     """Turn an AWS refusal into a RoleSetupError that says what to do; leave others alone."""
-    code = _error_code(exc)
+    code = error_code(exc)
     if code is None:
         return
     operation = str(getattr(exc, "operation_name", "") or "the AWS API")

@@ -30,6 +30,7 @@ from urllib.parse import unquote
 
 from flightdeck.aws import session as aws
 from flightdeck.aws.checks import CheckResult
+from flightdeck.aws.error_codes import describe_error, error_code
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
     POLICY_VERSION,
@@ -124,7 +125,7 @@ def verify_role(
     try:
         role = iam.get_role(RoleName=role_name)["Role"]
     except Exception as exc:
-        reason = _describe_error(exc)
+        reason = describe_error(exc)
         results.append(
             CheckResult(
                 "trust_policy",
@@ -213,7 +214,7 @@ def _assume(
             caller_arn = str(aws.client(assumed, "sts", region).get_caller_identity()["Arn"])
             break
         except Exception as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             remaining = max_wait_seconds - waited
             if code in RETRYABLE_ASSUME_CODES and remaining > 0:
                 jitter = random.uniform(0.5, 1.0)  # noqa: S311 (spreads retries; not a secret)
@@ -264,7 +265,7 @@ def _assume_failed(
     return CheckResult(
         "assume_role",
         "fail",
-        f"Assuming the role failed: {_describe_error(exc)}.",
+        f"Assuming the role failed: {describe_error(exc)}.",
         "Check that the control plane's own AWS credentials are valid "
         "(`aws sts get-caller-identity` on the server), then verify again.",
         details,
@@ -462,7 +463,7 @@ def check_role_permissions(iam: Any, role_name: str, role: Mapping[str, Any]) ->
             document = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
             evaluation.add_document(f"inline {name}", document)
     except Exception as exc:
-        reason = _describe_error(exc)
+        reason = describe_error(exc)
         return CheckResult(
             "permissions",
             "fail",
@@ -525,13 +526,13 @@ def _check_dry_run(ec2: Any, region: str) -> CheckResult:
         try:
             response = getattr(ec2, operation)(DryRun=True, **parameters)
         except Exception as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code == "DryRunOperation":
                 continue
             if code == "UnauthorizedOperation":
                 denied.append(action)
             else:
-                inconclusive[action] = _describe_error(exc)
+                inconclusive[action] = describe_error(exc)
             continue
         # DryRun was ignored and the call did something: say so rather than pass.
         inconclusive[action] = f"the endpoint ignored DryRun and answered {sorted(response)}"
@@ -620,18 +621,3 @@ def _version_in_description(description: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
-
-
-def _describe_error(exc: BaseException) -> str:
-    """A short reason for a message; never includes request parameters."""
-    code = _error_code(exc)
-    if code is not None:
-        message = getattr(exc, "response", {}).get("Error", {}).get("Message", "")
-        return f"{code}: {message}".rstrip(": ")
-    return type(exc).__name__

@@ -19,44 +19,57 @@ router = APIRouter(prefix="/organizations/{organization_id}/clusters", tags=["cl
 
 def cluster_out(cluster: Cluster) -> ClusterOut:
     return ClusterOut(
-        id=cluster.id, organization_id=cluster.organization_id, name=cluster.name,
-        region=cluster.region, account_id=str(cluster.spec.get("account_id", "")),
-        spec=cluster.spec, phase=cluster.phase, desired_state=cluster.desired_state,
-        conditions=dict(cluster.status.get("conditions", {})), last_error=cluster.last_error,
-        generation=cluster.generation, observed_generation=cluster.observed_generation,
-        created_at=cluster.created_at, updated_at=cluster.updated_at,
+        id=cluster.id,
+        organization_id=cluster.organization_id,
+        name=cluster.name,
+        region=cluster.region,
+        account_id=str(cluster.spec.get("account_id", "")),
+        spec=cluster.spec,
+        phase=cluster.phase,
+        desired_state=cluster.desired_state,
+        conditions=dict(cluster.status.get("conditions", {})),
+        last_error=cluster.last_error,
+        generation=cluster.generation,
+        observed_generation=cluster.observed_generation,
+        created_at=cluster.created_at,
+        updated_at=cluster.updated_at,
     )
 
 
 @router.get("", response_model=list[ClusterOut])
-def list_clusters(organization_id: str, user: CurrentUser,
-                  session: SessionDep) -> list[ClusterOut]:
+def list_clusters(organization_id: str, user: CurrentUser, session: SessionDep) -> list[ClusterOut]:
     return [cluster_out(c) for c in clusters.list_clusters(session, user, organization_id)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClusterOut)
-def create_cluster(organization_id: str, body: ClusterCreateIn, user: CurrentUser,
-                   session: SessionDep) -> ClusterOut:
+def create_cluster(
+    organization_id: str, body: ClusterCreateIn, user: CurrentUser, session: SessionDep
+) -> ClusterOut:
     request = clusters.ClusterRequest(**body.model_dump())
     return cluster_out(clusters.request_cluster(session, user, organization_id, request))
 
 
 @router.get("/{cluster}", response_model=ClusterOut)
-def show_cluster(organization_id: str, cluster: str, user: CurrentUser,
-                 session: SessionDep) -> ClusterOut:
+def show_cluster(
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+) -> ClusterOut:
     return cluster_out(clusters.get_cluster(session, user, organization_id, cluster))
 
 
 @router.get("/{cluster}/events", response_model=list[ClusterEventOut])
-def cluster_events(organization_id: str, cluster: str, user: CurrentUser,
-                   session: SessionDep) -> list[ClusterEventOut]:
-    return [ClusterEventOut.model_validate(e)
-            for e in clusters.cluster_events(session, user, organization_id, cluster)]
+def cluster_events(
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+) -> list[ClusterEventOut]:
+    return [
+        ClusterEventOut.model_validate(e)
+        for e in clusters.cluster_events(session, user, organization_id, cluster)
+    ]
 
 
 @router.get("/{cluster}/plan", response_model=list[PlannedChangeOut])
-def plan_cluster(organization_id: str, cluster: str, user: CurrentUser,
-                 session: SessionDep) -> list[PlannedChangeOut]:
+def plan_cluster(
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+) -> list[PlannedChangeOut]:
     """What a reconcile (or, for a cluster being deleted, a deletion) would change.
     Read-only: only describe calls are made."""
     changes = provisioning.plan(session, user, organization_id, cluster)
@@ -64,6 +77,7 @@ def plan_cluster(organization_id: str, cluster: str, user: CurrentUser,
 
 
 @router.delete("/{cluster}", response_model=ClusterOut, status_code=status.HTTP_202_ACCEPTED)
-def delete_cluster(organization_id: str, cluster: str, user: CurrentUser,
-                   session: SessionDep) -> ClusterOut:
+def delete_cluster(
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+) -> ClusterOut:
     return cluster_out(clusters.request_deletion(session, user, organization_id, cluster))

@@ -8,12 +8,14 @@ from flightdeck.api.deps import CurrentUser, SessionDep
 from flightdeck.api.schemas import NotificationOut
 from flightdeck.services import notifications
 
-router = APIRouter(prefix="/organizations/{organization_id}/notifications",
-                   tags=["notifications"])
+router = APIRouter(prefix="/organizations/{organization_id}/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=list[NotificationOut])
-def list_notifications(organization_id: str, user: CurrentUser,
-                       session: SessionDep) -> list[NotificationOut]:
-    return [NotificationOut.model_validate(n)
-            for n in notifications.list_notifications(session, user, organization_id)]
+def list_notifications(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> list[NotificationOut]:
+    return [
+        NotificationOut.model_validate(n)
+        for n in notifications.list_notifications(session, user, organization_id)
+    ]

@@ -16,20 +16,9 @@ from flightdeck.api.schemas import (
     OrganizationCreateIn,
     RoleIn,
 )
-from flightdeck.db.models import OrganizationMembership
 from flightdeck.services import access, audit, orgs
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
-
-
-def member_out(membership: OrganizationMembership) -> MemberOut:
-    return MemberOut(
-        user_id=membership.user_id,
-        email=membership.user.email,
-        name=membership.user.name,
-        role=membership.role,
-        created_at=membership.created_at,
-    )
 
 
 @router.get("", response_model=list[MyOrganizationOut])
@@ -67,7 +56,7 @@ def reveal_external_id(
 
 @router.get("/{organization_id}/members", response_model=list[MemberOut])
 def list_members(organization_id: str, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
-    return [member_out(m) for m in orgs.list_members(session, user, organization_id)]
+    return [MemberOut.from_membership(m) for m in orgs.list_members(session, user, organization_id)]
 
 
 @router.post(
@@ -86,7 +75,7 @@ def invite_member(
         workspace_role=body.workspace_role,
     )
     if result.membership is not None:
-        return InviteOut(status="added", member=member_out(result.membership))
+        return InviteOut(status="added", member=MemberOut.from_membership(result.membership))
     return InviteOut(
         status="invited",
         invitation=InvitationOut.model_validate(result.invitation),
@@ -98,7 +87,9 @@ def invite_member(
 def change_member_role(
     organization_id: str, user_id: str, body: RoleIn, user: CurrentUser, session: SessionDep
 ) -> MemberOut:
-    return member_out(orgs.set_member_role(session, user, organization_id, user_id, body.role))
+    return MemberOut.from_membership(
+        orgs.set_member_role(session, user, organization_id, user_id, body.role)
+    )
 
 
 @router.delete("/{organization_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -22,8 +22,9 @@ def aws_reference() -> dict[str, Any]:
     return reference.as_document()
 
 
-@router.get("/aws/role-template.yaml", response_class=Response,
-            responses={200: {"content": {YAML: {}}}})
+@router.get(
+    "/aws/role-template.yaml", response_class=Response, responses={200: {"content": {YAML: {}}}}
+)
 def public_role_template(settings: SettingsDep) -> Response:
     """The cross-account role's CloudFormation template; the external ID is a parameter,
     so the template holds no secret and can be fetched by the CloudFormation console."""

@@ -12,20 +12,9 @@ from flightdeck.api.schemas import (
     WorkspaceOut,
     WorkspaceRoleIn,
 )
-from flightdeck.db.models import WorkspaceMembership
 from flightdeck.services import workspaces
 
 router = APIRouter(prefix="/organizations/{organization_id}/workspaces", tags=["workspaces"])
-
-
-def _member_out(membership: WorkspaceMembership) -> MemberOut:
-    return MemberOut(
-        user_id=membership.user_id,
-        email=membership.user.email,
-        name=membership.user.name,
-        role=membership.role,
-        created_at=membership.created_at,
-    )
 
 
 @router.get("", response_model=list[WorkspaceOut])
@@ -68,7 +57,7 @@ def list_workspace_members(
     organization_id: str, workspace_id: str, user: CurrentUser, session: SessionDep
 ) -> list[MemberOut]:
     return [
-        _member_out(m)
+        MemberOut.from_membership(m)
         for m in workspaces.list_workspace_members(session, user, organization_id, workspace_id)
     ]
 
@@ -83,7 +72,7 @@ def add_workspace_member(
     user: CurrentUser,
     session: SessionDep,
 ) -> MemberOut:
-    return _member_out(
+    return MemberOut.from_membership(
         workspaces.set_workspace_member(
             session, user, organization_id, workspace_id, body.user_id, body.role
         )
@@ -99,7 +88,7 @@ def change_workspace_role(
     user: CurrentUser,
     session: SessionDep,
 ) -> MemberOut:
-    return _member_out(
+    return MemberOut.from_membership(
         workspaces.set_workspace_member(
             session, user, organization_id, workspace_id, user_id, body.role
         )

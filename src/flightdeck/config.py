@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     hosted_mode: bool = False
+    # Hosted mode: platform-owned AWS accounts (e.g. vended by AWS Organizations), one per
+    # organization, comma-separated; the platform administers them through this role.
+    hosted_account_pool: str = ""
+    hosted_admin_role_name: str = "OrganizationAccountAccessRole"
     session_cookie_name: str = "flightdeck_session"
     session_max_age_seconds: int = 14 * 24 * 3600
     cookie_secure: bool = False

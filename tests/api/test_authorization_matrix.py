@@ -78,6 +78,8 @@ CASES = [
     # The world's account is registered but its role was never created: 422 for the Owner.
     Case("POST", ORG + "/aws/accounts/{account}/preflight", (401, 403, 403, 422, 404),
          {"region": "us-east-1"}),
+    # Hosted mode is off in the matrix's settings: 422 for the Owner, with the way out.
+    Case("POST", ORG + "/aws/hosted-account", (401, 403, 403, 422, 404)),
     Case("GET", ORG + "/clusters", (401, 200, 200, 200, 404)),
     Case("POST", ORG + "/clusters", (401, 403, 403, 422, 404),
          {"account": "{account}", "name": "prod"}),

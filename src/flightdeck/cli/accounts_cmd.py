@@ -59,6 +59,23 @@ def add(
         _exit_for("fail" if account["status"] == "failed" else "pass")
 
 
+@account_app.command("hosted")
+def hosted(org: ORG = None, json_output: JSON = False) -> None:
+    """Hosted mode: get a platform-owned AWS account for your clusters (Owners)."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_checks, print_json, success
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    account = client.post(f"/organizations/{org_id}/aws/hosted-account")
+    if json_output:
+        print_json(account)
+    else:
+        success(f"hosted account {account['account_id']} ready ({account['status']})")
+        print_checks(account["checks"], title="Verification")
+    _exit_for("fail" if account["status"] == "failed" else "pass")
+
+
 @account_app.command("verify")
 def verify(account: ACCOUNT, org: ORG = None, json_output: JSON = False) -> None:
     """Assume the role with the external ID and check trust policy and permissions."""

@@ -206,3 +206,67 @@ def run_preflight(
         peer_cidrs=list(peer_cidrs),
         role_arn=account.role_arn,
     )
+
+
+def provision_hosted_account(
+    session: Session, user: User, organization_id: str, settings: Settings
+) -> tuple[AwsAccount, list[CheckResult]]:
+    """Hosted mode: give the organization a platform-owned account from the pool.
+
+    The platform assumes its administrative role in that account, creates the
+    organization's cross-account role there with the same code the customer's CLI runs,
+    registers and verifies it. From then on clusters take exactly the customer path.
+    """
+    require_owner(session, user, organization_id)
+    if not settings.hosted_mode:
+        raise InvalidInput(
+            "hosted: hosted mode is off on this control plane; create the role "
+            "in your own account with `flightdeck aws role create`",
+            field="hosted",
+        )
+    existing = session.scalar(
+        select(AwsAccount).where(
+            AwsAccount.organization_id == organization_id, AwsAccount.hosted.is_(True)
+        )
+    )
+    if existing is not None:
+        return existing, []
+    pool = [a.strip() for a in settings.hosted_account_pool.split(",") if a.strip()]
+    taken = set(session.scalars(select(AwsAccount.account_id).where(AwsAccount.hosted.is_(True))))
+    free = [account_id for account_id in pool if account_id not in taken]
+    if not free:
+        raise Conflict(
+            "hosted: no platform-owned AWS account is free; the operator must add "
+            "accounts to FLIGHTDECK_HOSTED_ACCOUNT_POOL",
+            field="hosted",
+        )
+    account_id = check_account_id(free[0])
+    from flightdeck.aws import session as aws
+    from flightdeck.aws.role_setup import ensure_cross_account_role
+
+    admin = aws.assumed_role_session(
+        f"arn:aws:iam::{account_id}:role/{settings.hosted_admin_role_name}",
+        None,
+        "flightdeck-hosted-setup",
+    )
+    result = ensure_cross_account_role(
+        admin, platform_account_id(settings), orgs.external_id_for(session, organization_id)
+    )
+    account = AwsAccount(
+        organization_id=organization_id,
+        account_id=account_id,
+        role_arn=result.role_arn,
+        hosted=True,
+        created_by=user.id,
+    )
+    session.add(account)
+    session.flush()
+    audit.record(
+        session,
+        action="aws_account.hosted",
+        actor=user,
+        organization_id=organization_id,
+        target=account_id,
+    )
+    session.commit()
+    return verify_account(session, user, organization_id, account.id, settings)

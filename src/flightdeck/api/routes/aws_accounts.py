@@ -136,3 +136,12 @@ def preflight(
             peer_cidrs=body.peer_cidrs,
         )
     )
+
+
+@router.post("/hosted-account", status_code=status.HTTP_201_CREATED, response_model=AwsAccountOut)
+def hosted_account(
+    organization_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> AwsAccountOut:
+    """Hosted mode: a platform-owned account with the organization's role, verified."""
+    record, _ = onboarding.provision_hosted_account(session, user, organization_id, settings)
+    return AwsAccountOut.model_validate(record)

@@ -124,3 +124,16 @@ def test_production_refuses_unsafe_defaults(tmp_path: Path) -> None:
     result = run_cli("server", "--port", str(free_port()), env=env)
     assert result.returncode == 1
     assert "FLIGHTDECK_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_and_worker_once_on_a_fresh_database(tmp_path: Path) -> None:
+    env = {**os.environ, "FLIGHTDECK_DATABASE_URL": f"sqlite:///{tmp_path / 'fd.db'}"}
+    upgraded = run_cli("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    current = json.loads(run_cli("db", "current", "--json", env=env).stdout)
+    assert current["revision"]
+    worker = run_cli("worker", "--once", env=env)
+    assert worker.returncode == 0, worker.stderr
+    assert "reconciled 0 cluster(s)" in worker.stderr
+    assert run_cli("db", "downgrade", "base", env=env).returncode == 0
+    assert json.loads(run_cli("db", "current", "--json", env=env).stdout)["revision"] is None

@@ -18,13 +18,30 @@ ORG_ROLES = ("owner", "member")
 WORKSPACE_ROLES = ("admin", "member")
 
 
-def org_membership(session: Session, user: User, organization_id: str) -> OrganizationMembership:
-    membership = session.scalar(
+def find_org_membership(
+    session: Session, organization_id: str, user_id: str
+) -> OrganizationMembership | None:
+    return session.scalar(
         select(OrganizationMembership).where(
             OrganizationMembership.organization_id == organization_id,
-            OrganizationMembership.user_id == user.id,
+            OrganizationMembership.user_id == user_id,
         )
     )
+
+
+def find_workspace_membership(
+    session: Session, workspace_id: str, user_id: str
+) -> WorkspaceMembership | None:
+    return session.scalar(
+        select(WorkspaceMembership).where(
+            WorkspaceMembership.workspace_id == workspace_id,
+            WorkspaceMembership.user_id == user_id,
+        )
+    )
+
+
+def org_membership(session: Session, user: User, organization_id: str) -> OrganizationMembership:
+    membership = find_org_membership(session, organization_id, user.id)
     if membership is None:
         raise NotFound("organization not found")
     return membership
@@ -46,12 +63,8 @@ def require_owner(session: Session, user: User, organization_id: str) -> Organiz
 
 
 def workspace_role(session: Session, user: User, workspace_id: str) -> str | None:
-    return session.scalar(
-        select(WorkspaceMembership.role).where(
-            WorkspaceMembership.workspace_id == workspace_id,
-            WorkspaceMembership.user_id == user.id,
-        )
-    )
+    membership = find_workspace_membership(session, workspace_id, user.id)
+    return membership.role if membership else None
 
 
 def require_workspace(

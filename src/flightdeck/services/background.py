@@ -14,8 +14,12 @@ from flightdeck.services.reconcile import ReconcileWorker
 log = logging.getLogger(__name__)
 
 
-def deliver_mail_forever(session_factory: sessionmaker[Session], settings: Settings,
-                         stop: threading.Event, interval: float = 10.0) -> None:
+def deliver_mail_forever(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    stop: threading.Event,
+    interval: float = 10.0,
+) -> None:
     """Without SMTP configured (the embedded default) mail stays in the outbox."""
     if not settings.smtp_host:
         return
@@ -36,14 +40,22 @@ class BackgroundWorkers:
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
         self.stop_event = threading.Event()
-        self.worker = ReconcileWorker(session_factory,
-                                      max_requeue_seconds=settings.max_requeue_seconds)
+        self.worker = ReconcileWorker(
+            session_factory, max_requeue_seconds=settings.max_requeue_seconds
+        )
         self.threads = [
-            threading.Thread(target=self.worker.run_forever, args=(self.stop_event,),
-                             name="flightdeck-reconcile", daemon=True),
-            threading.Thread(target=deliver_mail_forever,
-                             args=(session_factory, settings, self.stop_event),
-                             name="flightdeck-mail", daemon=True),
+            threading.Thread(
+                target=self.worker.run_forever,
+                args=(self.stop_event,),
+                name="flightdeck-reconcile",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=deliver_mail_forever,
+                args=(session_factory, settings, self.stop_event),
+                name="flightdeck-mail",
+                daemon=True,
+            ),
         ]
 
     def start(self) -> BackgroundWorkers:

@@ -76,38 +76,65 @@ def _gate_on_preflight(results: list[CheckResult], force: bool) -> None:
     )
 
 
-def request_cluster(session: Session, user: User, organization_id: str,
-                    request: ClusterRequest) -> Cluster:
+def request_cluster(
+    session: Session, user: User, organization_id: str, request: ClusterRequest
+) -> Cluster:
     require_owner(session, user, organization_id)
     account = onboarding.get_account(session, user, organization_id, request.account)
     spec = _validated_spec(request, account)
-    taken = session.scalar(select(Cluster.id).where(
-        Cluster.organization_id == organization_id, Cluster.name == spec["name"],
-        Cluster.phase.not_in(TERMINAL_PHASES),
-    ))
+    taken = session.scalar(
+        select(Cluster.id).where(
+            Cluster.organization_id == organization_id,
+            Cluster.name == spec["name"],
+            Cluster.phase.not_in(TERMINAL_PHASES),
+        )
+    )
     if taken is not None:
-        raise Conflict(f"name: a cluster named {spec['name']!r} already exists; choose another "
-                       "name", field="name")
-    results = onboarding.run_preflight(session, user, organization_id, account.id,
-                                       region=request.region, vpc_cidr=request.vpc_cidr)
+        raise Conflict(
+            f"name: a cluster named {spec['name']!r} already exists; choose another name",
+            field="name",
+        )
+    results = onboarding.run_preflight(
+        session, user, organization_id, account.id, region=request.region, vpc_cidr=request.vpc_cidr
+    )
     _gate_on_preflight(results, request.force)
-    cluster = Cluster(organization_id=organization_id, aws_account_ref=account.id,
-                      name=spec["name"], region=spec["region"], spec=spec, phase="Pending",
-                      created_by=user.id)
+    cluster = Cluster(
+        organization_id=organization_id,
+        aws_account_ref=account.id,
+        name=spec["name"],
+        region=spec["region"],
+        spec=spec,
+        phase="Pending",
+        created_by=user.id,
+    )
     session.add(cluster)
     session.flush()
-    session.add(ClusterEvent(cluster_id=cluster.id, action="requested",
-                             message=f"cluster requested by {user.email}"))
-    audit.record(session, action="cluster.create", actor=user, organization_id=organization_id,
-                 target=cluster.id, detail={"name": cluster.name, "region": cluster.region})
+    session.add(
+        ClusterEvent(
+            cluster_id=cluster.id, action="requested", message=f"cluster requested by {user.email}"
+        )
+    )
+    audit.record(
+        session,
+        action="cluster.create",
+        actor=user,
+        organization_id=organization_id,
+        target=cluster.id,
+        detail={"name": cluster.name, "region": cluster.region},
+    )
     session.commit()
     return cluster
 
 
 def list_clusters(session: Session, user: User, organization_id: str) -> list[Cluster]:
     require_member(session, user, organization_id)
-    return list(session.scalars(select(Cluster).where(
-        Cluster.organization_id == organization_id).order_by(Cluster.created_at)))
+    return list(
+        session.scalars(
+            select(Cluster)
+            .where(Cluster.organization_id == organization_id)
+            .order_by(Cluster.created_at)
+        )
+    )
 
 
 def get_cluster(session: Session, user: User, organization_id: str, ref: str) -> Cluster:
@@ -115,19 +142,31 @@ def get_cluster(session: Session, user: User, organization_id: str, ref: str) ->
     require_member(session, user, organization_id)
     cluster = session.get(Cluster, ref)
     if cluster is None or cluster.organization_id != organization_id:
-        cluster = session.scalar(select(Cluster).where(
-            Cluster.organization_id == organization_id, Cluster.name == ref,
-        ).order_by(Cluster.created_at.desc()))
+        cluster = session.scalar(
+            select(Cluster)
+            .where(
+                Cluster.organization_id == organization_id,
+                Cluster.name == ref,
+            )
+            .order_by(Cluster.created_at.desc())
+        )
     if cluster is None:
         raise NotFound("cluster not found")
     return cluster
 
 
-def cluster_events(session: Session, user: User, organization_id: str, ref: str,
-                   limit: int = 500) -> list[ClusterEvent]:
+def cluster_events(
+    session: Session, user: User, organization_id: str, ref: str, limit: int = 500
+) -> list[ClusterEvent]:
     cluster = get_cluster(session, user, organization_id, ref)
-    return list(session.scalars(select(ClusterEvent).where(
-        ClusterEvent.cluster_id == cluster.id).order_by(ClusterEvent.created_at).limit(limit)))
+    return list(
+        session.scalars(
+            select(ClusterEvent)
+            .where(ClusterEvent.cluster_id == cluster.id)
+            .order_by(ClusterEvent.created_at)
+            .limit(limit)
+        )
+    )
 
 
 def request_deletion(session: Session, user: User, organization_id: str, ref: str) -> Cluster:
@@ -142,9 +181,19 @@ def request_deletion(session: Session, user: User, organization_id: str, ref: st
         cluster.attempts = 0
         cluster.last_error = None
         cluster.next_reconcile_at = utcnow()
-        session.add(ClusterEvent(cluster_id=cluster.id, action="delete-requested",
-                                 message=f"deletion requested by {user.email}"))
-        audit.record(session, action="cluster.delete", actor=user,
-                     organization_id=organization_id, target=cluster.id)
+        session.add(
+            ClusterEvent(
+                cluster_id=cluster.id,
+                action="delete-requested",
+                message=f"deletion requested by {user.email}",
+            )
+        )
+        audit.record(
+            session,
+            action="cluster.delete",
+            actor=user,
+            organization_id=organization_id,
+            target=cluster.id,
+        )
         session.commit()
     return cluster

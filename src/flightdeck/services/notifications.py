@@ -22,29 +22,41 @@ from flightdeck.services.access import require_owner
 MAX_ATTEMPTS = 12
 
 
-def notify_owners(session: Session, organization_id: str, *, kind: str, subject: str,
-                  body: str) -> list[Notification]:
+def notify_owners(
+    session: Session, organization_id: str, *, kind: str, subject: str, body: str
+) -> list[Notification]:
     """Queue one email per Organization Owner; the caller's commit makes them durable."""
     owners = session.scalars(
         select(User.email)
         .join(OrganizationMembership, OrganizationMembership.user_id == User.id)
-        .where(OrganizationMembership.organization_id == organization_id,
-               OrganizationMembership.role == "owner")
+        .where(
+            OrganizationMembership.organization_id == organization_id,
+            OrganizationMembership.role == "owner",
+        )
         .order_by(User.email)
     )
-    queued = [Notification(organization_id=organization_id, recipient=email, subject=subject,
-                           body=body, kind=kind) for email in owners]
+    queued = [
+        Notification(
+            organization_id=organization_id, recipient=email, subject=subject, body=body, kind=kind
+        )
+        for email in owners
+    ]
     session.add_all(queued)
     return queued
 
 
-def list_notifications(session: Session, user: User, organization_id: str,
-                       limit: int = 100) -> list[Notification]:
+def list_notifications(
+    session: Session, user: User, organization_id: str, limit: int = 100
+) -> list[Notification]:
     require_owner(session, user, organization_id)
-    return list(session.scalars(
-        select(Notification).where(Notification.organization_id == organization_id)
-        .order_by(Notification.created_at.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.organization_id == organization_id)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -56,18 +68,26 @@ def retry_delay(attempts: int) -> timedelta:
 def deliver_due(session: Session, sender: MailSender, limit: int = 50) -> int:
     """Send due notifications; returns how many were sent. Failures are rescheduled."""
     now = utcnow()
-    due = list(session.scalars(
-        select(Notification)
-        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-        .order_by(Notification.created_at).limit(limit)
-        .with_for_update(skip_locked=True)
-    ))
+    due = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     sent = 0
     for notification in due:
         notification.attempts += 1
         try:
-            sender.send(OutgoingMail(recipient=notification.recipient,
-                                     subject=notification.subject, body=notification.body))
+            sender.send(
+                OutgoingMail(
+                    recipient=notification.recipient,
+                    subject=notification.subject,
+                    body=notification.body,
+                )
+            )
         except Exception as exc:  # any delivery failure: keep the mail and retry later
             notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if notification.attempts >= MAX_ATTEMPTS:

@@ -84,6 +84,18 @@ def register_account(
             "remove it first",
             field="account_id",
         )
+    return _add_account(session, user, organization_id, account_id, role_arn, hosted=hosted)
+
+
+def _add_account(
+    session: Session,
+    user: User,
+    organization_id: str,
+    account_id: str,
+    role_arn: str,
+    *,
+    hosted: bool,
+) -> AwsAccount:
     account = AwsAccount(
         organization_id=organization_id,
         account_id=account_id,
@@ -95,7 +107,7 @@ def register_account(
     session.flush()
     audit.record(
         session,
-        action="aws_account.register",
+        action="aws_account.hosted" if hosted else "aws_account.register",
         actor=user,
         organization_id=organization_id,
         target=account_id,
@@ -252,21 +264,5 @@ def provision_hosted_account(
     result = ensure_cross_account_role(
         admin, platform_account_id(settings), orgs.external_id_for(session, organization_id)
     )
-    account = AwsAccount(
-        organization_id=organization_id,
-        account_id=account_id,
-        role_arn=result.role_arn,
-        hosted=True,
-        created_by=user.id,
-    )
-    session.add(account)
-    session.flush()
-    audit.record(
-        session,
-        action="aws_account.hosted",
-        actor=user,
-        organization_id=organization_id,
-        target=account_id,
-    )
-    session.commit()
+    account = _add_account(session, user, organization_id, account_id, result.role_arn, hosted=True)
     return verify_account(session, user, organization_id, account.id, settings)

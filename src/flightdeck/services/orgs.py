@@ -22,6 +22,7 @@ from flightdeck.services import audit
 from flightdeck.services.access import (
     ORG_ROLES,
     WORKSPACE_ROLES,
+    find_org_membership,
     require_member,
     require_owner,
     require_workspace,
@@ -142,13 +143,7 @@ def invite(
         workspace_role = check_choice(workspace_role or "member", WORKSPACE_ROLES, "workspace_role")
     existing = session.scalar(select(User).where(User.email == email))
     if existing is not None:
-        already = session.scalar(
-            select(OrganizationMembership).where(
-                OrganizationMembership.organization_id == organization_id,
-                OrganizationMembership.user_id == existing.id,
-            )
-        )
-        if already is not None:
+        if find_org_membership(session, organization_id, existing.id) is not None:
             raise Conflict(
                 "email: this user is already a member of the organization", field="email"
             )
@@ -216,12 +211,7 @@ def accept_invitation(session: Session, invitation: Invitation, user: User) -> N
 def _target_membership(
     session: Session, organization_id: str, user_id: str
 ) -> OrganizationMembership:
-    membership = session.scalar(
-        select(OrganizationMembership).where(
-            OrganizationMembership.organization_id == organization_id,
-            OrganizationMembership.user_id == user_id,
-        )
-    )
+    membership = find_org_membership(session, organization_id, user_id)
     if membership is None:
         raise NotFound("member not found")
     return membership

@@ -55,9 +55,7 @@ def clients_for(account: AwsAccount, external_id: str, region: str) -> provision
         role_session = aws.assumed_role_session(
             account.role_arn, external_id, "flightdeck-provisioning", region=region
         )
-        clients = provision.CachedClients(
-            lambda service: aws.client(role_session, service, region)
-        )
+        clients = provision.CachedClients(lambda service: aws.client(role_session, service, region))
         _CLIENTS[key] = clients
         while len(_CLIENTS) > _CLIENTS_MAX:
             _CLIENTS.popitem(last=False)
@@ -81,8 +79,12 @@ def _explain(outcome: provision.Outcome) -> str:
     return " — ".join(parts)
 
 
-def run_engine(cluster: Cluster, account: AwsAccount, external_id: str,
-               on_progress: Callable[[dict[str, Any], dict[str, Any]], None]) -> EngineOutcome:
+def run_engine(
+    cluster: Cluster,
+    account: AwsAccount,
+    external_id: str,
+    on_progress: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> EngineOutcome:
     """One reconcile (or deletion) pass of ``cluster``."""
     deleting = cluster.desired_state == "absent"
     try:
@@ -95,19 +97,25 @@ def run_engine(cluster: Cluster, account: AwsAccount, external_id: str,
     except (ClientError, BotoCoreError) as exc:  # the role itself could not be assumed
         error = provision.classify(exc) if isinstance(exc, ClientError) else None
         if isinstance(error, provision.PermanentError):
-            return EngineOutcome(phase="Failed",
-                                 error=f"{error} — fix: {error.remedy or 'verify the account'}")
-        return EngineOutcome(phase="Deleting" if deleting else _pending_phase(cluster),
-                             requeue_after=30, error=f"{type(exc).__name__}: {exc}")
+            return EngineOutcome(
+                phase="Failed", error=f"{error} — fix: {error.remedy or 'verify the account'}"
+            )
+        return EngineOutcome(
+            phase="Deleting" if deleting else _pending_phase(cluster),
+            requeue_after=30,
+            error=f"{type(exc).__name__}: {exc}",
+        )
     if outcome.kind == "active":
         return EngineOutcome(phase="Active")
     if outcome.kind == "deleted":
         return EngineOutcome(phase="Deleted")
     if outcome.kind == "failed":
         return EngineOutcome(phase="Failed", error=_explain(outcome))
-    return EngineOutcome(phase="Deleting" if deleting else _pending_phase(cluster),
-                         requeue_after=outcome.after or 5,
-                         error=_explain(outcome) if outcome.message else None)
+    return EngineOutcome(
+        phase="Deleting" if deleting else _pending_phase(cluster),
+        requeue_after=outcome.after or 5,
+        error=_explain(outcome) if outcome.message else None,
+    )
 
 
 def _pending_phase(cluster: Cluster) -> str:
@@ -123,7 +131,8 @@ def plan(session: Session, user: User, organization_id: str, ref: str) -> list[d
     external_id = orgs.external_id_for(session, organization_id)
     try:
         changes = provision.plan_cluster(
-            spec_for(cluster), clients_for(account, external_id, cluster.region),
+            spec_for(cluster),
+            clients_for(account, external_id, cluster.region),
             deleting=cluster.desired_state == "absent",
         )
     except provision.TemporaryError as exc:
@@ -131,10 +140,16 @@ def plan(session: Session, user: User, organization_id: str, ref: str) -> list[d
     except provision.PermanentError as exc:
         raise AwsRefused(f"{exc} — fix: {exc.remedy}") from None
     except ClientError as exc:
-        raise AwsRefused(f"the role could not be used: {exc}; run "
-                         "`flightdeck aws account verify`") from None
+        raise AwsRefused(
+            f"the role could not be used: {exc}; run `flightdeck aws account verify`"
+        ) from None
     return [
-        {"step": c.step, "action": c.action, "resource": c.resource, "detail": c.detail,
-         "aws_id": c.aws_id}
+        {
+            "step": c.step,
+            "action": c.action,
+            "resource": c.resource,
+            "detail": c.detail,
+            "aws_id": c.aws_id,
+        }
         for c in changes
     ]

@@ -47,8 +47,9 @@ class EngineOutcome:
 
 # (cluster, account, external_id, on_progress) -> outcome. The default drives the AWS
 # provisioning engine; tests and benchmarks may pass another.
-Engine = Callable[[Cluster, AwsAccount, str, Callable[[dict[str, Any], dict[str, Any]], None]],
-                  EngineOutcome]
+Engine = Callable[
+    [Cluster, AwsAccount, str, Callable[[dict[str, Any], dict[str, Any]], None]], EngineOutcome
+]
 
 
 def worker_identity() -> str:
@@ -56,9 +57,14 @@ def worker_identity() -> str:
 
 
 class ReconcileWorker:
-    def __init__(self, session_factory: sessionmaker[Session], engine: Engine | None = None,
-                 worker_id: str | None = None, lease_seconds: int = LEASE_SECONDS,
-                 max_requeue_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        engine: Engine | None = None,
+        worker_id: str | None = None,
+        lease_seconds: int = LEASE_SECONDS,
+        max_requeue_seconds: float | None = None,
+    ) -> None:
         self.session_factory = session_factory
         self.max_requeue_seconds = max_requeue_seconds
         self.worker_id = worker_id or worker_identity()
@@ -73,8 +79,11 @@ class ReconcileWorker:
     def _candidates(self, session: Session, now: datetime, limit: int) -> list[str]:
         query = (
             select(Cluster.id)
-            .where(Cluster.phase.in_(ACTIVE_PHASES_DUE), Cluster.next_reconcile_at <= now,
-                   or_(Cluster.lease_expires_at.is_(None), Cluster.lease_expires_at < now))
+            .where(
+                Cluster.phase.in_(ACTIVE_PHASES_DUE),
+                Cluster.next_reconcile_at <= now,
+                or_(Cluster.lease_expires_at.is_(None), Cluster.lease_expires_at < now),
+            )
             .order_by(Cluster.next_reconcile_at)
             .limit(limit)
         )
@@ -90,11 +99,14 @@ class ReconcileWorker:
             for cluster_id in self._candidates(session, now, limit):
                 result = session.execute(
                     update(Cluster)
-                    .where(Cluster.id == cluster_id,
-                           or_(Cluster.lease_expires_at.is_(None),
-                               Cluster.lease_expires_at < now))
-                    .values(lease_owner=self.worker_id,
-                            lease_expires_at=now + timedelta(seconds=self.lease_seconds))
+                    .where(
+                        Cluster.id == cluster_id,
+                        or_(Cluster.lease_expires_at.is_(None), Cluster.lease_expires_at < now),
+                    )
+                    .values(
+                        lease_owner=self.worker_id,
+                        lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                    )
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -129,7 +141,8 @@ class ReconcileWorker:
             with self.session_factory() as progress_session:
                 self._renew(progress_session, cluster_id)
                 progress_session.execute(
-                    update(Cluster).where(Cluster.id == cluster_id)
+                    update(Cluster)
+                    .where(Cluster.id == cluster_id)
                     .values(status=status, updated_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
@@ -171,9 +184,14 @@ class ReconcileWorker:
                     delay = min(delay, self.max_requeue_seconds)
                 cluster.next_reconcile_at = now + timedelta(seconds=delay)
             if outcome.phase != previous_phase:
-                session.add(ClusterEvent(cluster_id=cluster_id, action="phase",
-                                         message=f"{previous_phase} → {outcome.phase}"
-                                         + (f": {outcome.error}" if outcome.error else "")))
+                session.add(
+                    ClusterEvent(
+                        cluster_id=cluster_id,
+                        action="phase",
+                        message=f"{previous_phase} → {outcome.phase}"
+                        + (f": {outcome.error}" if outcome.error else ""),
+                    )
+                )
                 if outcome.phase in ("Active", "Failed"):
                     _notify(session, cluster, outcome)
             session.commit()
@@ -193,10 +211,13 @@ class ReconcileWorker:
     def _release_after_crash(self, cluster_id: str) -> None:
         with self.session_factory() as session:
             session.execute(
-                update(Cluster).where(Cluster.id == cluster_id,
-                                      Cluster.lease_owner == self.worker_id)
-                .values(lease_owner=None, lease_expires_at=None,
-                        next_reconcile_at=utcnow() + timedelta(seconds=30))
+                update(Cluster)
+                .where(Cluster.id == cluster_id, Cluster.lease_owner == self.worker_id)
+                .values(
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    next_reconcile_at=utcnow() + timedelta(seconds=30),
+                )
                 .execution_options(synchronize_session=False)
             )
             session.commit()
@@ -226,11 +247,20 @@ def _event_row(cluster_id: str, event: dict[str, Any]) -> ClusterEvent:
 def _notify(session: Session, cluster: Cluster, outcome: EngineOutcome) -> None:
     if outcome.phase == "Active":
         subject = f"flightdeck: cluster {cluster.name} is Active"
-        body = (f"Your cluster {cluster.name} ({cluster.id}) in {cluster.region} is Active.\n"
-                "You can now create Deployments on it.\n")
+        body = (
+            f"Your cluster {cluster.name} ({cluster.id}) in {cluster.region} is Active.\n"
+            "You can now create Deployments on it.\n"
+        )
     else:
         subject = f"flightdeck: cluster {cluster.name} failed"
-        body = (f"Provisioning cluster {cluster.name} ({cluster.id}) in {cluster.region} "
-                f"failed:\n\n{outcome.error}\n\nSee `flightdeck cluster get {cluster.name}`.\n")
-    notifications.notify_owners(session, cluster.organization_id, kind=f"cluster.{outcome.phase}",
-                                subject=subject, body=body)
+        body = (
+            f"Provisioning cluster {cluster.name} ({cluster.id}) in {cluster.region} "
+            f"failed:\n\n{outcome.error}\n\nSee `flightdeck cluster get {cluster.name}`.\n"
+        )
+    notifications.notify_owners(
+        session,
+        cluster.organization_id,
+        kind=f"cluster.{outcome.phase}",
+        subject=subject,
+        body=body,
+    )

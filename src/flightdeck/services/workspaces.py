@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flightdeck.db.models import OrganizationMembership, User, Workspace, WorkspaceMembership
+from flightdeck.db.models import User, Workspace, WorkspaceMembership
 from flightdeck.services import audit
 from flightdeck.services.access import (
     WORKSPACE_ROLES,
+    find_org_membership,
+    find_workspace_membership,
     org_membership,
     require_owner,
     require_workspace,
@@ -96,23 +98,12 @@ def set_workspace_member(
     """Add an organization member to a workspace, or change their workspace role."""
     require_workspace(session, actor, organization_id, workspace_id, admin=True)
     check_choice(role, WORKSPACE_ROLES, "role")
-    in_org = session.scalar(
-        select(OrganizationMembership.id).where(
-            OrganizationMembership.organization_id == organization_id,
-            OrganizationMembership.user_id == user_id,
-        )
-    )
-    if in_org is None:
+    if find_org_membership(session, organization_id, user_id) is None:
         raise InvalidInput(
             "user_id: this user is not a member of the organization; invite them first",
             field="user_id",
         )
-    membership = session.scalar(
-        select(WorkspaceMembership).where(
-            WorkspaceMembership.workspace_id == workspace_id,
-            WorkspaceMembership.user_id == user_id,
-        )
-    )
+    membership = find_workspace_membership(session, workspace_id, user_id)
     if membership is None:
         membership = WorkspaceMembership(workspace_id=workspace_id, user_id=user_id, role=role)
         session.add(membership)
@@ -134,12 +125,7 @@ def remove_workspace_member(
     session: Session, actor: User, organization_id: str, workspace_id: str, user_id: str
 ) -> None:
     require_workspace(session, actor, organization_id, workspace_id, admin=True)
-    membership = session.scalar(
-        select(WorkspaceMembership).where(
-            WorkspaceMembership.workspace_id == workspace_id,
-            WorkspaceMembership.user_id == user_id,
-        )
-    )
+    membership = find_workspace_membership(session, workspace_id, user_id)
     if membership is None:
         raise NotFound("member not found")
     session.delete(membership)

@@ -1,0 +1,127 @@
+"""What every Deployment runtime does: apply a spec, report health, switch code, delete.
+
+The services layer only talks to :class:`Runtime`; the local runtime (Airflow processes
+on the control-plane host) and the Kubernetes runtime (the Apache Airflow Helm chart on
+the cluster's EKS) are interchangeable behind it. Specs are plain frozen dataclasses so a
+runtime never touches the database, and every call is idempotent: the worker re-runs
+``apply`` and ``status`` on each pass, and a crash between two calls must be harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Executor = Literal["CeleryExecutor", "KubernetesExecutor"]
+SchedulerSize = Literal["small", "medium", "large"]
+Health = Literal["creating", "healthy", "unhealthy", "absent"]
+
+EXECUTORS: tuple[Executor, ...] = ("CeleryExecutor", "KubernetesExecutor")
+SCHEDULER_SIZES: tuple[SchedulerSize, ...] = ("small", "medium", "large")
+
+# CPU (vCPU) and memory (GiB) of one scheduler replica, by size.
+SCHEDULER_RESOURCES: Mapping[SchedulerSize, tuple[float, float]] = {
+    "small": (1.0, 2.0),
+    "medium": (2.0, 4.0),
+    "large": (4.0, 8.0),
+}
+
+
+class RuntimeError_(Exception):  # noqa: N801 - do not shadow the builtin RuntimeError
+    """A runtime could not do what was asked; the message is for the user."""
+
+
+class CodeRejected(RuntimeError_):
+    """A code bundle failed its checks (import errors, bad archive); nothing was switched.
+
+    ``errors`` maps a file (relative to the bundle) to the first line of its problem.
+    """
+
+    def __init__(self, message: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = dict(errors or {})
+
+
+@dataclass(frozen=True)
+class WorkerQueue:
+    name: str = "default"
+    min_workers: int = 1
+    max_workers: int = 10
+    tasks_per_worker: int = 5
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """What the user asked for; ``secret_environment`` values are never logged or returned."""
+
+    id: str
+    name: str
+    organization_id: str
+    airflow_version: str
+    executor: Executor = "CeleryExecutor"
+    scheduler_size: SchedulerSize = "small"
+    scheduler_count: int = 1
+    worker_queue: WorkerQueue = field(default_factory=WorkerQueue)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterOutputs:
+    """What provisioning built that a runtime needs (``None`` where a step has not run)."""
+
+    cluster_id: str
+    name: str
+    region: str
+    account_id: str
+    eks_cluster_name: str | None = None
+    eks_cluster_arn: str | None = None
+    eks_endpoint: str | None = None
+    db_instance_arn: str | None = None
+    db_endpoint: str | None = None
+    db_port: int | None = None
+    log_bucket: str | None = None
+    node_groups: tuple[str, ...] = ()
+    aws_endpoint_url: str | None = None  # the emulator's URL in the embedded default
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    health: Health
+    message: str = ""
+    url: str | None = None
+    components: Mapping[str, bool] = field(default_factory=dict)
+    deploy_id: str | None = None  # the code bundle currently serving
+
+
+@dataclass(frozen=True)
+class CodeBundle:
+    """A checked-in upload: a ``.tar.gz`` holding ``dags/`` (and, for a full deploy, more)."""
+
+    deploy_id: str
+    archive: Path
+    kind: Literal["dags", "full"] = "dags"
+
+
+class Runtime(Protocol):
+    """One backend that runs Deployments. Every method is idempotent."""
+
+    name: str
+
+    def apply(self, spec: DeploymentSpec, cluster: ClusterOutputs) -> RuntimeStatus:
+        """Create or update whatever runs ``spec``; returns without waiting for health."""
+        ...
+
+    def status(self, spec: DeploymentSpec) -> RuntimeStatus:
+        """Current health, read from the running Airflow (or the cluster)."""
+        ...
+
+    def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
+        """Check ``bundle`` and switch to it atomically; raises :class:`CodeRejected`."""
+        ...
+
+    def delete(self, spec: DeploymentSpec) -> None:
+        """Stop and remove everything ``apply`` created; a no-op when nothing is left."""
+        ...

@@ -257,3 +257,84 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AwsAccountPolicyState(Base):
+    """Governance bookkeeping of one account's cross-account role: the policy version in force
+    (read from the role at verification, then moved only by applied changes), when the role
+    was last compared with what it should be, and the drift last reported, so each distinct
+    out-of-band change is reported once. Its own table keeps ``aws_accounts`` untouched."""
+
+    __tablename__ = "aws_account_policy_states"
+    __table_args__ = (Index("ix_aws_account_policy_states_due", "next_check_at"),)
+
+    aws_account_ref: Mapped[str] = mapped_column(
+        ForeignKey("aws_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_version: Mapped[str | None] = mapped_column(String(40), default=None)
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_check_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drift_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    drift: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RolePolicyChange(Base):
+    """Moving one account's managed policy from the version in force to a published one.
+
+    An expanding change waits in ``pending-notice`` until every Organization Owner's notice
+    was delivered, then is ``scheduled`` for ``effective_at`` (last delivery + 14 days); a
+    reducing change is applied at once. ``superseded`` when a newer version replaced it.
+    """
+
+    __tablename__ = "role_policy_changes"
+    __table_args__ = (
+        Index("ix_role_policy_changes_account_created", "aws_account_ref", "created_at"),
+        Index("ix_role_policy_changes_due", "status", "effective_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    aws_account_ref: Mapped[str] = mapped_column(ForeignKey("aws_accounts.id", ondelete="CASCADE"))
+    from_version: Mapped[str | None] = mapped_column(String(40), default=None)
+    to_version: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # expands | reduces
+    summary: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    statement: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    status: Mapped[str] = mapped_column(String(20))
+    notice_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notice_completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    effective_at: Mapped[datetime | None] = mapped_column(default=None)
+    applied_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AwsAccountEvent(Base):
+    """One line of an AWS account's timeline: policy changes applied or failed, drift found
+    and resolved."""
+
+    __tablename__ = "aws_account_events"
+    __table_args__ = (
+        Index("ix_aws_account_events_account_created", "aws_account_ref", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    aws_account_ref: Mapped[str] = mapped_column(ForeignKey("aws_accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # (real AWS requires an S3 URL); defaults to this server's public template route.
     role_template_url: str | None = None
 
+    # Where Deployments run: Airflow processes on this host (the embedded default) or the
+    # Apache Airflow Helm chart on each cluster's EKS.
+    runtime: Literal["local", "kubernetes"] = "local"
+    # Largest code bundle `flightdeck deploy` may upload.
+    max_bundle_bytes: int = 50 * 1024 * 1024
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -74,6 +80,11 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
+
+    @property
+    def deployments_dir(self) -> Path:
+        """The local runtime's Deployments (Airflow homes, bundles, logs)."""
+        return self.data_dir / "deployments"
 
     @property
     def resolved_database_url(self) -> str:

@@ -44,6 +44,7 @@ class Case:
 
 ORG = "/organizations/{org}"
 WS = ORG + "/workspaces/{ws}"
+DEP = ORG + "/deployments/{deployment}"
 CASES = [
     Case("GET", "/me", (401, 200, 200, 200, 200)),
     Case("GET", "/organizations", (401, 200, 200, 200, 200)),
@@ -88,6 +89,17 @@ CASES = [
     Case("GET", ORG + "/clusters/{cluster}/plan", (401, 200, 200, 200, 404)),
     Case("DELETE", ORG + "/clusters/{cluster}", (401, 403, 403, 202, 404)),
     Case("GET", ORG + "/notifications", (401, 403, 403, 200, 404)),
+    # Deployments follow their workspace: members of the org outside it see nothing.
+    Case("GET", ORG + "/deployments", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/deployments", (401, 404, 201, 201, 404),
+         {"name": "etl", "workspace": "{ws}", "cluster": "existing"}),
+    Case("GET", DEP, (401, 404, 200, 200, 404)),
+    Case("PATCH", DEP, (401, 404, 200, 200, 404), {"max_workers": 3}),
+    Case("DELETE", DEP, (401, 404, 202, 202, 404)),
+    Case("GET", DEP + "/deploys", (401, 404, 200, 200, 404)),
+    # The body is not a bundle: 422 once the caller may deploy at all.
+    Case("POST", DEP + "/deploys", (401, 404, 422, 422, 404), {"not": "a bundle"}),
+    Case("GET", DEP + "/deploys/{deploy}", (401, 404, 200, 200, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
@@ -133,6 +145,7 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     assert account.status_code == 201, account.text
     ids["account"] = account.json()["id"]
     ids["cluster"] = _insert_cluster(client, org, ids["account"])
+    ids["deployment"], ids["deploy"] = _insert_deployment(client, org, ws, ids["cluster"])
     ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
     return World(client=client, headers=headers, ids=ids)
 
@@ -152,6 +165,29 @@ def _insert_cluster(client: TestClient, org: str, account: str) -> str:
         session.add(cluster)
         session.commit()
         return cluster.id
+
+
+def _insert_deployment(client: TestClient, org: str, ws: str, cluster: str) -> tuple[str, str]:
+    """A Deployment in the world's workspace, with one past deploy (no runtime involved)."""
+    from flightdeck.db.models import Deploy, Deployment
+
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        deployment = Deployment(
+            organization_id=org, workspace_id=ws, cluster_id=cluster, name="analytics",
+            runtime="local",
+            spec={"airflow_version": "3.1.0", "executor": "CeleryExecutor",
+                  "scheduler_size": "small", "scheduler_count": 1,
+                  "worker_queue": {"name": "default", "min_workers": 1, "max_workers": 10,
+                                   "tasks_per_worker": 5},
+                  "environment": {}},
+        )
+        session.add(deployment)
+        session.flush()
+        deploy = Deploy(deployment_id=deployment.id, sha256="0" * 64, status="succeeded")
+        session.add(deploy)
+        session.commit()
+        return deployment.id, deploy.id
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:

@@ -14,6 +14,7 @@ from flightdeck.api.routes import (
     auth,
     aws_accounts,
     clusters,
+    deployments,
     notifications,
     organizations,
     reference,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         workspaces,
         aws_accounts,
         clusters,
+        deployments,
         notifications,
         reference,
     ):

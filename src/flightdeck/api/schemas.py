@@ -282,3 +282,83 @@ class NotificationOut(Output):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class WorkerQueueOut(Output):
+    name: str
+    min_workers: int
+    max_workers: int
+    tasks_per_worker: int
+
+
+class DeploymentCreateIn(Input):
+    name: str = Field(max_length=100)
+    workspace: str = Field(max_length=100, description="Workspace id or name.")
+    cluster: str = Field(max_length=100, description="An Active cluster's id or name.")
+    airflow_version: str | None = Field(default=None, max_length=20)
+    executor: Literal["CeleryExecutor", "KubernetesExecutor"] = "CeleryExecutor"
+    scheduler_size: Literal["small", "medium", "large"] = "small"
+    scheduler_count: int = 1
+    min_workers: int = 1
+    max_workers: int = 10
+    tasks_per_worker: int = 5
+    environment: dict[str, str] = Field(default_factory=dict)
+    secret_environment: dict[str, str] = Field(
+        default_factory=dict, description="Write-only: values are never returned."
+    )
+
+
+class DeploymentUpdateIn(Input):
+    airflow_version: str | None = Field(default=None, max_length=20)
+    executor: Literal["CeleryExecutor", "KubernetesExecutor"] | None = None
+    scheduler_size: Literal["small", "medium", "large"] | None = None
+    scheduler_count: int | None = None
+    min_workers: int | None = None
+    max_workers: int | None = None
+    tasks_per_worker: int | None = None
+    environment: dict[str, str] | None = None
+    secret_environment: dict[str, str] | None = Field(
+        default=None, description="Write-only: sets these secret variables."
+    )
+    remove_secrets: list[str] = Field(default_factory=list)
+
+
+class DeploymentOut(Output):
+    id: str
+    organization_id: str
+    workspace_id: str
+    cluster_id: str
+    name: str
+    runtime: str
+    airflow_version: str
+    executor: str
+    scheduler_size: str
+    scheduler_count: int
+    worker_queue: WorkerQueueOut
+    environment: dict[str, str]
+    secret_environment_keys: list[str]
+    phase: str
+    desired_state: str
+    health_message: str
+    airflow_url: str | None
+    components: dict[str, bool]
+    current_deploy_id: str | None
+    last_error: str | None
+    generation: int
+    observed_generation: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeployOut(Output):
+    id: str
+    deployment_id: str
+    kind: str
+    status: str
+    sha256: str
+    size_bytes: int
+    description: str
+    message: str
+    errors: dict[str, str]
+    created_at: datetime
+    finished_at: datetime | None

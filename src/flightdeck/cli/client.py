@@ -21,10 +21,18 @@ class ApiClient:
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
 
     def request(
-        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         try:
-            response = self._http.request(method, API + path, json=json, params=params)
+            response = self._http.request(
+                method, API + path, json=json, params=params, content=content, headers=headers
+            )
         except httpx.ConnectError:
             raise CliError(
                 f"no flightdeck server is running at {self.url}; start one with "
@@ -51,6 +59,13 @@ class ApiClient:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+    def upload(self, path: str, content: bytes, params: dict[str, Any] | None = None) -> Any:
+        """POST a binary body (a code bundle)."""
+        return self.request(
+            "POST", path, params=params, content=content,
+            headers={"Content-Type": "application/gzip"},
+        )
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -11,6 +11,8 @@ from flightdeck.cli import (
     auth_cmd,
     cluster_cmd,
     db_cmd,
+    deploy_cmd,
+    deployment_cmd,
     dev_cmd,
     emulator_cmd,
     notifications_cmd,
@@ -42,6 +44,8 @@ app.add_typer(users_cmd.app, name="user")
 app.add_typer(tokens_cmd.app, name="token")
 app.add_typer(accounts_cmd.app, name="aws")
 app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(deployment_cmd.app, name="deployment")
+app.add_typer(deploy_cmd.app, name="deploy")
 app.add_typer(notifications_cmd.app, name="notifications")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.add_typer(dev_cmd.app, name="dev")

@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from flightdeck.db.types import UTCDateTime, new_id, utcnow
 
@@ -257,6 +266,70 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Deployment(Base):
+    """An Airflow installation on a cluster, reconciled by the deployment worker.
+
+    ``spec`` is what the user asked (never secret values); secret environment variables are
+    sealed in ``secret_environment`` and only ever unsealed for the runtime.
+    """
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_due", "phase", "next_reconcile_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="RESTRICT"), index=True
+    )
+    cluster_id: Mapped[str] = mapped_column(
+        ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    runtime: Mapped[str] = mapped_column(String(20))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_environment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    phase: Mapped[str] = mapped_column(String(20), default="Creating")
+    desired_state: Mapped[str] = mapped_column(String(20), default="present")
+    generation: Mapped[int] = mapped_column(default=1)
+    observed_generation: Mapped[int] = mapped_column(default=0)
+    current_deploy_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_reconcile_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Deploy(Base):
+    """One code upload to a Deployment: checked, then switched to, or rejected with reasons."""
+
+    __tablename__ = "deploys"
+    __table_args__ = (Index("ix_deploys_deployment_created", "deployment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10), default="dags")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bundle: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, default=None))
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AwsAccountPolicyState(Base):

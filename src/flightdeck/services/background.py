@@ -1,4 +1,5 @@
-"""Background loops a control-plane process runs: the reconcile worker and mail delivery."""
+"""Background loops a control-plane process runs: the cluster and deployment workers and
+mail delivery."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
 from flightdeck.services import notifications
+from flightdeck.services.deployment_worker import DeploymentWorker
 from flightdeck.services.reconcile import ReconcileWorker
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,14 @@ class BackgroundWorkers:
         self.worker = ReconcileWorker(
             session_factory, max_requeue_seconds=settings.max_requeue_seconds
         )
+        self.deployments = DeploymentWorker(session_factory, settings)
         self.threads = [
+            threading.Thread(
+                target=self.deployments.run_forever,
+                args=(self.stop_event,),
+                name="flightdeck-deployments",
+                daemon=True,
+            ),
             threading.Thread(
                 target=self.worker.run_forever,
                 args=(self.stop_event,),

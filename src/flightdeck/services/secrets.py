@@ -1,12 +1,14 @@
-"""Password hashing (argon2) and random tokens stored only as hashes."""
+"""Password hashing (argon2), random tokens stored only as hashes, sealed values."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so sign-in takes as long either way.
@@ -37,3 +39,24 @@ def hash_token(token: str) -> str:
 def new_external_id() -> str:
     """An AWS external ID: 160 bits from the OS CSPRNG, in the characters AWS accepts."""
     return secrets.token_hex(20)
+
+
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"flightdeck sealed values v1\0" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(value: str, secret_key: str) -> str:
+    """Encrypt a value the platform must give back to a runtime (secret environment
+    variables) but never show: authenticated encryption under FLIGHTDECK_SECRET_KEY."""
+    return _fernet(secret_key).encrypt(value.encode()).decode()
+
+
+def unseal(token: str, secret_key: str) -> str:
+    """The value :func:`seal` sealed; raises ``ValueError`` under another key."""
+    try:
+        return _fernet(secret_key).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise ValueError(
+            "a sealed value does not open with FLIGHTDECK_SECRET_KEY; was the key changed?"
+        ) from None

@@ -1,0 +1,183 @@
+"""Deployments (Airflow on an Active cluster) and their code deploys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.schemas import (
+    DeploymentCreateIn,
+    DeploymentOut,
+    DeploymentUpdateIn,
+    DeployOut,
+    WorkerQueueOut,
+)
+from flightdeck.db.models import Deploy, Deployment
+from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
+from flightdeck.services import deployments
+from flightdeck.services.errors import InvalidInput
+
+router = APIRouter(prefix="/organizations/{organization_id}/deployments", tags=["deployments"])
+
+
+def deployment_out(d: Deployment) -> DeploymentOut:
+    spec, state = d.spec, d.status
+    return DeploymentOut(
+        id=d.id,
+        organization_id=d.organization_id,
+        workspace_id=d.workspace_id,
+        cluster_id=d.cluster_id,
+        name=d.name,
+        runtime=d.runtime,
+        airflow_version=spec["airflow_version"],
+        executor=spec["executor"],
+        scheduler_size=spec["scheduler_size"],
+        scheduler_count=spec["scheduler_count"],
+        worker_queue=WorkerQueueOut(**spec["worker_queue"]),
+        environment=dict(spec["environment"]),
+        secret_environment_keys=sorted(d.secret_environment),
+        phase=d.phase,
+        desired_state=d.desired_state,
+        health_message=str(state.get("message") or ""),
+        airflow_url=state.get("url"),
+        components=dict(state.get("components") or {}),
+        current_deploy_id=d.current_deploy_id,
+        last_error=d.last_error,
+        generation=d.generation,
+        observed_generation=d.observed_generation,
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )
+
+
+def deploy_out(deploy: Deploy) -> DeployOut:
+    return DeployOut.model_validate(deploy)
+
+
+@router.get("", response_model=list[DeploymentOut])
+def list_deployments(
+    organization_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    workspace: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[DeploymentOut]:
+    rows = deployments.list_deployments(session, user, organization_id, workspace)
+    return [deployment_out(d) for d in rows]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeploymentOut)
+def create_deployment(
+    organization_id: str,
+    body: DeploymentCreateIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeploymentOut:
+    values = body.model_dump()
+    values["airflow_version"] = values["airflow_version"] or DEFAULT_AIRFLOW_VERSION
+    request = deployments.DeploymentRequest(**values)
+    return deployment_out(
+        deployments.create_deployment(session, user, organization_id, request, settings)
+    )
+
+
+@router.get("/{deployment}", response_model=DeploymentOut)
+def show_deployment(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> DeploymentOut:
+    return deployment_out(deployments.get_deployment(session, user, organization_id, deployment))
+
+
+@router.patch("/{deployment}", response_model=DeploymentOut)
+def update_deployment(
+    organization_id: str,
+    deployment: str,
+    body: DeploymentUpdateIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeploymentOut:
+    values = body.model_dump()
+    values["remove_secrets"] = tuple(values["remove_secrets"])
+    update = deployments.DeploymentUpdate(**values)
+    return deployment_out(
+        deployments.update_deployment(session, user, organization_id, deployment, update, settings)
+    )
+
+
+@router.delete("/{deployment}", response_model=DeploymentOut, status_code=status.HTTP_202_ACCEPTED)
+def delete_deployment(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> DeploymentOut:
+    return deployment_out(deployments.request_deletion(session, user, organization_id, deployment))
+
+
+@router.get("/{deployment}/deploys", response_model=list[DeployOut])
+def list_deploys(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> list[DeployOut]:
+    rows = deployments.list_deploys(session, user, organization_id, deployment)
+    return [deploy_out(d) for d in rows]
+
+
+@router.post(
+    "/{deployment}/deploys",
+    response_model=DeployOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def create_deploy(
+    organization_id: str,
+    deployment: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    kind: Annotated[str, Query(max_length=10)] = "dags",
+    description: Annotated[str, Query(max_length=500)] = "",
+    content_length: Annotated[int | None, Header()] = None,
+) -> DeployOut:
+    """Upload a code bundle (the body: a .tar.gz of dags/, or a full project with
+    ``kind=full``). It is checked and switched to by the worker; poll the deploy."""
+    limit = settings.max_bundle_bytes
+    if content_length is not None and content_length > limit:
+        raise InvalidInput(
+            f"bundle: {content_length} bytes is over the {limit}-byte limit; keep data files "
+            "out of dags/ or raise FLIGHTDECK_MAX_BUNDLE_BYTES",
+            field="bundle",
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise InvalidInput(
+                f"bundle: over the {limit}-byte limit; keep data files out of dags/",
+                field="bundle",
+            )
+    deploy = await run_in_threadpool(
+        deployments.submit_deploy,
+        session,
+        user,
+        organization_id,
+        deployment,
+        bytes(body),
+        kind=kind,
+        description=description,
+        settings=settings,
+    )
+    return deploy_out(deploy)
+
+
+@router.get("/{deployment}/deploys/{deploy}", response_model=DeployOut)
+def show_deploy(
+    organization_id: str, deployment: str, deploy: str, user: CurrentUser, session: SessionDep
+) -> DeployOut:
+    return deploy_out(deployments.get_deploy(session, user, organization_id, deployment, deploy))

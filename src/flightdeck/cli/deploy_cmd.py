@@ -1,0 +1,164 @@
+"""`flightdeck deploy`: ship a dev project's code to a Deployment, and its deploy history.
+
+Every DAG is imported on this machine first, in the project's own Airflow venv, so an
+import error stops here with the file and the message; the control plane checks the
+bundle again before its runtime switches to it, atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from flightdeck.cli.errors import CliError
+
+
+class _DefaultToCode(TyperGroup):
+    """`flightdeck deploy [DEPLOYMENT]` means `flightdeck deploy code [DEPLOYMENT]`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["code", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DefaultToCode,
+    help="Deploy your project's code to a Deployment: `flightdeck deploy [DEPLOYMENT] "
+    "[--dags]`; `flightdeck deploy list DEPLOYMENT` shows the history.",
+)
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ORG = Annotated[str | None, typer.Option(
+    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
+FINAL = ("succeeded", "rejected", "failed")
+
+
+def _choose_deployment(client: Any, org_id: str, ref: str | None) -> dict[str, Any]:
+    if ref:
+        return dict(client.get(f"/organizations/{org_id}/deployments/{ref}"))
+    live = [d for d in client.get(f"/organizations/{org_id}/deployments")
+            if d["desired_state"] == "present"]
+    if len(live) == 1:
+        return dict(live[0])
+    if not live:
+        raise CliError("no Deployment to deploy to; create one with "
+                       "`flightdeck deployment create`")
+    names = ", ".join(d["name"] for d in live)
+    raise CliError(f"several Deployments ({names}); name the one to deploy to")
+
+
+def check_dags(project_root: Path, echo: Any) -> list[str]:
+    """Import every DAG in the project's venv; raise with file and message on any error."""
+    from flightdeck.devenv import supervisor
+    from flightdeck.devenv.errors import DevEnvError
+    from flightdeck.devenv.project import find_project
+
+    try:
+        prepared = supervisor.prepare(find_project(project_root.resolve()), echo)
+        dags, errors = supervisor.parse_dags(prepared)
+    except DevEnvError as exc:
+        raise CliError(exc.message) from None
+    if errors:
+        lines = []
+        for path, error in sorted(errors.items()):
+            rel = os.path.relpath(path, prepared.project.root)
+            last = error.strip().splitlines()[-1] if error.strip() else error
+            lines.append(f"  {rel}: {last}")
+        raise CliError(
+            f"{len(errors)} DAG file(s) failed to import; nothing was deployed:\n"
+            + "\n".join(lines)
+        )
+    return list(dags)
+
+
+def wait_for_deploy(client: Any, org_id: str, deployment_id: str, deploy_id: str,
+                    timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    path = f"/organizations/{org_id}/deployments/{deployment_id}/deploys/{deploy_id}"
+    while True:
+        deploy: dict[str, Any] = client.get(path)
+        if deploy["status"] in FINAL:
+            return deploy
+        if time.monotonic() > deadline:
+            raise CliError(f"deploy {deploy_id} is still {deploy['status']} after "
+                           f"{timeout:.0f}s; see `flightdeck deploy list`")
+        time.sleep(1.0)
+
+
+@app.command()
+def code(
+    deployment: Annotated[str | None, typer.Argument(
+        help="Deployment name or id [default: your only one].")] = None,
+    dags: Annotated[bool, typer.Option(
+        "--dags", help="Deploy only dags/ (fast); default: the full project with "
+                       "requirements.txt, include/ and plugins/.")] = False,
+    project_dir: Annotated[Path, typer.Option(
+        "--project", "-p", help="The dev project [default: the current directory].")] =
+        Path(),
+    description: Annotated[str, typer.Option(help="A note kept in the deploy history.")] = "",
+    wait: Annotated[bool, typer.Option(
+        help="Wait for the Deployment to check and switch to the code.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = 600.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Parse every DAG, upload a bundle, and wait until the Deployment serves it."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+    from flightdeck.runtime.base import RuntimeError_
+    from flightdeck.runtime.bundle import build_bundle
+
+    echo = (lambda _msg: None) if json_output else typer.echo
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    target = _choose_deployment(client, org_id, deployment)
+    kind = "dags" if dags else "full"
+    parsed = check_dags(project_dir, echo)
+    echo(f"Parsed {len(parsed)} DAG(s): {', '.join(parsed) or '-'}")
+    try:
+        bundle = build_bundle(project_dir.resolve(), kind)
+    except (RuntimeError_, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    deploy = client.upload(
+        f"/organizations/{org_id}/deployments/{target['id']}/deploys", bundle,
+        params={"kind": kind, "description": description},
+    )
+    echo(f"Uploaded {len(bundle)} bytes as deploy {deploy['id']} to {target['name']}")
+    if wait:
+        deploy = wait_for_deploy(client, org_id, target["id"], deploy["id"], timeout)
+    if json_output:
+        print_json(deploy)
+    if deploy["status"] in ("rejected", "failed"):
+        problems = "".join(f"\n  {path}: {error}" for path, error in deploy["errors"].items())
+        raise CliError(f"deploy {deploy['status']}: {deploy['message']}{problems}\n"
+                       "the Deployment keeps running its previous code")
+    if not json_output:
+        success(f"deploy {deploy['id']} to {target['name']}: {deploy['status']}")
+
+
+@app.command("list")
+def list_(
+    deployment: Annotated[str, typer.Argument(help="Deployment name or id.")],
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """A Deployment's deploys, newest first."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, print_table
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    rows = client.get(f"/organizations/{org_id}/deployments/{deployment}/deploys")
+    if json_output:
+        print_json(rows)
+    else:
+        print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
+                           ("status", "STATUS"), ("description", "DESCRIPTION"),
+                           ("message", "MESSAGE")])

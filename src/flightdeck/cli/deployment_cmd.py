@@ -1,0 +1,257 @@
+"""`flightdeck deployment`: create, list, get, update, delete Deployments (Airflow on a cluster)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from flightdeck.cli.errors import CliError
+
+app = typer.Typer(
+    no_args_is_help=True, help="Deployments: Airflow environments on your Active clusters."
+)
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ORG = Annotated[str | None, typer.Option(
+    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
+DEPLOYMENT = Annotated[str, typer.Argument(help="Deployment name or id.")]
+WAIT = Annotated[bool, typer.Option(
+    "--wait", "-w", help="Wait until the Deployment is Healthy (exit 1 if Unhealthy).")]
+ENV = Annotated[list[str] | None, typer.Option(
+    "--env", "-e", help="Environment variable KEY=VALUE (repeatable).")]
+SECRET_ENV = Annotated[list[str] | None, typer.Option(
+    "--secret-env", "-s",
+    help="Secret environment variable KEY=VALUE (repeatable); never shown again.")]
+EXECUTOR = Annotated[str | None, typer.Option(
+    help="CeleryExecutor (default) or KubernetesExecutor.")]
+SIZE = Annotated[str | None, typer.Option(
+    "--scheduler-size", help="small, medium or large.")]
+
+FIELDS = [
+    ("name", "Name"), ("id", "ID"), ("phase", "Phase"), ("health_message", "Health"),
+    ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
+    ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
+    ("current_deploy_id", "Current deploy"), ("environment_keys", "Environment"),
+    ("secret_keys", "Secret environment"), ("last_error", "Last error"),
+]
+
+
+def parse_env(pairs: list[str] | None, option: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"{option} {pair!r}: expected KEY=VALUE, for example {option} TZ=UTC")
+        env[key] = value
+    return env
+
+
+def _readable(data: dict[str, Any]) -> dict[str, Any]:
+    queue = data["worker_queue"]
+    return {
+        **data,
+        "scheduler": f"{data['scheduler_count']} x {data['scheduler_size']}",
+        "workers": f"{queue['name']}: {queue['min_workers']}-{queue['max_workers']} workers, "
+                   f"{queue['tasks_per_worker']} tasks each",
+        "environment_keys": ", ".join(sorted(data["environment"])) or "-",
+        "secret_keys": ", ".join(data["secret_environment_keys"]) or "-",
+        "last_error": data.get("last_error") or "-",
+        "airflow_url": data.get("airflow_url") or "-",
+    }
+
+
+def wait_until_settled(client: Any, org_id: str, deployment_id: str, timeout: float,
+                       echo: Any = None) -> dict[str, Any]:
+    """Poll until Healthy or Unhealthy after creation; prints phase changes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        data: dict[str, Any] = client.get(f"/organizations/{org_id}/deployments/{deployment_id}")
+        settled = data["observed_generation"] >= data["generation"]
+        message = f"{data['phase']}: {data['health_message'] or 'waiting for the worker'}"
+        if message != last and echo is not None:
+            echo(message)
+            last = message
+        if settled and data["phase"] in ("Healthy", "Unhealthy", "Deleted"):
+            return data
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"deployment {data['name']} is still {data['phase']} after {timeout:.0f}s; "
+                f"check it with `flightdeck deployment get {data['name']}`"
+            )
+        time.sleep(1.0)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id or name.")],
+    cluster: Annotated[str, typer.Option("--cluster", help="An Active cluster's name or id.")],
+    airflow_version: Annotated[str | None, typer.Option(
+        help="Airflow version, e.g. 3.1.0 [default: flightdeck's current default].")] = None,
+    executor: EXECUTOR = None,
+    scheduler_size: SIZE = None,
+    scheduler_count: Annotated[int, typer.Option(help="Number of schedulers (1-4).")] = 1,
+    min_workers: Annotated[int, typer.Option(help="Default queue: minimum workers.")] = 1,
+    max_workers: Annotated[int, typer.Option(help="Default queue: maximum workers.")] = 10,
+    tasks_per_worker: Annotated[int, typer.Option(help="Concurrent tasks per worker.")] = 5,
+    env: ENV = None,
+    secret_env: SECRET_ENV = None,
+    wait: WAIT = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Create a Deployment on an Active cluster; the worker starts Airflow for it."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+
+    body: dict[str, Any] = {
+        "name": name, "workspace": workspace, "cluster": cluster,
+        "airflow_version": airflow_version, "executor": executor or "CeleryExecutor",
+        "scheduler_size": scheduler_size or "small", "scheduler_count": scheduler_count,
+        "min_workers": min_workers, "max_workers": max_workers,
+        "tasks_per_worker": tasks_per_worker,
+        "environment": parse_env(env, "--env"),
+        "secret_environment": parse_env(secret_env, "--secret-env"),
+    }
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.post(f"/organizations/{org_id}/deployments", json=body)
+    if wait:
+        data = wait_until_settled(client, org_id, data["id"], timeout,
+                                  echo=None if json_output else typer.echo)
+    if json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']} {'is ' + data['phase'] if wait else 'requested'} "
+                f"({data['id']}); see `flightdeck deployment get {data['name']}`")
+    if wait and data["phase"] != "Healthy":
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace.")] = None,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """List the Deployments you can see."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, print_table
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    rows = client.get(f"/organizations/{org_id}/deployments",
+                      params={"workspace": workspace} if workspace else None)
+    if json_output:
+        print_json(rows)
+    else:
+        print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
+                           ("executor", "EXECUTOR"), ("airflow_url", "URL"), ("id", "ID")])
+
+
+@app.command()
+def get(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False) -> None:
+    """Show a Deployment: phase, health, Airflow URL, spec (secret values are never shown)."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_fields, print_json
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.get(f"/organizations/{org_id}/deployments/{deployment}")
+    if json_output:
+        print_json(data)
+    else:
+        print_fields(_readable(data), FIELDS)
+
+
+@app.command()
+def update(
+    deployment: DEPLOYMENT,
+    airflow_version: Annotated[str | None, typer.Option(help="New Airflow version.")] = None,
+    executor: EXECUTOR = None,
+    scheduler_size: SIZE = None,
+    scheduler_count: Annotated[int | None, typer.Option(help="Number of schedulers.")] = None,
+    min_workers: Annotated[int | None, typer.Option(help="Default queue: minimum.")] = None,
+    max_workers: Annotated[int | None, typer.Option(help="Default queue: maximum.")] = None,
+    tasks_per_worker: Annotated[int | None, typer.Option(help="Tasks per worker.")] = None,
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="Replace ALL plain variables with these KEY=VALUE (repeatable).")] =
+        None,
+    clear_env: Annotated[bool, typer.Option(help="Remove every plain variable.")] = False,
+    secret_env: SECRET_ENV = None,
+    remove_secret: Annotated[list[str] | None, typer.Option(
+        "--remove-secret", help="Remove this secret variable (repeatable).")] = None,
+    wait: WAIT = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Change a Deployment; only the options given change. The runtime restarts as needed."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+
+    body: dict[str, Any] = {
+        key: value for key, value in {
+            "airflow_version": airflow_version, "executor": executor,
+            "scheduler_size": scheduler_size, "scheduler_count": scheduler_count,
+            "min_workers": min_workers, "max_workers": max_workers,
+            "tasks_per_worker": tasks_per_worker,
+        }.items() if value is not None
+    }
+    if env is not None or clear_env:
+        body["environment"] = parse_env(env, "--env")
+    if secret_env:
+        body["secret_environment"] = parse_env(secret_env, "--secret-env")
+    if remove_secret:
+        body["remove_secrets"] = list(remove_secret)
+    if not body:
+        raise CliError("nothing to change; give at least one option (see --help)")
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.patch(f"/organizations/{org_id}/deployments/{deployment}", json=body)
+    if wait:
+        data = wait_until_settled(client, org_id, data["id"], timeout,
+                                  echo=None if json_output else typer.echo)
+    if json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']} updated (generation {data['generation']})")
+    if wait and data["phase"] != "Healthy":
+        raise typer.Exit(1)
+
+
+@app.command()
+def delete(
+    deployment: DEPLOYMENT,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] =
+        False,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it is gone.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Delete a Deployment: its Airflow stops and its data is removed."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, success
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.get(f"/organizations/{org_id}/deployments/{deployment}")
+    if not yes:
+        typer.confirm(f"Delete deployment {data['name']} and everything it runs?", abort=True)
+    data = client.delete(f"/organizations/{org_id}/deployments/{data['id']}")
+    if wait:
+        deadline = time.monotonic() + timeout
+        while data["phase"] != "Deleted":
+            if time.monotonic() > deadline:
+                raise CliError(f"deployment {data['name']} is still {data['phase']}")
+            time.sleep(1.0)
+            data = client.get(f"/organizations/{org_id}/deployments/{data['id']}")
+    if json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']} {'deleted' if wait else 'deletion requested'}")

@@ -1,0 +1,530 @@
+"""Deployments: Airflow on an Active cluster, and the code deploys that reach it.
+
+Requests here only validate and record; the deployment worker (services/deployment_worker.py)
+makes the runtime match and reports health back. Secret environment variables are sealed
+at rest and never leave this module except, unsealed, towards a runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flightdeck.config import Settings
+from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace
+from flightdeck.db.types import utcnow
+from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, check_airflow_version
+from flightdeck.runtime.base import (
+    EXECUTORS,
+    SCHEDULER_SIZES,
+    ClusterOutputs,
+    DeploymentSpec,
+    WorkerQueue,
+)
+from flightdeck.services import audit
+from flightdeck.services.access import org_membership, require_member, require_workspace
+from flightdeck.services.errors import Conflict, InvalidInput, NotFound
+from flightdeck.services.secrets import seal, unseal
+from flightdeck.services.validation import check_choice, check_name
+
+LIVE_PHASES = ("Creating", "Healthy", "Unhealthy", "Deleting")
+DEPLOY_KINDS = ("dags", "full")
+MAX_SCHEDULERS = 4
+MAX_WORKERS = 100
+MAX_TASKS_PER_WORKER = 256
+MAX_ENV_VARS = 100
+MAX_ENV_VALUE = 8192
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# Set by the platform for every Deployment; a user value would break or escape the runtime.
+RESERVED_ENV = frozenset(
+    {
+        "AIRFLOW_HOME",
+        "AIRFLOW__CORE__EXECUTOR",
+        "AIRFLOW__CORE__DAGS_FOLDER",
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__API__PORT",
+        "AIRFLOW__WEBSERVER__WEB_SERVER_PORT",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "PATH",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+    }
+)
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    name: str
+    workspace: str
+    cluster: str
+    airflow_version: str = DEFAULT_AIRFLOW_VERSION
+    executor: str = "CeleryExecutor"
+    scheduler_size: str = "small"
+    scheduler_count: int = 1
+    min_workers: int = 1
+    max_workers: int = 10
+    tasks_per_worker: int = 5
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentUpdate:
+    """Only the fields given change; ``environment`` replaces the plain variables,
+    ``secret_environment`` sets the named secrets, ``remove_secrets`` drops them."""
+
+    airflow_version: str | None = None
+    executor: str | None = None
+    scheduler_size: str | None = None
+    scheduler_count: int | None = None
+    min_workers: int | None = None
+    max_workers: int | None = None
+    tasks_per_worker: int | None = None
+    environment: Mapping[str, str] | None = None
+    secret_environment: Mapping[str, str] | None = None
+    remove_secrets: tuple[str, ...] = ()
+
+
+# -- validation ------------------------------------------------------------------------------
+def _check_int(value: int, field_name: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise InvalidInput(f"{field_name}: must be between {low} and {high}", field=field_name)
+    return value
+
+
+def _check_env(env: Mapping[str, str], field_name: str) -> dict[str, str]:
+    if len(env) > MAX_ENV_VARS:
+        raise InvalidInput(f"{field_name}: at most {MAX_ENV_VARS} variables", field=field_name)
+    checked: dict[str, str] = {}
+    for key, value in env.items():
+        if not _ENV_KEY.match(key):
+            raise InvalidInput(
+                f"{field_name}: {key!r} is not a valid variable name; use letters, digits and "
+                "'_', not starting with a digit",
+                field=field_name,
+            )
+        if key in RESERVED_ENV:
+            raise InvalidInput(
+                f"{field_name}: {key} is set by flightdeck for every Deployment; remove it",
+                field=field_name,
+            )
+        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE:
+            raise InvalidInput(
+                f"{field_name}: the value of {key} must be a string of at most "
+                f"{MAX_ENV_VALUE} characters",
+                field=field_name,
+            )
+        checked[key] = value
+    return checked
+
+
+def _checked_spec(values: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        version = check_airflow_version(str(values["airflow_version"]), "airflow_version")
+    except DevEnvError as exc:
+        raise InvalidInput(str(exc), field="airflow_version") from None
+    if version.endswith(".*"):
+        raise InvalidInput(
+            "airflow_version: a Deployment needs an exact version such as 3.1.0",
+            field="airflow_version",
+        )
+    min_workers = _check_int(values["min_workers"], "min_workers", 0, MAX_WORKERS)
+    max_workers = _check_int(values["max_workers"], "max_workers", 1, MAX_WORKERS)
+    if max_workers < min_workers:
+        raise InvalidInput(
+            "max_workers: must be at least min_workers "
+            f"({max_workers} < {min_workers}); raise max_workers or lower min_workers",
+            field="max_workers",
+        )
+    return {
+        "airflow_version": version,
+        "executor": check_choice(values["executor"], EXECUTORS, "executor"),
+        "scheduler_size": check_choice(values["scheduler_size"], SCHEDULER_SIZES, "scheduler_size"),
+        "scheduler_count": _check_int(
+            values["scheduler_count"], "scheduler_count", 1, MAX_SCHEDULERS
+        ),
+        "worker_queue": {
+            "name": "default",
+            "min_workers": min_workers,
+            "max_workers": max_workers,
+            "tasks_per_worker": _check_int(
+                values["tasks_per_worker"], "tasks_per_worker", 1, MAX_TASKS_PER_WORKER
+            ),
+        },
+        "environment": _check_env(values["environment"], "environment"),
+    }
+
+
+def _check_secret_keys(plain: Mapping[str, str], secret_keys: set[str]) -> None:
+    both = sorted(secret_keys & set(plain))
+    if both:
+        raise InvalidInput(
+            f"environment: {', '.join(both)} is both a plain and a secret variable; keep one",
+            field="environment",
+        )
+
+
+# -- lookups ---------------------------------------------------------------------------------
+def _workspace_by_ref(session: Session, user: User, organization_id: str, ref: str) -> Workspace:
+    workspace = session.get(Workspace, ref)
+    if workspace is None or workspace.organization_id != organization_id:
+        workspace = session.scalar(
+            select(Workspace).where(
+                Workspace.organization_id == organization_id, Workspace.name == ref
+            )
+        )
+    if workspace is None:
+        raise NotFound(f"workspace: {ref!r} not found; see `flightdeck workspace list`")
+    return workspace
+
+
+def _active_cluster(session: Session, organization_id: str, ref: str) -> Cluster:
+    candidates = session.scalars(
+        select(Cluster)
+        .where(Cluster.organization_id == organization_id, Cluster.phase != "Deleted")
+        .order_by(Cluster.created_at)
+    ).all()
+    cluster = next((c for c in candidates if ref in (c.id, c.name)), None)
+    active = [c.name for c in candidates if c.phase == "Active"]
+    choices = f"Active clusters: {', '.join(active)}" if active else "no cluster is Active yet"
+    if cluster is None:
+        raise InvalidInput(f"cluster: {ref!r} not found ({choices})", field="cluster")
+    if cluster.phase != "Active" or cluster.desired_state != "present":
+        raise InvalidInput(
+            f"cluster: {cluster.name!r} is {cluster.phase}, not Active ({choices})",
+            field="cluster",
+        )
+    return cluster
+
+
+def get_deployment(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+    """A Deployment the user may see (its workspace's members and Organization Owners)."""
+    require_member(session, user, organization_id)
+    deployment = session.get(Deployment, ref)
+    if deployment is None or deployment.organization_id != organization_id:
+        deployment = session.scalar(
+            select(Deployment)
+            .where(
+                Deployment.organization_id == organization_id,
+                Deployment.name == ref,
+                Deployment.phase != "Deleted",
+            )
+            .order_by(Deployment.created_at.desc())
+        )
+    if deployment is None:
+        raise NotFound("deployment not found")
+    try:
+        require_workspace(session, user, organization_id, deployment.workspace_id)
+    except NotFound:
+        raise NotFound("deployment not found") from None
+    return deployment
+
+
+def _manageable(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+    deployment = get_deployment(session, user, organization_id, ref)
+    require_workspace(session, user, organization_id, deployment.workspace_id, admin=True)
+    return deployment
+
+
+def list_deployments(
+    session: Session, user: User, organization_id: str, workspace: str | None = None
+) -> list[Deployment]:
+    membership = org_membership(session, user, organization_id)
+    query = select(Deployment).where(Deployment.organization_id == organization_id)
+    if workspace is not None:
+        ws = _workspace_by_ref(session, user, organization_id, workspace)
+        require_workspace(session, user, organization_id, ws.id)
+        query = query.where(Deployment.workspace_id == ws.id)
+    rows = list(session.scalars(query.order_by(Deployment.created_at)))
+    if membership.role == "owner":
+        return rows
+    visible = {}
+    for row in rows:
+        if row.workspace_id not in visible:
+            try:
+                require_workspace(session, user, organization_id, row.workspace_id)
+                visible[row.workspace_id] = True
+            except NotFound:
+                visible[row.workspace_id] = False
+    return [row for row in rows if visible[row.workspace_id]]
+
+
+# -- writes ----------------------------------------------------------------------------------
+def create_deployment(
+    session: Session,
+    user: User,
+    organization_id: str,
+    request: DeploymentRequest,
+    settings: Settings,
+) -> Deployment:
+    require_member(session, user, organization_id)
+    workspace = _workspace_by_ref(session, user, organization_id, request.workspace)
+    require_workspace(session, user, organization_id, workspace.id, admin=True)
+    name = check_name(request.name, "name")
+    spec = _checked_spec(
+        {
+            "airflow_version": request.airflow_version,
+            "executor": request.executor,
+            "scheduler_size": request.scheduler_size,
+            "scheduler_count": request.scheduler_count,
+            "min_workers": request.min_workers,
+            "max_workers": request.max_workers,
+            "tasks_per_worker": request.tasks_per_worker,
+            "environment": dict(request.environment),
+        }
+    )
+    secrets_in = _check_env(request.secret_environment, "secret_environment")
+    _check_secret_keys(spec["environment"], set(secrets_in))
+    cluster = _active_cluster(session, organization_id, request.cluster)
+    taken = session.scalar(
+        select(Deployment.id).where(
+            Deployment.organization_id == organization_id,
+            Deployment.name == name,
+            Deployment.phase != "Deleted",
+        )
+    )
+    if taken is not None:
+        raise Conflict(
+            f"name: a Deployment named {name!r} already exists; choose another name",
+            field="name",
+        )
+    deployment = Deployment(
+        organization_id=organization_id,
+        workspace_id=workspace.id,
+        cluster_id=cluster.id,
+        name=name,
+        runtime=settings.runtime,
+        spec=spec,
+        secret_environment={k: seal(v, settings.secret_key) for k, v in secrets_in.items()},
+        status={},
+        phase="Creating",
+        created_by=user.id,
+    )
+    session.add(deployment)
+    session.flush()
+    audit.record(
+        session,
+        action="deployment.create",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+        detail={"name": name, "cluster": cluster.name, "workspace": workspace.name},
+    )
+    session.commit()
+    return deployment
+
+
+def update_deployment(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    update: DeploymentUpdate,
+    settings: Settings,
+) -> Deployment:
+    deployment = _manageable(session, user, organization_id, ref)
+    if deployment.desired_state != "present":
+        raise Conflict("deployment is being deleted; it cannot change")
+    current = dict(deployment.spec)
+    queue = dict(current["worker_queue"])
+    merged = {
+        "airflow_version": update.airflow_version or current["airflow_version"],
+        "executor": update.executor or current["executor"],
+        "scheduler_size": update.scheduler_size or current["scheduler_size"],
+        "scheduler_count": update.scheduler_count or current["scheduler_count"],
+        "min_workers": queue["min_workers"] if update.min_workers is None else update.min_workers,
+        "max_workers": update.max_workers or queue["max_workers"],
+        "tasks_per_worker": update.tasks_per_worker or queue["tasks_per_worker"],
+        "environment": current["environment"]
+        if update.environment is None
+        else dict(update.environment),
+    }
+    spec = _checked_spec(merged)
+    sealed = dict(deployment.secret_environment)
+    for key in update.remove_secrets:
+        if key not in sealed:
+            raise InvalidInput(
+                f"remove_secrets: {key!r} is not a secret variable of this Deployment",
+                field="remove_secrets",
+            )
+        del sealed[key]
+    new_secrets = _check_env(update.secret_environment or {}, "secret_environment")
+    sealed.update({k: seal(v, settings.secret_key) for k, v in new_secrets.items()})
+    _check_secret_keys(spec["environment"], set(sealed))
+    if spec == current and sealed == deployment.secret_environment:
+        return deployment
+    deployment.spec = spec
+    deployment.secret_environment = sealed
+    deployment.generation += 1
+    deployment.next_reconcile_at = utcnow()
+    audit.record(
+        session,
+        action="deployment.update",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+        detail={"secrets_changed": sorted(set(new_secrets) | set(update.remove_secrets))},
+    )
+    session.commit()
+    return deployment
+
+
+def request_deletion(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+    deployment = _manageable(session, user, organization_id, ref)
+    if deployment.desired_state != "absent":
+        deployment.desired_state = "absent"
+        deployment.phase = "Deleting"
+        deployment.generation += 1
+        deployment.next_reconcile_at = utcnow()
+        audit.record(
+            session,
+            action="deployment.delete",
+            actor=user,
+            organization_id=organization_id,
+            target=deployment.id,
+        )
+        session.commit()
+    return deployment
+
+
+# -- deploys ---------------------------------------------------------------------------------
+def submit_deploy(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    bundle: bytes,
+    *,
+    kind: str,
+    description: str,
+    settings: Settings,
+) -> Deploy:
+    """Record an uploaded bundle; the worker checks it and switches the runtime to it."""
+    deployment = _manageable(session, user, organization_id, ref)
+    if deployment.desired_state != "present":
+        raise Conflict("deployment is being deleted; nothing can be deployed to it")
+    kind = check_choice(kind, DEPLOY_KINDS, "kind")
+    if not bundle:
+        raise InvalidInput("bundle: the upload is empty; send a .tar.gz bundle", field="bundle")
+    if len(bundle) > settings.max_bundle_bytes:
+        raise InvalidInput(
+            f"bundle: {len(bundle)} bytes is over the {settings.max_bundle_bytes}-byte limit; "
+            "keep data files out of dags/ or raise FLIGHTDECK_MAX_BUNDLE_BYTES",
+            field="bundle",
+        )
+    if bundle[:2] != b"\x1f\x8b":
+        raise InvalidInput(
+            "bundle: not a gzip archive; build it with `flightdeck deploy`", field="bundle"
+        )
+    deploy = Deploy(
+        deployment_id=deployment.id,
+        kind=kind,
+        status="pending",
+        sha256=hashlib.sha256(bundle).hexdigest(),
+        size_bytes=len(bundle),
+        description=description[:500],
+        bundle=bundle,
+        created_by=user.id,
+    )
+    session.add(deploy)
+    session.flush()
+    deployment.next_reconcile_at = utcnow()
+    audit.record(
+        session,
+        action="deployment.deploy",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+        detail={"deploy": deploy.id, "kind": kind, "sha256": deploy.sha256},
+    )
+    session.commit()
+    return deploy
+
+
+def list_deploys(
+    session: Session, user: User, organization_id: str, ref: str, limit: int = 100
+) -> list[Deploy]:
+    deployment = get_deployment(session, user, organization_id, ref)
+    return list(
+        session.scalars(
+            select(Deploy)
+            .where(Deploy.deployment_id == deployment.id)
+            .order_by(Deploy.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_deploy(
+    session: Session, user: User, organization_id: str, ref: str, deploy_id: str
+) -> Deploy:
+    deployment = get_deployment(session, user, organization_id, ref)
+    deploy = session.get(Deploy, deploy_id)
+    if deploy is None or deploy.deployment_id != deployment.id:
+        raise NotFound("deploy not found")
+    return deploy
+
+
+# -- towards the runtime ---------------------------------------------------------------------
+def runtime_spec(deployment: Deployment, secret_key: str) -> DeploymentSpec:
+    spec = deployment.spec
+    queue = spec["worker_queue"]
+    return DeploymentSpec(
+        id=deployment.id,
+        name=deployment.name,
+        organization_id=deployment.organization_id,
+        airflow_version=spec["airflow_version"],
+        executor=spec["executor"],
+        scheduler_size=spec["scheduler_size"],
+        scheduler_count=spec["scheduler_count"],
+        worker_queue=WorkerQueue(
+            name=queue["name"],
+            min_workers=queue["min_workers"],
+            max_workers=queue["max_workers"],
+            tasks_per_worker=queue["tasks_per_worker"],
+        ),
+        environment=dict(spec["environment"]),
+        secret_environment={
+            k: unseal(v, secret_key) for k, v in deployment.secret_environment.items()
+        },
+    )
+
+
+def _resource(cluster: Cluster, step: str, resource: str) -> str | None:
+    condition = cluster.status.get("conditions", {}).get(step) or {}
+    value = condition.get("resources", {}).get(resource)
+    return str(value) if value else None
+
+
+def cluster_outputs(cluster: Cluster, settings: Settings) -> ClusterOutputs:
+    """What provisioning recorded about ``cluster``, in the shape runtimes read."""
+    eks_arn = _resource(cluster, "eks_cluster", "eks-cluster")
+    endpoint = _resource(cluster, "database", "db-endpoint")
+    host, _, port = (endpoint or "").rpartition(":")
+    conditions = cluster.status.get("conditions", {}).get("node_groups") or {}
+    return ClusterOutputs(
+        cluster_id=cluster.id,
+        name=cluster.name,
+        region=cluster.region,
+        account_id=str(cluster.spec.get("account_id", "")),
+        eks_cluster_name=eks_arn.rsplit("/", 1)[-1] if eks_arn else None,
+        eks_cluster_arn=eks_arn,
+        db_instance_arn=_resource(cluster, "database", "db-instance"),
+        db_endpoint=host or None,
+        db_port=int(port) if port.isdigit() else None,
+        log_bucket=_resource(cluster, "log_bucket", "bucket"),
+        node_groups=tuple(
+            str(v).rsplit("/", 2)[-2] if str(v).count("/") >= 2 else str(v)
+            for v in conditions.get("resources", {}).values()
+        ),
+        aws_endpoint_url=settings.aws_endpoint_url,
+    )

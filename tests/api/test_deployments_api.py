@@ -1,0 +1,66 @@
+"""Deployments over HTTP: secret values are write-only, uploads are streamed and bounded."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+from fastapi.testclient import TestClient
+
+from api.test_authorization_matrix import build_world
+
+SECRET = "value-that-must-never-come-back"
+
+
+def _bundle() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = b"x = 1\n"
+        info = tarfile.TarInfo("dags/a.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_secret_environment_values_are_never_returned(client: TestClient) -> None:
+    world = build_world(client)
+    owner, org = world.headers["owner"], world.ids["org"]
+    base = f"/api/v1/organizations/{org}/deployments"
+    created = client.post(base, headers=owner, json={
+        "name": "etl", "workspace": "data", "cluster": "existing",
+        "environment": {"TZ": "UTC"}, "secret_environment": {"API_KEY": SECRET}})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["secret_environment_keys"] == ["API_KEY"]
+    assert body["environment"] == {"TZ": "UTC"}
+    assert body["phase"] == "Creating" and body["airflow_version"]
+    patched = client.patch(f"{base}/etl", headers=owner,
+                           json={"secret_environment": {"OTHER": SECRET}})
+    assert patched.status_code == 200 and patched.json()["generation"] == 2
+    responses = [created, patched, client.get(base, headers=owner),
+                 client.get(f"{base}/etl", headers=owner),
+                 client.get(f"/api/v1/organizations/{org}/audit-events", headers=owner)]
+    for response in responses:
+        assert SECRET not in response.text
+
+
+def test_a_bundle_upload_is_recorded_and_listed_and_bad_input_is_a_clear_422(
+    client: TestClient,
+) -> None:
+    world = build_world(client)
+    owner, org = world.headers["owner"], world.ids["org"]
+    path = f"/api/v1/organizations/{org}/deployments/analytics/deploys"
+    uploaded = client.post(path, headers={**owner, "Content-Type": "application/gzip"},
+                           params={"kind": "dags", "description": "first"}, content=_bundle())
+    assert uploaded.status_code == 202, uploaded.text
+    deploy = uploaded.json()
+    assert (deploy["status"], deploy["kind"], deploy["description"]) == (
+        "pending", "dags", "first")
+    listed = client.get(path, headers=owner).json()
+    assert deploy["id"] in [d["id"] for d in listed]
+    refused = client.post(path, headers=owner, params={"kind": "wheel"}, content=_bundle())
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "kind"
+    oversized = client.post(path, headers={**owner, "Content-Length": str(10**9)},
+                            content=_bundle())
+    assert oversized.status_code == 422 and "limit" in oversized.json()["error"]["message"]

@@ -11,10 +11,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         once: Annotated[
-            bool, typer.Option(help="Run one pass over due clusters and exit.")
+            bool, typer.Option(help="Run one pass over due clusters and Deployments and exit.")
         ] = False,
     ) -> None:
-        """Reconcile clusters and deliver mail. Safe to run many: clusters are leased."""
+        """Reconcile clusters and Deployments and deliver mail. Safe to run many: every
+        cluster and Deployment is leased to one worker at a time."""
         import logging
         import signal
         import threading
@@ -23,6 +24,7 @@ def register(app: typer.Typer) -> None:
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.migrate import upgrade
         from flightdeck.services.background import BackgroundWorkers
+        from flightdeck.services.deployment_worker import DeploymentWorker
         from flightdeck.services.reconcile import ReconcileWorker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -33,7 +35,8 @@ def register(app: typer.Typer) -> None:
             count = ReconcileWorker(
                 factory, max_requeue_seconds=settings.max_requeue_seconds
             ).run_once(limit=1000)
-            typer.echo(f"reconciled {count} cluster(s)", err=True)
+            deployments = DeploymentWorker(factory, settings).run_once(limit=1000)
+            typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s)", err=True)
             return
         workers = BackgroundWorkers(factory, settings).start()
         stopped = threading.Event()

@@ -47,8 +47,22 @@ def test_the_role_cannot_change_itself() -> None:
     assert len(deny) == 1
     assert f"arn:aws:iam::*:role/{ROLE_NAME}" in deny[0]["Resource"]
     assert f"arn:aws:iam::*:policy/{MANAGED_POLICY_NAME}" in deny[0]["Resource"]
-    assert {"iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy",
-            "iam:CreatePolicyVersion"} <= set(deny[0]["Action"])
+    assert {"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeletePolicy",
+            "iam:PutRolePermissionsBoundary"} <= set(deny[0]["Action"])
+
+
+def test_policy_versions_may_change_only_on_its_own_policy() -> None:
+    """Published versions are installed through the role (policy 2026-11-21.5 on): the four
+    version actions are allowed on FlightdeckCrossAccountRole and nowhere else."""
+    version_actions = {"iam:ListPolicyVersions", "iam:CreatePolicyVersion",
+                       "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"}
+    granting = [s for s in _allowed(managed_policy_document())
+                if version_actions & set(s["Action"])]
+    assert len(granting) == 1
+    assert set(granting[0]["Action"]) == version_actions
+    assert granting[0]["Resource"] == f"arn:aws:iam::*:policy/{MANAGED_POLICY_NAME}"
+    assert "Condition" not in granting[0]
 
 
 def test_s3_writes_are_limited_to_flightdeck_log_buckets() -> None:

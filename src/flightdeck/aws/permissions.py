@@ -3,7 +3,9 @@
 Every provisioning step, verification probe and preflight check declares here what it
 calls; the least-privilege managed policy ``FlightdeckCrossAccountRole`` and the preflight
 permission list are generated from this list, and a test fails when code calls an action
-that is not declared. Change a step's calls, change this list, bump ``POLICY_VERSION``.
+that is not declared. Change a step's calls, change this list, then publish a version:
+bump ``POLICY_VERSION`` and add ``policy_versions/<version>.json`` and its CHANGELOG entry
+(a test fails until the stored latest version equals :func:`managed_policy_document`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-POLICY_VERSION = "2026-11-21.4"
+POLICY_VERSION = "2026-11-21.5"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"
@@ -160,6 +162,20 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
         "s3:DeleteObject",
         "s3:DeleteBucket",
     ),
+    # The governance pass (``flightdeck.aws.role_policy``): read the role to detect drift,
+    # and install published policy versions on the role's own managed policy.
+    "governance": (
+        "iam:GetRole",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicyVersion",
+    ),
     "tag_scan": (
         "ec2:DescribeVpcs",
         "ec2:DescribeSubnets",
@@ -259,6 +275,7 @@ def all_actions() -> list[str]:
 # the engine instead).
 _CLUSTER_ROLES = "arn:aws:iam::*:role/flightdeck-*"
 _BUCKETS = ("arn:aws:s3:::fd-logs-*", "arn:aws:s3:::fd-logs-*/*")  # log_bucket_name()
+_OWN_POLICY = f"arn:aws:iam::*:policy/{MANAGED_POLICY_NAME}"
 EKS_MANAGED_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -305,9 +322,21 @@ for _action in (
     "s3:PutBucketPublicAccessBlock",
 ):
     SCOPED_ACTIONS[_action] = (_BUCKETS, None)
+# Published policy versions are installed through the role itself, on its own managed
+# policy only; the customer's CloudTrail alarm on the role watches every one of them.
+POLICY_VERSION_ACTIONS = (
+    "iam:ListPolicyVersions",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicyVersion",
+)
+for _action in POLICY_VERSION_ACTIONS:
+    SCOPED_ACTIONS[_action] = ((_OWN_POLICY,), None)
 
 # The platform may never loosen its own leash: whatever else is allowed, changes to this
-# role and its policy are denied (policy updates reach the customer only through them).
+# role (trust policy, attachments, inline policies, tags) and deleting its policy are
+# denied. New policy versions are the one way in, allowed above on the policy alone; the
+# control plane installs an expanding one only 14 days after every Owner was told.
 SELF_PROTECTION_ACTIONS = (
     "iam:AttachRolePolicy",
     "iam:DetachRolePolicy",
@@ -317,9 +346,8 @@ SELF_PROTECTION_ACTIONS = (
     "iam:DeleteRole",
     "iam:TagRole",
     "iam:UntagRole",
-    "iam:CreatePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-    "iam:DeletePolicyVersion",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
     "iam:DeletePolicy",
 )
 
@@ -360,7 +388,7 @@ def managed_policy_document() -> dict[str, Any]:
             "Action": list(SELF_PROTECTION_ACTIONS),
             "Resource": [
                 f"arn:aws:iam::*:role/{ROLE_NAME}",
-                f"arn:aws:iam::*:policy/{MANAGED_POLICY_NAME}",
+                _OWN_POLICY,
             ],
         }
     )

@@ -106,7 +106,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_test(tree: JsonPattern) -> EventTest:
-    condition = compile_condition(tree.condition, _selector_getter)
+    condition = compile_condition(tree.condition, selector_getter)
     needles = _needles(tree.condition)
 
     def test(event: str) -> bool:
@@ -120,7 +120,7 @@ def _json_test(tree: JsonPattern) -> EventTest:
     return test
 
 
-def _selector_getter(target: Selector | str) -> Callable[[Any], Any]:
+def selector_getter(target: Selector | str) -> Callable[[Any], Any]:
     assert isinstance(target, Selector)
     steps = target.steps
 

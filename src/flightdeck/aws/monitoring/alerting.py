@@ -49,7 +49,10 @@ class MetricFilterStep(MonitorStep):
             filterNamePrefix=METRIC_FILTER_NAME,
         )
         filters = (response or {}).get("metricFilters", [])
-        current = next((f for f in filters if f["filterName"] == METRIC_FILTER_NAME), None)
+        # A name is unique per log group in AWS (PutMetricFilter replaces). The emulator
+        # (moto) appends instead, so the last one listed is the one written last.
+        ours = [f for f in filters if f["filterName"] == METRIC_FILTER_NAME]
+        current = ours[-1] if ours else None
         if current is None:
             return Observation("missing")
         differences: dict[str, str] = {}

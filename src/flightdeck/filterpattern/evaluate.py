@@ -77,14 +77,20 @@ def _terms_test(groups: tuple[TermGroup, ...]) -> EventTest:
 
 def _group_test(group: TermGroup) -> EventTest:
     includes, excludes = group.includes, group.excludes
-    if not excludes:
-        if len(includes) == 1:
-            (term,) = includes
-            return lambda event: term in event
-        return lambda event: all(term in event for term in includes)
-    return lambda event: (
-        all(term in event for term in includes) and not any(term in event for term in excludes)
-    )
+    if len(includes) == 1 and not excludes:
+        (term,) = includes
+        return lambda event: term in event
+
+    def test(event: str) -> bool:
+        for term in includes:
+            if term not in event:
+                return False
+        for term in excludes:
+            if term in event:
+                return False
+        return True
+
+    return test
 
 
 # JSON.

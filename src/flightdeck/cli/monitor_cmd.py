@@ -175,6 +175,8 @@ def _notes(resource: Any) -> str:
         return "; ".join(f"{s['endpoint']}: {s['status']}" for s in subscriptions)
     if resource.resource == "trail" and "logging" in detail:
         return "logging" if detail["logging"] else "logging stopped"
+    if resource.resource == "metric_filter" and detail.get("metric"):
+        return f"counts into {detail['metric']}"
     if resource.resource == "alarm" and detail.get("alarm_state"):
         return f"state {detail['alarm_state']}"
     return ""
@@ -190,7 +192,7 @@ def _print_setup(report: MonitorReport) -> None:
             "resource": _LABELS.get(r.resource, r.resource),
             "name": r.name,
             "action": r.action,
-            "notes": "; ".join(n for n in [*r.changes, _notes(r)] if n),
+            "notes": "; ".join(r.changes) or _notes(r),
         }
         for r in report.resources
     ]
@@ -221,9 +223,8 @@ def _print_show(report: MonitorReport) -> None:
     rows = [
         {
             "resource": _LABELS.get(r.resource, r.resource),
-            "name": r.name,
             "state": r.state,
-            "id": r.arn or "",
+            "id": r.arn or r.name,
             "notes": "; ".join(n for n in [*r.differences, _notes(r)] if n),
         }
         for r in report.resources
@@ -232,9 +233,8 @@ def _print_show(report: MonitorReport) -> None:
         rows,
         [
             ("resource", "Resource"),
-            ("name", "Name"),
             ("state", "State"),
-            ("id", "ARN"),
+            ("id", "ARN (or name)"),
             ("notes", "Notes"),
         ],
         title=f"Role monitoring in account {report.account_id}, home region {report.region}",

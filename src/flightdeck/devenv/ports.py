@@ -26,12 +26,16 @@ def free_port() -> int:
         return port
 
 
-def choose_ports(preferred: dict[str, int]) -> dict[str, int]:
-    """Keep each preferred port if free and not already taken by another role, else pick one."""
+def choose_ports(preferred: dict[str, int], taken: frozenset[int] = frozenset()) -> dict[str, int]:
+    """Keep each preferred port if free and not already taken by another role, else pick one.
+
+    ``taken`` holds ports promised elsewhere but maybe not bound yet (another Airflow that
+    is still starting), which a bind test alone would not see.
+    """
     chosen: dict[str, int] = {}
     for role, port in preferred.items():
         candidate = port
-        while candidate in chosen.values() or not port_is_free(candidate):
+        while candidate in chosen.values() or candidate in taken or not port_is_free(candidate):
             candidate = free_port()
         chosen[role] = candidate
     return chosen

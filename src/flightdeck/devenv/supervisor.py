@@ -46,7 +46,9 @@ AIRFLOW3_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW2_COMPONENTS = ("webserver", "scheduler", "triggerer")
 # Health-report key -> the component whose log explains it being unhealthy.
 _HEALTH_KEYS = {
-    "scheduler": "scheduler", "triggerer": "triggerer", "dag_processor": "dag-processor"
+    "scheduler": "scheduler",
+    "triggerer": "triggerer",
+    "dag_processor": "dag-processor",
 }
 DEFAULT_WORKER_LOG_PORT = 8793
 DEFAULT_TRIGGER_LOG_PORT = 8794
@@ -145,13 +147,17 @@ def prepare(project: Project, echo: Echo) -> Prepared:
     return Prepared(project, config, settings, dotenv, venv, notes)
 
 
-def environment(prepared: Prepared, ports: Ports) -> dict[str, str]:
+def environment(
+    prepared: Prepared, ports: Ports, base: dict[str, str] | None = None
+) -> dict[str, str]:
     """The processes' environment, with the venv's ``bin`` first on PATH.
 
     Airflow 2 executors start tasks as ``airflow tasks run``, and DAGs may call ``airflow``
-    or other console scripts, so they must resolve to the project's venv.
+    or other console scripts, so they must resolve to the project's venv. ``base`` replaces
+    the caller's own environment as the starting point (a Deployment must not inherit the
+    control plane's variables).
     """
-    env = airflow_environment(prepared.project, prepared.config, ports, prepared.dotenv)
+    env = airflow_environment(prepared.project, prepared.config, ports, prepared.dotenv, base)
     env["PATH"] = os.pathsep.join([str(prepared.venv / "bin"), env.get("PATH", "")])
     env["VIRTUAL_ENV"] = str(prepared.venv)
     return env
@@ -175,7 +181,11 @@ def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None
     with log.open("w") as out:
         result = subprocess.run(
             [str(prepared.python), "-m", "airflow", "db", "migrate"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=prepared.project.root, check=False,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=prepared.project.root,
+            check=False,
         )
     if result.returncode != 0:
         raise DevEnvError(
@@ -194,10 +204,29 @@ def _ensure_login(prepared: Prepared, env: dict[str, str]) -> str:
     marker = prepared.project.airflow_home / ".admin-user-created"
     if not marker.exists():
         result = subprocess.run(
-            [str(prepared.python), "-m", "airflow", "users", "create", "--username", ADMIN_USER,
-             "--password", password, "--role", "Admin", "--firstname", "Local",
-             "--lastname", "Admin", "--email", "admin@localhost"],
-            env=env, capture_output=True, text=True, check=False,
+            [
+                str(prepared.python),
+                "-m",
+                "airflow",
+                "users",
+                "create",
+                "--username",
+                ADMIN_USER,
+                "--password",
+                password,
+                "--role",
+                "Admin",
+                "--firstname",
+                "Local",
+                "--lastname",
+                "Admin",
+                "--email",
+                "admin@localhost",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
             raise DevEnvError("Airflow could not create the local admin user; see `dev logs`")
@@ -224,22 +253,33 @@ def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunStat
     ports = Ports(**choose_ports(preferred))
     if ports.api != prepared.config.api_port:
         echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
-    env = environment(prepared, ports)
-    ensure_database(prepared, env, echo)
-    password = _ensure_login(prepared, env)
-    url = f"http://127.0.0.1:{ports.api}"
-    pids: dict[str, int] = {}
-    for component in components_for(prepared.major):
-        pids[component] = _spawn(prepared, component, ports, env)
-    version = prepared.config.airflow_version
-    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url)
-    _write_state(project, state)
+    state, password = launch(prepared, ports, environment(prepared, ports), echo)
     try:
         wait_healthy(project, state, prepared.major, timeout)
     except DevEnvError:
         stop(project)
         raise
     return state, password, prepared
+
+
+def launch(
+    prepared: Prepared, ports: Ports, env: dict[str, str], echo: Echo
+) -> tuple[RunState, str]:
+    """Migrate the database, make the login, spawn every component; does not wait for health.
+
+    The run record is rewritten after each spawn, so a caller that dies half-way still
+    leaves every started process findable (and stoppable) on disk.
+    """
+    ensure_database(prepared, env, echo)
+    password = _ensure_login(prepared, env)
+    url = f"http://127.0.0.1:{ports.api}"
+    version = prepared.config.airflow_version
+    pids: dict[str, int] = {}
+    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url)
+    for component in components_for(prepared.major):
+        pids[component] = _spawn(prepared, component, ports, env)
+        _write_state(prepared.project, state)
+    return state, password
 
 
 def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
@@ -258,8 +298,13 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
         out.write(f"\n--- flightdeck: starting {component} at {stamp}\n")
         out.flush()
         process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=prepared.project.root, start_new_session=True,
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=prepared.project.root,
+            start_new_session=True,
         )
     return process.pid
 
@@ -371,7 +416,9 @@ def run_airflow(prepared: Prepared, args: list[str]) -> int:
     if not (prepared.project.airflow_home / "airflow.db").exists():
         ensure_database(prepared, env, lambda _msg: None)
     return subprocess.run(
-        [str(prepared.python), "-m", "airflow", *args], env=env, cwd=prepared.project.root,
+        [str(prepared.python), "-m", "airflow", *args],
+        env=env,
+        cwd=prepared.project.root,
         check=False,
     ).returncode
 
@@ -392,10 +439,31 @@ def parse_dags(prepared: Prepared) -> tuple[list[str], dict[str, str]]:
     env = environment(prepared, current_ports(prepared))
     if not (prepared.project.airflow_home / "airflow.db").exists():
         ensure_database(prepared, env, lambda _msg: None)
-    result = subprocess.run(
-        [str(prepared.python), "-c", _PARSE_SCRIPT, str(prepared.project.dags_dir)],
-        env=env, capture_output=True, text=True, cwd=prepared.project.root, check=False,
-    )
+    return parse_dag_folder(prepared.python, env, prepared.project.dags_dir, prepared.project.root)
+
+
+def parse_dag_folder(
+    python: Path, env: dict[str, str], dags_dir: Path, cwd: Path, timeout: float | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Import every DAG file under ``dags_dir`` with ``python``; returns DAG ids and errors.
+
+    Errors map each failing file (absolute path) to Airflow's message for it.
+    """
+    try:
+        result = subprocess.run(
+            [str(python), "-c", _PARSE_SCRIPT, str(dags_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise DevEnvError(
+            f"Parsing DAGs took longer than {timeout:.0f}s; a DAG file does slow work at import "
+            "time (network calls, big queries): move that work into tasks"
+        ) from None
     for line in result.stdout.splitlines():
         if line.startswith("FLIGHTDECK-PARSE "):
             data = json.loads(line.removeprefix("FLIGHTDECK-PARSE "))
@@ -412,6 +480,8 @@ def run_pytest(prepared: Prepared, args: list[str]) -> int:
         ensure_database(prepared, env, lambda _msg: None)
     targets = args or ["tests"]
     return subprocess.run(
-        [str(prepared.python), "-m", "pytest", *targets], env=env, cwd=prepared.project.root,
+        [str(prepared.python), "-m", "pytest", *targets],
+        env=env,
+        cwd=prepared.project.root,
         check=False,
     ).returncode

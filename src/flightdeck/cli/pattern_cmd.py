@@ -68,6 +68,7 @@ def test(
     pattern: Annotated[
         str,
         typer.Argument(
+            metavar="PATTERN",
             help="The filter pattern, quoted for your shell. A pattern starting with - goes "
             "after --, e.g. pattern test --events FILE -- '-DEBUG'.",
             show_default=False,
@@ -79,7 +80,7 @@ def test(
             "--events",
             "-e",
             metavar="FILE",
-            help="Sample log events, one per line; - reads stdin. Blank lines keep their "
+            help="Sample log events, one per line; - reads stdin. Empty lines keep their "
             "number but never match (CloudWatch Logs has no empty events).",
         ),
     ],

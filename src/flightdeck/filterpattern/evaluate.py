@@ -85,7 +85,7 @@ def _group_test(group: TermGroup) -> EventTest:
         for term in includes:
             if term not in event:
                 return False
-        for term in excludes:
+        for term in excludes:  # noqa: SIM110 - a plain loop is about twice as fast as all()
             if term in event:
                 return False
         return True

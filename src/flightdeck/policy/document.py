@@ -1,11 +1,13 @@
 """IAM policy JSON, parsed into one shape so engines never re-handle IAM's loose syntax.
 
 IAM accepts the same meaning in many spellings: ``Statement`` as an object or a list,
-``Action`` and principal values as a string or a list, condition values as strings,
+``Action``, ``Resource`` and principal values as a string or a list, condition values as strings,
 numbers or booleans, condition keys in any case. Every policy engine in flightdeck reads
 :class:`PolicyDocument` instead, so a spelling the parser accepts is one every check
 understands. Documents IAM itself would refuse raise :class:`InvalidPolicyError`, whose
-message says what is wrong and where. Pure: no I/O.
+message says what is wrong and where. Two kinds of document share the parser: role trust
+policies (``Principal``, no ``Resource``) and identity policies (``Resource``, no
+``Principal``), chosen by ``parse_policy(..., kind=...)``. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ VERSIONS_WITH_VARIABLES = frozenset({"2012-10-17"})
 KNOWN_VERSIONS = frozenset({"2012-10-17", "2008-10-17"})
 
 PrincipalKind = Literal["everyone", "AWS", "Service", "Federated", "CanonicalUser"]
+PolicyKind = Literal["trust", "identity"]
 PRINCIPAL_TYPES: tuple[PrincipalKind, ...] = ("AWS", "Service", "Federated", "CanonicalUser")
 
 # Condition operators IAM knows, in their documented spelling (matching is case-insensitive).
@@ -72,11 +75,31 @@ SET_PREFIXES = ("ForAnyValue", "ForAllValues")
 _STATEMENT_FIELDS = frozenset(
     {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Condition"}
 )
+_IDENTITY_STATEMENT_FIELDS = frozenset(
+    {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+)
 _DOCUMENT_FIELDS = frozenset({"Version", "Id", "Statement"})
 
 
 class InvalidPolicyError(ValueError):
-    """The input is not a policy document IAM would accept as a role trust policy."""
+    """The input is not a policy document IAM would accept (as a trust or identity policy).
+
+    ``statement`` is the 0-based index of the offending statement when there is one, and
+    ``line``/``column`` the position in the JSON text when the text itself is malformed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        statement: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.statement = statement
+        self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,9 @@ class Statement:
     principals: tuple[Principal, ...]
     not_principal: bool
     conditions: tuple[ConditionClause, ...]
+    # Identity policies only: the Resource (or, with not_resource, NotResource) patterns.
+    resources: tuple[str, ...] = ()
+    not_resource: bool = False
 
     @property
     def label(self) -> str:
@@ -168,15 +194,18 @@ def _action_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def parse_policy(source: str | bytes | Mapping[str, Any]) -> PolicyDocument:
-    """Parse a trust policy from JSON text or an already-decoded mapping.
+def parse_policy(
+    source: str | bytes | Mapping[str, Any], *, kind: PolicyKind = "trust"
+) -> PolicyDocument:
+    """Parse a trust (default) or identity policy from JSON text or a decoded mapping.
 
     Also accepts what reviewers tend to paste: the output of ``aws iam get-role``
-    (``{"Role": {"AssumeRolePolicyDocument": ...}}``) and the URL-encoded document the raw
-    IAM API returns.
+    (``{"Role": {"AssumeRolePolicyDocument": ...}}``), of ``aws iam get-policy-version`` and
+    ``get-role-policy`` for identity policies, and the URL-encoded document the raw IAM API
+    returns.
     """
     raw = _decode(source)
-    raw = _unwrap(raw)
+    raw = _unwrap(raw) if kind == "trust" else _unwrap_identity(raw)
     if not isinstance(raw, Mapping):
         raise InvalidPolicyError(
             f"the policy must be a JSON object with a Statement, not {_json_type(raw)}"
@@ -200,9 +229,10 @@ def parse_policy(source: str | bytes | Mapping[str, Any]) -> PolicyDocument:
         raise InvalidPolicyError(
             f"Statement must be an object or a list of objects, not {_json_type(statement_items)}"
         )
-    if not statement_items:
+    if not statement_items and kind == "trust":
         raise InvalidPolicyError("Statement is an empty list; a trust policy needs at least one")
-    statements = tuple(_parse_statement(index, item) for index, item in enumerate(statement_items))
+    parse = _parse_statement if kind == "trust" else _parse_identity_statement
+    statements = tuple(parse(index, item) for index, item in enumerate(statement_items))
     return PolicyDocument(version=version, statements=statements)
 
 
@@ -219,7 +249,9 @@ def _decode(source: str | bytes | Mapping[str, Any]) -> Any:
         return json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InvalidPolicyError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            line=exc.lineno,
+            column=exc.colno,
         ) from None
 
 
@@ -243,6 +275,87 @@ def _unwrap(raw: Any) -> Any:
         inner = raw["AssumeRolePolicyDocument"]
         return _decode(inner) if isinstance(inner, str) else inner
     return raw
+
+
+def _unwrap_identity(raw: Any) -> Any:
+    if isinstance(raw, Mapping) and isinstance(raw.get("PolicyVersion"), Mapping):
+        raw = raw["PolicyVersion"]  # aws iam get-policy-version
+    for field in ("Document", "PolicyDocument"):  # get-policy-version, get-role-policy
+        if isinstance(raw, Mapping) and field in raw and "Statement" not in raw:
+            inner = raw[field]
+            return _decode(inner) if isinstance(inner, str) else inner
+    return raw
+
+
+def _parse_identity_statement(index: int, item: Any) -> Statement:
+    """One statement of an identity policy: Action/NotAction on Resource/NotResource."""
+    try:
+        return _parse_identity_statement_fields(index, item)
+    except InvalidPolicyError as exc:
+        if exc.statement is None:
+            exc.statement = index
+        raise
+
+
+def _parse_identity_statement_fields(index: int, item: Any) -> Statement:
+    where = f"Statement[{index}]"
+    if not isinstance(item, Mapping):
+        raise InvalidPolicyError(f"{where} must be an object, not {_json_type(item)}")
+    unknown = sorted(set(item) - _IDENTITY_STATEMENT_FIELDS)
+    if unknown:
+        if unknown[0] in ("Principal", "NotPrincipal"):
+            raise InvalidPolicyError(
+                f"{where} has {unknown[0]}, which an identity policy cannot have; remove it"
+            )
+        raise InvalidPolicyError(
+            f"{where} has an unknown field {unknown[0]!r}; statements have Sid, Effect, "
+            "Action or NotAction, Resource or NotResource, and Condition"
+        )
+    sid = item.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise InvalidPolicyError(f"{where}.Sid must be a string")
+    if sid:
+        where = f'{where} ("{sid}")'
+    effect = item.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        raise InvalidPolicyError(f'{where}.Effect must be "Allow" or "Deny", not {effect!r}')
+    actions, not_action = _parse_actions(item, where)
+    if ("Resource" in item) == ("NotResource" in item):
+        raise InvalidPolicyError(f"{where} must have exactly one of Resource and NotResource")
+    resource_field = "Resource" if "Resource" in item else "NotResource"
+    resources = _string_list(item[resource_field], f"{where}.{resource_field}")
+    for resource in resources:
+        if resource != "*" and not resource.startswith("arn:"):
+            raise InvalidPolicyError(
+                f'{where}.{resource_field} value {resource!r} must be "*" or an ARN such as '
+                '"arn:aws:s3:::example-bucket/*"'
+            )
+    conditions = _parse_conditions(item.get("Condition", {}), f"{where}.Condition")
+    return Statement(
+        index=index,
+        sid=sid or None,
+        effect=effect,
+        actions=tuple(actions),
+        not_action=not_action,
+        principals=(),
+        not_principal=False,
+        conditions=tuple(conditions),
+        resources=tuple(resources),
+        not_resource=resource_field == "NotResource",
+    )
+
+
+def _parse_actions(item: Mapping[str, Any], where: str) -> tuple[list[str], bool]:
+    if ("Action" in item) == ("NotAction" in item):
+        raise InvalidPolicyError(f"{where} must have exactly one of Action and NotAction")
+    action_field = "Action" if "Action" in item else "NotAction"
+    actions = _string_list(item[action_field], f"{where}.{action_field}")
+    for action in actions:
+        if action != "*" and ":" not in action:
+            raise InvalidPolicyError(
+                f'{where}.{action_field} value {action!r} must look like "sts:AssumeRole"'
+            )
+    return actions, action_field == "NotAction"
 
 
 def _parse_statement(index: int, item: Any) -> Statement:

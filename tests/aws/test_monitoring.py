@@ -20,12 +20,14 @@ import pytest
 
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.monitoring import (
+    REQUIRED_ACTIONS,
     RESOURCES,
     MonitoringError,
     MonitorSpec,
     setup,
     show,
 )
+from flightdeck.aws.monitoring.actions import iam_action
 from flightdeck.aws.monitoring.target import (
     ALARM_NAME,
     DELIVERY_POLICY_NAME,
@@ -474,3 +476,68 @@ def test_the_deployed_metric_filter_counts_cloudtrail_role_changes(
 def test_spec_refuses_a_retention_cloudwatch_logs_does_not_offer() -> None:
     with pytest.raises(MonitoringError, match="retention_days: 42"):
         MonitorSpec(filter_pattern=PATTERN, email=EMAIL, retention_days=42)
+
+
+def test_required_actions_are_exactly_what_setup_and_show_call(
+    customer: Any, emulator_env: RunningEmulator, account: str
+) -> None:
+    region = "eu-south-1"  # an opt-in region, enabled: the Account API is asked first
+    emulator_env.control.set_region_status(account, region, "ENABLED")
+    calls: list[tuple[str, str]] = []
+    with record_calls(customer) as recorded:
+        setup(customer, spec(), region=region)
+    calls += recorded
+
+    # Take every tag off and loosen every setting, so each fix path runs once.
+    s3, logs, iam, cloudtrail, sns, cloudwatch = (
+        aws(customer, name, region)
+        for name in ("s3", "logs", "iam", "cloudtrail", "sns", "cloudwatch")
+    )
+    bucket = bucket_of(account, region)
+    s3.delete_bucket_tagging(Bucket=bucket)
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.delete_bucket_encryption(Bucket=bucket)
+    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{LOG_GROUP_NAME}"
+    logs.untag_resource(resourceArn=group_arn, tagKeys=["flightdeck:component"])
+    iam.untag_role(RoleName=DELIVERY_ROLE_NAME, TagKeys=["flightdeck:component"])
+    iam.update_assume_role_policy(
+        RoleName=DELIVERY_ROLE_NAME,
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    trail_arn = f"arn:aws:cloudtrail:{region}:{account}:trail/{TRAIL_NAME}"
+    cloudtrail.remove_tags(ResourceId=trail_arn, TagsList=[{"Key": "flightdeck:component"}])
+    cloudtrail.update_trail(Name=TRAIL_NAME, IncludeGlobalServiceEvents=False)
+    cloudtrail.put_event_selectors(
+        TrailName=TRAIL_NAME,
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": False}],
+    )
+    topic_arn = f"arn:aws:sns:{region}:{account}:{TOPIC_NAME}"
+    sns.untag_resource(ResourceArn=topic_arn, TagKeys=["flightdeck:component"])
+    alarm_arn = f"arn:aws:cloudwatch:{region}:{account}:alarm:{ALARM_NAME}"
+    cloudwatch.untag_resource(ResourceARN=alarm_arn, TagKeys=["flightdeck:component"])
+
+    with record_calls(customer) as recorded:
+        shown = show(customer, spec(email=None))
+        fixed = setup(customer, spec())
+    calls += recorded
+
+    assert shown.region == region
+    assert {r.resource for r in shown.resources if r.state == "drifted"} == {
+        "bucket", "log_group", "delivery_role", "trail", "topic", "alarm"
+    }  # fmt: skip
+    assert fixed.complete and all(
+        r.state == "present" and "still_different" not in r.detail for r in fixed.resources
+    )
+    # iam:PassRole is checked by AWS inside CreateTrail/UpdateTrail, never called itself.
+    assert {iam_action(call) for call in calls} == set(REQUIRED_ACTIONS) - {"iam:PassRole"}

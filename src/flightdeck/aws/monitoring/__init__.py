@@ -8,6 +8,7 @@ comes from :mod:`flightdeck.aws.session`, so the emulator endpoint is honoured.
 
 from __future__ import annotations
 
+from flightdeck.aws.monitoring.actions import REQUIRED_ACTIONS
 from flightdeck.aws.monitoring.model import (
     DEFAULT_RETENTION_DAYS,
     MonitoringError,
@@ -20,6 +21,7 @@ from flightdeck.aws.monitoring.runner import RESOURCES, STEPS, setup, show
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
+    "REQUIRED_ACTIONS",
     "RESOURCES",
     "STEPS",
     "MonitorReport",

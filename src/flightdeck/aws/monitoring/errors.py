@@ -7,6 +7,7 @@ exact IAM action that is missing rather than just the API.
 from __future__ import annotations
 
 from flightdeck.aws.error_codes import error_code
+from flightdeck.aws.monitoring.actions import iam_action
 from flightdeck.aws.monitoring.model import MonitoringError
 from flightdeck.aws.monitoring.target import DELIVERY_ROLE_NAME, TRAIL_NAME
 
@@ -16,31 +17,10 @@ DENIED = frozenset(
 UNRECOGNISED = frozenset({"InvalidClientTokenId", "UnrecognizedClientException"})
 EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 REGION_DISABLED = frozenset({"OptInRequired"})
-
-# S3 operations whose IAM action has another name.
-_S3_ACTIONS = {
-    "HeadBucket": "s3:ListBucket",
-    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
-    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
-    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
-}
 ADMIN_HINT = (
     "`flightdeck aws monitor` must run with your own administrator credentials for this AWS "
     "account (pass --profile), not with flightdeck's cross-account role"
 )
-
-
-def iam_action(call: tuple[str, str] | None) -> str:
-    """``(signing name, operation)`` as the IAM action a policy must allow."""
-    if call is None:
-        return "the AWS API"
-    service, operation = call
-    if service == "s3" and operation in _S3_ACTIONS:
-        return _S3_ACTIONS[operation]
-    if service == "monitoring":
-        service = "cloudwatch"
-    return f"{service}:{operation}"
 
 
 def raise_for_aws_error(

@@ -93,10 +93,9 @@ class TrailBucketStep(MonitorStep):
 
     def create(self, ctx: MonitorContext) -> list[str]:
         s3, target = ctx.client("s3"), ctx.target
-        arguments: dict[str, Any] = {
-            "Bucket": target.bucket_name,
-            "ObjectOwnership": "BucketOwnerEnforced",
-        }
+        # New buckets have ACLs disabled (BucketOwnerEnforced) by default; asking for it
+        # explicitly would need s3:PutBucketOwnershipControls as well.
+        arguments: dict[str, Any] = {"Bucket": target.bucket_name}
         if target.region != "us-east-1":
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
         s3.create_bucket(**arguments)

@@ -541,3 +541,27 @@ def test_required_actions_are_exactly_what_setup_and_show_call(
     )
     # iam:PassRole is checked by AWS inside CreateTrail/UpdateTrail, never called itself.
     assert {iam_action(call) for call in calls} == set(REQUIRED_ACTIONS) - {"iam:PassRole"}
+
+
+def test_a_delivery_role_cloudtrail_cannot_use_yet_is_retried_then_explained(
+    customer: Any, emulator_env: RunningEmulator
+) -> None:
+    # Right after CreateRole, AWS's CloudTrail may not see the new role yet (IAM is
+    # eventually consistent) and answers InvalidCloudWatchLogsRoleArnException.
+    emulator_env.control.inject_faults(
+        1.0, service="cloudtrail", action="CreateTrail",
+        code="InvalidCloudWatchLogsRoleArnException", count=2,
+    )  # fmt: skip
+    report = setup(customer, spec(), propagation_delays=(0.0, 0.0, 0.0))
+    assert report.resource("trail").action == "created"
+    assert emulator_env.control.faults()[0]["injected"] == 2
+
+    emulator_env.control.clear_faults()
+    aws(customer, "cloudtrail").delete_trail(Name=TRAIL_NAME)
+    emulator_env.control.inject_faults(
+        1.0, service="cloudtrail", action="CreateTrail",
+        code="InvalidCloudWatchLogsRoleArnException",
+    )  # fmt: skip
+    with pytest.raises(MonitoringError, match="run the command again shortly"):
+        setup(customer, spec(), propagation_delays=(0.0, 0.0))
+    assert emulator_env.control.faults()[0]["injected"] == 3

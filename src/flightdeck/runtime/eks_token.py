@@ -29,15 +29,14 @@ def sts_endpoint(region: str) -> str:
 def eks_token(session: boto3.Session, cluster_name: str, region: str) -> str:
     """Sign with ``session``'s credentials (the customer role); no network call is made."""
     sts = session.client("sts", region_name=region, endpoint_url=sts_endpoint(region))
-    request: dict[str, Any] = {
-        "method": "GET",
-        "url": f"{sts_endpoint(region)}/?Action=GetCallerIdentity&Version=2011-06-15",
-        "body": {},
-        "headers": {CLUSTER_HEADER: cluster_name},
-        "context": {},
-    }
-    url: str = sts.meta.signer.generate_presigned_url(
-        request, region_name=region, expires_in=PRESIGN_SECONDS, operation_name=""
+
+    def add_cluster_header(request: Any, **_: Any) -> None:
+        request.headers[CLUSTER_HEADER] = cluster_name
+
+    # before-sign runs inside the presigner, so the header is part of the signature.
+    sts.meta.events.register("before-sign.sts.GetCallerIdentity", add_cluster_header)
+    url: str = sts.generate_presigned_url(
+        "get_caller_identity", Params={}, ExpiresIn=PRESIGN_SECONDS, HttpMethod="GET"
     )
     encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
     return TOKEN_PREFIX + encoded

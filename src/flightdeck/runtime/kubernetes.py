@@ -276,6 +276,7 @@ class KubernetesRuntime:
         )
 
     def _aws_call(self, what: str, call: Any, **kwargs: Any) -> Any:
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -286,7 +287,7 @@ class KubernetesRuntime:
                 f"{what}: AWS answered {error.get('Code', 'an error')}: "
                 f"{error.get('Message', '')}".rstrip(": ")
             ) from exc
-        except BotoCoreError as exc:
+        except (BotoCoreError, Boto3Error) as exc:
             raise RuntimeError_(f"{what}: {exc}") from exc
 
     def endpoint(self) -> ClusterEndpoint:
@@ -502,6 +503,13 @@ class KubernetesRuntime:
                 "(`flightdeck deploy --dags`)"
             )
         objects.require_outputs(self.cluster, "log_bucket")
+        with self.api() as api:
+            if api.get(f"/api/v1/namespaces/{objects.namespace_name(spec)}") is None:
+                raise RuntimeError_(
+                    f"deploy {bundle.deploy_id}: Deployment {spec.name} is not on the cluster "
+                    "yet; wait until it is created (the worker applies it), then deploy again"
+                )
+            keda = api.get(KEDA_API) is not None
         key = objects.bundle_key(spec, bundle.deploy_id)
         # A new key per deploy: the previous bundle stays in place for pods still running it.
         self._aws_call(
@@ -511,8 +519,6 @@ class KubernetesRuntime:
             Bucket=self.cluster.log_bucket,
             Key=key,
         )
-        with self.api() as api:
-            keda = api.get(KEDA_API) is not None
         values = helm_values.render_values(
             spec,
             self.cluster,

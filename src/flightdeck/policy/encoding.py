@@ -54,8 +54,6 @@ from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_regex, pa
 Side = Literal["old", "new"]
 Phase = Literal["definite", "possible"]
 _PRINTABLE = frozenset(chr(code) for code in range(0x21, 0x7F))
-_SERVICE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
-_ACTION_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _V4_LIMIT = 1 << 32
 
 
@@ -242,18 +240,21 @@ class Encoder:
 
     def domain(self, stage: Literal["known", "unknown"]) -> list[z3.BoolRef]:
         """Constraints every real request satisfies."""
-        facts: list[z3.BoolRef] = [
-            z3.Or(
-                self.resource == z3.StringVal("*"), z3.PrefixOf(z3.StringVal("arn:"), self.resource)
-            ),
-            z3.InRe(self.resource, z3.Star(self.resource_alphabet)),
-        ]
+        # One regular expression for the whole domain: z3 decides it much faster than the
+        # same facts stated apart.
+        arn_or_star = z3.Union(
+            z3.Re(z3.StringVal("*")),
+            z3.Concat(z3.Re(z3.StringVal("arn:")), z3.Star(self.resource_alphabet)),
+        )
+        facts: list[z3.BoolRef] = [z3.InRe(self.resource, arn_or_star)]
         if stage == "known":
             facts.append(self.action_class >= 0)
             facts.append(self.action_class < len(self.classes.representatives))
         else:
-            service = z3.Plus(z3.Union(*(z3.Re(c) for c in _SERVICE_CHARS)))
-            name = z3.Plus(z3.Union(*(z3.Re(c) for c in _ACTION_CHARS)))
+            # Character ranges, not unions of 36 single characters: z3 is far faster.
+            letters_digits = [z3.Range("a", "z"), z3.Range("0", "9")]
+            service = z3.Plus(z3.Union(*letters_digits, z3.Re("-")))
+            name = z3.Plus(z3.Union(*letters_digits))
             facts.append(z3.InRe(self.action_text, z3.Concat(service, z3.Re(":"), name)))
             facts.extend(self.action_text != z3.StringVal(a) for a in self.literal_actions)
         for model in self.keys.values():
@@ -285,7 +286,8 @@ class Encoder:
                 self._worst = (not robust_allow) if allow else robust_allow
             else:
                 self._worst = None
-            self._statement_label = f"{side.upper()} {statement.label.lower()}"
+            sid = f' ("{statement.sid}")' if statement.sid else ""
+            self._statement_label = f"{side.upper()} statement {statement.index}{sid}"
             match = self._statement(side, document, statement)
             (allows if allow else denies).append(match)
         return z3.And(
@@ -314,7 +316,9 @@ class Encoder:
         matches = []
         for action in statement.actions:
             glob = parse_glob(action.lower(), wildcards=True, variables=False)
-            if glob.literal is None:
+            if all(token.kind == "star" for token in glob.tokens):
+                matches.append(z3.BoolVal(True))
+            elif glob.literal is None:
                 matches.append(z3.InRe(self.action_text, self._regex(glob, self.text_alphabet)))
         matched = z3.Or(*matches) if matches else z3.BoolVal(False)
         return z3.simplify(z3.Not(matched)) if statement.not_action else matched
@@ -322,7 +326,7 @@ class Encoder:
     def _resource(self, document: PolicyDocument, statement: Statement) -> z3.BoolRef:
         matches: list[z3.BoolRef] = []
         for pattern in statement.resources:
-            if pattern == "*":
+            if pattern and set(pattern) == {"*"}:
                 matches.append(z3.BoolVal(True))
                 continue
             try:

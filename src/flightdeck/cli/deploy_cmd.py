@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -22,7 +21,7 @@ from flightdeck.cli.errors import CliError
 class _DefaultToCode(TyperGroup):
     """`flightdeck deploy [DEPLOYMENT]` means `flightdeck deploy code [DEPLOYMENT]`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = ["code", *args]
         return super().parse_args(ctx, args)
@@ -115,11 +114,14 @@ def code(
     from flightdeck.runtime.base import RuntimeError_
     from flightdeck.runtime.bundle import build_bundle
 
-    echo = (lambda _msg: None) if json_output else typer.echo
+    def echo(message: str) -> None:
+        if not json_output:
+            typer.echo(message)
+
     client = ApiClient()
     org_id = resolve_org(client, org)["id"]
     target = _choose_deployment(client, org_id, deployment)
-    kind = "dags" if dags else "full"
+    kind: Literal["dags", "full"] = "dags" if dags else "full"
     parsed = check_dags(project_dir, echo)
     echo(f"Parsed {len(parsed)} DAG(s): {', '.join(parsed) or '-'}")
     try:

@@ -17,6 +17,7 @@ from flightdeck.cli import (
     emulator_cmd,
     notifications_cmd,
     orgs_cmd,
+    quickstart_cmd,
     server_cmd,
     tokens_cmd,
     users_cmd,
@@ -34,6 +35,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+quickstart_cmd.register(app)
 auth_cmd.register(app)
 server_cmd.register(app)
 worker_cmd.register(app)

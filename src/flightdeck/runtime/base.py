@@ -29,7 +29,7 @@ SCHEDULER_RESOURCES: Mapping[SchedulerSize, tuple[float, float]] = {
 }
 
 
-class RuntimeError_(Exception):  # noqa: N801 - do not shadow the builtin RuntimeError
+class RuntimeError_(Exception):  # named so as not to shadow the builtin RuntimeError
     """A runtime could not do what was asked; the message is for the user."""
 
 

@@ -63,7 +63,7 @@ def default_runtime_factory(settings: Settings) -> RuntimeFactory:
             return local_runtime(settings.deployments_dir)
         from flightdeck.services.kubernetes_runtime import kubernetes_runtime_for
 
-        return kubernetes_runtime_for(session, deployment)
+        return kubernetes_runtime_for(session, deployment, settings)
 
     return factory
 

@@ -146,6 +146,11 @@ class DatabaseStep(Step):
 
     def _state(self, ctx: StepContext, instance: dict[str, Any]) -> StepResult:
         status = instance.get("DBInstanceStatus", "available")
+        endpoint = instance.get("Endpoint") or {}
+        if endpoint.get("Address"):
+            # What a Deployment's runtime connects Airflow's metadata database to.
+            ctx.record("db-endpoint", f"{endpoint['Address']}:{endpoint.get('Port', 5432)}",
+                       "found")
         if status in READY_STATES:
             return Ready()
         if status in WAITING_STATES:

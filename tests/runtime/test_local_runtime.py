@@ -1,0 +1,431 @@
+"""The local runtime with real Airflow 3, a real AWS emulator and real code bundles.
+
+One Deployment is started for the module and taken through its life: apply (creating ->
+healthy), a full deploy whose DAG runs and reads a Secrets Manager variable from the
+emulator, a rejected broken deploy that leaves the previous code running, a DAG-only
+deploy, a crashed component, a changed spec, and delete. The fast tests at the end need
+no Airflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import boto3
+import pytest
+
+from devenv.cli_helpers import VENV_CACHE
+from flightdeck.aws.emulator import RunningEmulator
+from flightdeck.devenv.project import Project
+from flightdeck.devenv.supervisor import component_log, read_state
+from flightdeck.runtime.base import (
+    ClusterOutputs,
+    CodeBundle,
+    CodeRejected,
+    DeploymentSpec,
+    RuntimeError_,
+    WorkerQueue,
+)
+from flightdeck.runtime.bundle import build_bundle
+from flightdeck.runtime.local import LocalRuntime
+
+AIRFLOW_VERSION = "3.3.2"
+TOKEN = "tok-9f8e7d6c5b4a-deploy-secret"
+GREETING = "hello-from-secrets-manager"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+DAG = """
+import hashlib
+import os
+
+import pendulum
+from airflow.sdk import Variable, dag, task
+
+from include.helpers import prefix
+
+
+@dag(dag_id="deployed_pipeline", schedule=None, catchup=False,
+     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+def deployed_pipeline():
+    @task
+    def check() -> None:
+        digest = hashlib.sha256(os.environ["DEPLOY_TOKEN"].encode()).hexdigest()
+        assert digest == "{digest}", "the secret environment variable did not arrive"
+        print(f"{{prefix()}} plain={{os.environ['PLAIN']}} variable={{Variable.get('greeting')}} "
+              f"endpoint={{os.environ['AWS_ENDPOINT_URL']}} revision={revision}")
+
+    check()
+
+
+deployed_pipeline()
+"""
+
+BROKEN_DAG = "from airflow.sdk import dag\n\nimport module_that_is_not_installed\n"
+
+
+@dataclass
+class Running:
+    runtime: LocalRuntime
+    spec: DeploymentSpec
+    cluster: ClusterOutputs
+    project: Path  # the user's project the bundles are built from
+    first_apply: str
+    seen: list[str]
+
+    @property
+    def directory(self) -> Path:
+        return self.runtime.directory(self.spec)
+
+    def deploy(self, deploy_id: str, kind: str = "dags") -> None:
+        archive = self.project.parent / f"{deploy_id}.tar.gz"
+        archive.write_bytes(build_bundle(self.project, kind))  # type: ignore[arg-type]
+        self.runtime.deploy_code(self.spec, CodeBundle(deploy_id, archive, kind))  # type: ignore[arg-type]
+
+    def run(self, dag_id: str = "deployed_pipeline") -> str:
+        run_id = self.runtime.trigger_dag(self.spec, dag_id)
+        state = self.runtime.wait_for_run(self.spec, dag_id, run_id, timeout=240)
+        log = self.runtime.task_log(self.spec, dag_id, run_id)
+        assert state == "success", log[-3000:]
+        return log
+
+    def pids(self) -> dict[str, int]:
+        state = read_state(Project(self.directory))
+        assert state is not None
+        return dict(state.pids)
+
+
+def _write_project(root: Path, revision: int) -> None:
+    (root / "dags").mkdir(parents=True, exist_ok=True)
+    (root / "include").mkdir(exist_ok=True)
+    (root / "include" / "__init__.py").write_text("")
+    (root / "include" / "helpers.py").write_text("def prefix() -> str:\n    return 'deployed:'\n")
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    (root / "dags" / "pipeline.py").write_text(DAG.format(digest=digest, revision=revision))
+
+
+@pytest.fixture(scope="module")
+def running(
+    tmp_path_factory: pytest.TempPathFactory, aws_emulator: RunningEmulator
+) -> Iterator[Running]:
+    base = tmp_path_factory.mktemp("local-runtime")
+    credentials = aws_emulator.customer_credentials()
+    spec = DeploymentSpec(
+        id="dep-local-1",
+        name="analytics",
+        organization_id="org-1",
+        airflow_version=AIRFLOW_VERSION,
+        executor="CeleryExecutor",
+        worker_queue=WorkerQueue(max_workers=2, tasks_per_worker=2),
+        environment={
+            "PLAIN": "v1",
+            "AIRFLOW__SECRETS__BACKEND": (
+                "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+            ),
+            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
+                {
+                    "connections_prefix": "airflow/connections",
+                    "variables_prefix": "airflow/variables",
+                }
+            ),
+        },
+        secret_environment={**credentials.as_env(), "DEPLOY_TOKEN": TOKEN},
+    )
+    cluster = ClusterOutputs(
+        cluster_id="cl-1",
+        name="main",
+        region="us-east-1",
+        account_id=aws_emulator.customer_account_id,
+        aws_endpoint_url=aws_emulator.endpoint_url,
+    )
+    project = base / "project"
+    _write_project(project, revision=1)
+    runtime = LocalRuntime(base / "deployments", restart_backoff=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLIGHTDECK_DEV_CACHE_DIR", VENV_CACHE)
+        first = runtime.apply(spec, cluster)
+        seen = [first.health]
+        deadline = time.monotonic() + 900
+        while seen[-1] == "creating" and time.monotonic() < deadline:
+            time.sleep(2)
+            seen.append(runtime.status(spec).health)
+        started = Running(runtime, spec, cluster, project, first.health, seen)
+        try:
+            yield started
+        finally:
+            runtime.delete(spec)
+
+
+@pytest.mark.slow
+def test_apply_is_creating_then_healthy_and_reapplying_changes_nothing(running: Running) -> None:
+    assert running.first_apply == "creating"
+    assert running.seen[0] == "creating" and running.seen[-1] == "healthy", running.seen
+    status = running.runtime.status(running.spec)
+    assert status.health == "healthy" and status.message == ""
+    assert status.components == dict.fromkeys(COMPONENTS, True)
+    url, user, password = running.runtime.credentials(running.spec)
+    assert status.url == url and url.startswith("http://127.0.0.1:") and user == "admin"
+    assert password
+    pids = running.pids()
+    again = running.runtime.apply(running.spec, running.cluster)
+    assert again.health == "healthy" and running.pids() == pids
+    # A control plane that restarted re-attaches from what is on disk.
+    code = (
+        "from pathlib import Path; from flightdeck.runtime.local import LocalRuntime; "
+        "from flightdeck.runtime.base import DeploymentSpec; "
+        f"s = DeploymentSpec(id={running.spec.id!r}, name='x', organization_id='o', "
+        f"airflow_version={AIRFLOW_VERSION!r}); "
+        f"print(LocalRuntime(Path({str(running.runtime.root)!r})).status(s).health)"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == "healthy"
+
+
+@pytest.mark.slow
+def test_a_full_deploy_runs_its_dag_with_include_and_the_emulator(
+    running: Running, aws_emulator: RunningEmulator
+) -> None:
+    credentials = aws_emulator.customer_credentials()
+    secrets = boto3.client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url=aws_emulator.endpoint_url,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+    )
+    secrets.create_secret(Name="airflow/variables/greeting", SecretString=GREETING)
+    running.deploy("d1", kind="full")
+    status = running.runtime.wait_until_healthy(running.spec, timeout=300)  # restarted on it
+    assert status.deploy_id == "d1"
+    assert (
+        Path(os.path.realpath(running.directory / "dags"))
+        == (running.directory / "bundles" / "d1" / "dags").resolve()
+    )
+    log = running.run()
+    expected = f"deployed: plain=v1 variable={GREETING} endpoint={aws_emulator.endpoint_url}"
+    assert expected + " revision=1" in log
+
+
+@pytest.mark.slow
+def test_a_broken_deploy_is_rejected_and_the_previous_code_keeps_running(
+    running: Running,
+) -> None:
+    (running.project / "dags" / "broken.py").write_text(BROKEN_DAG)
+    try:
+        with pytest.raises(CodeRejected) as caught:
+            running.deploy("d2")
+    finally:
+        (running.project / "dags" / "broken.py").unlink()
+    assert caught.value.errors == {
+        "dags/broken.py": "ModuleNotFoundError: No module named 'module_that_is_not_installed' "
+        "(line 3)"
+    }
+    assert str(caught.value).startswith("1 DAG file(s) failed to import, nothing was deployed")
+    assert running.runtime.status(running.spec).deploy_id == "d1"
+    assert os.readlink(running.directory / "current") == "bundles/d1"
+    assert not (running.directory / "bundles" / "d2").exists()
+    assert "revision=1" in running.run()
+
+
+@pytest.mark.slow
+def test_a_dag_only_deploy_switches_without_a_restart_and_keeps_include(running: Running) -> None:
+    pids = running.pids()
+    _write_project(running.project, revision=2)
+    running.deploy("d3")
+    assert running.runtime.status(running.spec).deploy_id == "d3"
+    assert os.readlink(running.directory / "current") == "bundles/d3"
+    assert running.pids() == pids
+    deadline = time.monotonic() + 120
+    log = running.run()
+    while "revision=2" not in log and time.monotonic() < deadline:  # until the file is re-read
+        time.sleep(2)
+        log = running.run()
+    assert "deployed: plain=v1" in log and "revision=2" in log
+
+
+@pytest.mark.slow
+def test_a_dead_component_is_named_and_a_changed_spec_restarts(running: Running) -> None:
+    pids = running.pids()
+    os.killpg(pids["triggerer"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    status = running.runtime.status(running.spec)
+    while status.health == "healthy" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = running.runtime.status(running.spec)
+    assert status.health == "unhealthy"
+    assert status.message.startswith("triggerer is not running: ")
+    assert status.components["triggerer"] is False and status.components["scheduler"] is True
+    changed = replace(running.spec, environment={**running.spec.environment, "PLAIN": "v2"})
+    assert running.runtime.apply(changed, running.cluster).health == "creating"
+    running.spec = changed
+    assert running.runtime.wait_until_healthy(changed, timeout=300).deploy_id == "d3"
+    assert set(running.pids().values()).isdisjoint(pids.values())
+    assert "deployed: plain=v2" in running.run()
+
+
+@pytest.mark.slow
+def test_secret_values_never_reach_disk_logs_or_status(running: Running) -> None:
+    status = running.runtime.status(running.spec)
+    secrets = [TOKEN, running.spec.secret_environment["AWS_SECRET_ACCESS_KEY"]]
+    assert not any(secret in repr(status) for secret in secrets)
+    assert running.runtime.component_logs(running.spec)  # there are logs to look at
+    leaking = [
+        str(path)
+        for path in running.directory.rglob("*")
+        if path.is_file()
+        and not path.is_symlink()
+        and any(secret.encode() in path.read_bytes() for secret in secrets)
+    ]
+    assert leaking == []
+
+
+@pytest.mark.slow
+def test_delete_stops_every_process_and_frees_the_ports(running: Running) -> None:
+    state = read_state(Project(running.directory))
+    assert state is not None
+    home = f"AIRFLOW_HOME={Project(running.directory).airflow_home}\0".encode()
+    before = _processes_with(home)
+    assert set(state.pids.values()) <= before
+    running.runtime.delete(running.spec)
+    assert not running.directory.exists()
+    assert _processes_with(home) == set()
+    assert all(_can_listen(port) for port in state.ports.values())
+    assert running.runtime.status(running.spec).health == "absent"
+    running.runtime.delete(running.spec)  # already gone: nothing to do
+
+
+def _can_listen(port: int) -> bool:
+    """Whether a server could listen on ``port`` now (as servers do, with SO_REUSEADDR, so
+    connections the old one closed, still in TIME_WAIT, do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+            sock.listen()
+        except OSError:
+            return False
+    return True
+
+
+def _processes_with(marker: bytes) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+# --- without Airflow ------------------------------------------------------------------------
+
+SPEC = DeploymentSpec(id="dep-x", name="x", organization_id="o", airflow_version=AIRFLOW_VERSION)
+CLUSTER = ClusterOutputs(cluster_id="c", name="c", region="us-east-1", account_id="111122223333")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (replace(SPEC, id="../escape"), "cannot name a directory"),
+        (replace(SPEC, airflow_version="4.0.0"), "unsupported Airflow version '4.0.0'"),
+        (replace(SPEC, airflow_version="3.1.*"), "give an exact release"),
+        (replace(SPEC, executor="SequentialExecutor"), "executor 'SequentialExecutor'"),  # type: ignore[arg-type]
+        (replace(SPEC, worker_queue=WorkerQueue(max_workers=0)), "at least 1"),
+    ],
+)
+def test_bad_specs_are_refused_before_anything_starts(
+    tmp_path: Path, spec: DeploymentSpec, message: str
+) -> None:
+    runtime = LocalRuntime(tmp_path)
+    with pytest.raises(RuntimeError_, match=re.escape(message)):
+        runtime.apply(spec, CLUSTER)
+    assert not any(p.name.startswith("dep") for p in tmp_path.iterdir())
+
+
+def test_unknown_deployments_are_absent_and_need_an_apply_before_code(tmp_path: Path) -> None:
+    runtime = LocalRuntime(tmp_path)
+    assert runtime.status(SPEC).health == "absent"
+    runtime.delete(SPEC)
+    archive = tmp_path / "b.tar.gz"
+    (tmp_path / "p" / "dags").mkdir(parents=True)
+    archive.write_bytes(build_bundle(tmp_path / "p", "dags"))
+    with pytest.raises(RuntimeError_, match="apply it before deploying code"):
+        runtime.deploy_code(SPEC, CodeBundle("d1", archive))
+    with pytest.raises(CodeRejected, match=re.escape("deploy id '../x' is not a valid name")):
+        runtime.deploy_code(SPEC, CodeBundle("../x", archive))
+
+
+def test_a_dead_component_is_reported_with_its_log_line_and_secrets_scrubbed(
+    tmp_path: Path,
+) -> None:
+    spec = replace(SPEC, secret_environment={"DB_PASSWORD": "s3cr3t-value-42"})
+    runtime = LocalRuntime(tmp_path)
+    directory = runtime.directory(spec)
+    project = Project(directory)
+    sleepers = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+        )
+        for name in ("api-server", "dag-processor", "triggerer")
+    }
+    dead = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    dead.wait()
+    try:
+        project.airflow_home.mkdir(parents=True)
+        (project.airflow_home / "run.json").write_text(
+            json.dumps(
+                {
+                    "airflow_version": AIRFLOW_VERSION,
+                    "venv": "/nowhere",
+                    "ports": {"api": 1, "worker_logs": 2, "trigger_logs": 3},
+                    "pids": {**{n: p.pid for n, p in sleepers.items()}, "scheduler": dead.pid},
+                    "url": "http://127.0.0.1:9",
+                }
+            )
+        )
+        (directory / "deployment.json").write_text(
+            json.dumps({"phase": "started", "started_at": time.time(), "deploy_id": "d7"})
+        )
+        log = component_log(project, "scheduler")
+        log.parent.mkdir(parents=True)
+        log.write_text("starting\nOperationalError: login failed for password s3cr3t-value-42\n")
+        status = runtime.status(spec)
+    finally:
+        for process in sleepers.values():
+            process.kill()
+            process.wait()
+    assert status.health == "unhealthy"
+    assert (
+        status.message
+        == "scheduler is not running: OperationalError: login failed for password ***"
+    )
+    assert status.components["scheduler"] is False and status.deploy_id == "d7"
+
+
+@pytest.mark.slow
+def test_a_start_that_fails_is_unhealthy_with_the_reason(tmp_path: Path) -> None:
+    runtime = LocalRuntime(tmp_path / "deployments")
+    spec = replace(SPEC, airflow_version="3.99.0")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLIGHTDECK_DEV_CACHE_DIR", str(tmp_path / "venvs"))
+        assert runtime.apply(spec, CLUSTER).health == "creating"
+        with pytest.raises(RuntimeError_) as caught:
+            runtime.wait_until_healthy(spec, timeout=300)
+    assert "Airflow could not start: Airflow version 3.99.0 is not published on PyPI" in str(
+        caught.value
+    )
+    assert runtime.status(spec).health == "unhealthy"
+    runtime.delete(spec)
+    assert runtime.status(spec).health == "absent"

@@ -69,6 +69,7 @@ class Glob:
         return tuple(Glob(tuple(segment)) for segment in segments)
 
 
+@lru_cache(maxsize=8192)
 def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
     """Read ``value``; ``wildcards`` makes ``*``/``?`` special, ``variables`` ``${...}``.
 
@@ -96,6 +97,7 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
     return Glob(tuple(tokens))
 
 
+@lru_cache(maxsize=8192)
 def glob_regex(glob: Glob, *, ignore_case: bool = False, exclude: str = "") -> str:
     """The Python regular expression of ``glob``; wildcards never match ``exclude`` chars."""
     any_char = f"[^{re.escape(exclude)}]" if exclude else "."

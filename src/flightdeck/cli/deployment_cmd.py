@@ -70,7 +70,7 @@ def wait_until_settled(client: Any, org_id: str, deployment_id: str, timeout: fl
     while True:
         data: dict[str, Any] = client.get(f"/organizations/{org_id}/deployments/{deployment_id}")
         settled = data["observed_generation"] >= data["generation"]
-        message = f"{data['phase']}: {data['health_message'] or 'waiting for the worker'}"
+        message = data["phase"] + (f": {data['health_message']}" if data["health_message"] else "")
         if message != last and echo is not None:
             echo(message)
             last = message

@@ -92,6 +92,7 @@ class Quickstart:
         self._step = 0
         self._step_title = "starting"
         self.deployment_id: str | None = None
+        self._secret_values: list[str] = []
 
     # -- narration --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -316,8 +317,15 @@ class Quickstart:
             if state != "success":
                 log = runtime.task_log(spec, SECRETS_DAG, run_id).strip().splitlines()
                 raise self.fail(f"DAG run {run_id} ended {state}: {(log or ['no log'])[-1]}")
+            log = runtime.task_log(spec, SECRETS_DAG, run_id)
+            if any(value in log for value in self._secret_values):
+                raise self.fail("a secret value appeared unmasked in the task log")
+            if f"variable {SECRET_VARIABLE}: ***" not in log:
+                raise self.fail("the task log does not show the variable read from Secrets "
+                                "Manager")
             self.outcome.dag_run_id = run_id
-            self.detail(f"DAG run {run_id}: success")
+            self.detail(f"DAG run {run_id}: success; the task read {SECRET_VARIABLE} and "
+                        f"{SECRET_CONNECTION} from Secrets Manager, masked as *** in its log")
 
     # -- the customer's side (their own credentials, in the emulated customer account) -----
     def _customer_session(self) -> Any:
@@ -334,11 +342,12 @@ class Quickstart:
 
         session = self._customer_session()
         sm = client(session, "secretsmanager", "us-east-1")
+        self._secret_values = [secrets.token_urlsafe(16), secrets.token_urlsafe(16)]
         sm.create_secret(Name=f"airflow/variables/{SECRET_VARIABLE}",
-                         SecretString=secrets.token_urlsafe(16))
+                         SecretString=self._secret_values[0])
         sm.create_secret(Name=f"airflow/connections/{SECRET_CONNECTION}", SecretString=json.dumps(
             {"conn_type": "postgres", "host": "db.quickstart.internal", "login": "airflow",
-             "password": secrets.token_urlsafe(16), "port": 5432}))
+             "password": self._secret_values[1], "port": 5432}))
         iam = client(session, "iam")
         user = "flightdeck-quickstart-airflow"
         iam.create_user(UserName=user)

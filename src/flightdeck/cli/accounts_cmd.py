@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from flightdeck.cli import monitor_cmd, pattern_cmd, role_cmd, trust_policy_cmd
+from flightdeck.cli import monitor_cmd, pattern_cmd, policy_cmd, role_cmd, trust_policy_cmd
 
 app = typer.Typer(no_args_is_help=True, help="Onboard AWS accounts through the cross-account role.")
 app.add_typer(trust_policy_cmd.app, name="trust-policy")
 app.add_typer(role_cmd.app, name="role")
 app.add_typer(pattern_cmd.app, name="pattern")
 app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(policy_cmd.app, name="policy")
 
 account_app = typer.Typer(no_args_is_help=True,
                           help="AWS accounts registered with your organization.")

@@ -4,6 +4,7 @@ random policy pairs agree with brute force over a finite set of requests."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
 from typing import Any
@@ -211,3 +212,12 @@ def test_random_pairs_agree_with_brute_force() -> None:
             assert not result.reason.startswith("unsure"), result
             check_example(old, new, result)
     assert min(outcomes.values()) >= 15, outcomes  # both answers exercised
+
+
+def test_get_policy_version_output_and_url_encoded_documents_are_read() -> None:
+    from urllib.parse import quote
+
+    policy = doc(allow("s3:GetObject"))
+    wrapped = {"PolicyVersion": {"Document": quote(json.dumps(policy)), "VersionId": "v5"}}
+    no_new_access(policy, wrapped)
+    no_new_access(wrapped, policy)

@@ -81,6 +81,9 @@ CASES = [
          {"region": "us-east-1"}),
     # Hosted mode is off in the matrix's settings: 422 for the Owner, with the way out.
     Case("POST", ORG + "/aws/hosted-account", (401, 403, 403, 422, 404)),
+    # Role governance: Owners and Workspace Admins read policy changes and the timeline.
+    Case("GET", ORG + "/aws/policy-changes", (401, 403, 200, 200, 404)),
+    Case("GET", ORG + "/aws/accounts/{account}/events", (401, 403, 200, 200, 404)),
     Case("GET", ORG + "/clusters", (401, 200, 200, 200, 404)),
     Case("POST", ORG + "/clusters", (401, 403, 403, 422, 404),
          {"account": "{account}", "name": "prod"}),

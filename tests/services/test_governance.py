@@ -488,3 +488,28 @@ def test_the_published_version_5_expands_version_4() -> None:
     assert delta.statement == {"index": delta.statement["index"],
                                **new["Statement"][delta.statement["index"]]}
     assert not comparer(new, old).expands
+
+
+def test_a_notice_the_outbox_gave_up_on_is_sent_again_and_new_owners_get_one(
+    world: World, catalogs: dict[str, PolicyCatalog], documents: dict[str, dict[str, Any]],
+) -> None:
+    world.install_as_customer(documents[BASE])
+    worker = world.worker(catalogs["expanding"])
+    worker.run_once()
+    with world.session_factory() as session:
+        session.execute(update(Notification)
+                        .where(Notification.recipient == "second-owner@acme.example")
+                        .values(status="failed", attempts=notifications.MAX_ATTEMPTS))
+        third = User(email="third-owner@acme.example", password_hash="x")
+        session.add(third)
+        session.flush()
+        session.add(OrganizationMembership(organization_id=world.organization_id,
+                                           user_id=third.id, role="owner"))
+        session.commit()
+    world.later(timedelta(minutes=11))
+    worker.run_once()
+    pending = [n.recipient for n in world.mails("policy.notice") if n.status == "pending"]
+    assert sorted(pending) == ["owner@acme.example", "second-owner@acme.example",
+                               "third-owner@acme.example"]
+    [change] = world.changes()
+    assert change.status == "pending-notice" and len(change.notice_ids) == 4

@@ -362,3 +362,55 @@ class DeployOut(Output):
     errors: dict[str, str]
     created_at: datetime
     finished_at: datetime | None
+
+
+class PolicyChangeOut(Output):
+    """Moving one account's role policy to a published version (see docs/governance.md)."""
+
+    id: str
+    aws_account_ref: str
+    account_id: str
+    from_version: str | None
+    to_version: str
+    kind: Literal["expands", "reduces"]
+    status: Literal["pending-notice", "scheduled", "failed", "applied", "superseded"]
+    summary: str
+    reason: str
+    diff: str
+    example: dict[str, object] | None
+    statement: dict[str, object] | None
+    notice_completed_at: datetime | None
+    effective_at: datetime | None
+    applied_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+class RoleDriftOut(Output):
+    key: str
+    message: str
+
+
+class AccountPolicyOut(Output):
+    id: str
+    account_id: str
+    policy_version: str | None
+    checked_at: datetime | None
+    drift: list[RoleDriftOut]
+    last_error: str | None
+
+
+class PolicyChangesOut(Output):
+    latest_version: str
+    accounts: list[AccountPolicyOut]
+    changes: list[PolicyChangeOut]
+
+
+class AccountEventOut(Output):
+    id: str
+    kind: str
+    message: str
+    detail: dict[str, object]
+    created_at: datetime

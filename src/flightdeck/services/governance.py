@@ -357,6 +357,7 @@ class GovernanceWorker:
         self.worker_id = worker_id or worker_identity()
         self.check_interval = check_interval
         self.lease_seconds = lease_seconds
+        self._last_stamp: datetime | None = None
 
     @property
     def comparer(self) -> Comparer:
@@ -546,9 +547,18 @@ class GovernanceWorker:
                 kind=kind,
                 message=message,
                 detail=detail or {},
-                created_at=self.now(),
+                created_at=self._stamp(),
             )
         )
+
+    def _stamp(self) -> datetime:
+        """Event times strictly increasing, so a timeline keeps the order things happened in
+        even when several events share one instant of the (injected) clock."""
+        stamp = self.now()
+        if self._last_stamp is not None and stamp <= self._last_stamp:
+            stamp = self._last_stamp + timedelta(microseconds=1)
+        self._last_stamp = stamp
+        return stamp
 
     # -- the version in force -----------------------------------------------------------------
     def _record_version(

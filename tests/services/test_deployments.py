@@ -389,3 +389,20 @@ def test_two_workers_never_work_on_the_same_deployment_at_once(
     assert second.claim_due() == []
     assert first.reconcile_one(deployment_id) == "Creating"
     assert second.reconcile_one(deployment_id) is None  # not its lease
+
+
+def test_a_workspace_with_live_deployments_cannot_be_deleted(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        with pytest.raises(Conflict, match=r"still has Deployments \(analytics\)"):
+            workspaces.delete_workspace(session, owner, org.org_id, org.workspace_id)
+        session.rollback()
+        session.execute(update(Deployment).where(Deployment.id == deployment_id)
+                        .values(phase="Deleted"))
+        session.commit()
+        workspaces.delete_workspace(session, owner, org.org_id, org.workspace_id)
+        assert session.get(Deployment, deployment_id) is None

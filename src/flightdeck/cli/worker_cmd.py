@@ -11,11 +11,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         once: Annotated[
-            bool, typer.Option(help="Run one pass over due clusters and Deployments and exit.")
+            bool, typer.Option(help="Run one pass over due clusters, Deployments and role "
+                                    "policies, and exit.")
         ] = False,
     ) -> None:
-        """Reconcile clusters and Deployments and deliver mail. Safe to run many: every
-        cluster and Deployment is leased to one worker at a time."""
+        """Reconcile clusters and Deployments, govern role policies, deliver mail. Safe to run
+        many: every cluster, Deployment and account is leased to one worker at a time."""
         import logging
         import signal
         import threading
@@ -25,6 +26,8 @@ def register(app: typer.Typer) -> None:
         from flightdeck.db.migrate import upgrade
         from flightdeck.services.background import BackgroundWorkers
         from flightdeck.services.deployment_worker import DeploymentWorker
+        from flightdeck.services.governance import GovernanceWorker
+        from flightdeck.services.platform import platform_account_id
         from flightdeck.services.reconcile import ReconcileWorker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -36,7 +39,9 @@ def register(app: typer.Typer) -> None:
                 factory, max_requeue_seconds=settings.max_requeue_seconds
             ).run_once(limit=1000)
             deployments = DeploymentWorker(factory, settings).run_once(limit=1000)
-            typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s)", err=True)
+            accounts = GovernanceWorker(factory, lambda: platform_account_id(settings)).run_once()
+            typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
+                       f"checked the role policy of {accounts} AWS account(s)", err=True)
             return
         workers = BackgroundWorkers(factory, settings).start()
         stopped = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flightdeck.db.models import User, Workspace, WorkspaceMembership
+from flightdeck.db.models import Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.services import audit
 from flightdeck.services.access import (
     WORKSPACE_ROLES,
@@ -63,6 +63,18 @@ def get_workspace(
 
 def delete_workspace(session: Session, user: User, organization_id: str, workspace_id: str) -> None:
     workspace = require_workspace(session, user, organization_id, workspace_id, admin=True)
+    deployments = session.scalars(
+        select(Deployment).where(Deployment.workspace_id == workspace.id)
+    ).all()
+    live = sorted(d.name for d in deployments if d.phase != "Deleted")
+    if live:
+        raise Conflict(
+            f"workspace {workspace.name!r} still has Deployments ({', '.join(live)}); "
+            "delete them first with `flightdeck deployment delete`"
+        )
+    for deployment in deployments:  # deleted ones: their records go with the workspace
+        session.delete(deployment)
+    session.flush()
     session.delete(workspace)
     audit.record(
         session,

@@ -27,6 +27,7 @@ import pytest
 
 from devenv.cli_helpers import VENV_CACHE
 from flightdeck.aws.emulator import RunningEmulator
+from flightdeck.devenv import venvs
 from flightdeck.devenv.project import Project
 from flightdeck.devenv.supervisor import component_log, read_state
 from flightdeck.runtime.base import (
@@ -204,9 +205,16 @@ def test_a_full_deploy_runs_its_dag_with_include_and_the_emulator(
         aws_secret_access_key=credentials.secret_access_key,
     )
     secrets.create_secret(Name="airflow/variables/greeting", SecretString=GREETING)
+    before = read_state(Project(running.directory))
+    # A requirement already in Airflow's closure: a new venv, built quickly from uv's cache.
+    (running.project / "requirements.txt").write_text("pendulum\n")
     running.deploy("d1", kind="full")
     status = running.runtime.wait_until_healthy(running.spec, timeout=300)  # restarted on it
     assert status.deploy_id == "d1"
+    after = read_state(Project(running.directory))
+    assert before is not None and after is not None
+    assert Path(after.venv).name == venvs.venv_key(AIRFLOW_VERSION, ["pendulum"])
+    assert after.venv != before.venv and set(after.pids.values()).isdisjoint(before.pids.values())
     assert (
         Path(os.path.realpath(running.directory / "dags"))
         == (running.directory / "bundles" / "d1" / "dags").resolve()
@@ -235,6 +243,15 @@ def test_a_broken_deploy_is_rejected_and_the_previous_code_keeps_running(
     assert os.readlink(running.directory / "current") == "bundles/d1"
     assert not (running.directory / "bundles" / "d2").exists()
     assert "revision=1" in running.run()
+    (running.project / "requirements.txt").write_text("flightdeck-no-such-package-0000==1.0\n")
+    try:
+        with pytest.raises(CodeRejected, match=r"requirements\.txt could not be installed") as bad:
+            running.deploy("d2-full", kind="full")
+    finally:
+        (running.project / "requirements.txt").write_text("pendulum\n")
+    assert list(bad.value.errors) == ["requirements.txt"]
+    assert os.readlink(running.directory / "current") == "bundles/d1"
+    assert running.runtime.status(running.spec).health == "healthy"
 
 
 @pytest.mark.slow
@@ -429,3 +446,35 @@ def test_a_start_that_fails_is_unhealthy_with_the_reason(tmp_path: Path) -> None
     assert runtime.status(spec).health == "unhealthy"
     runtime.delete(spec)
     assert runtime.status(spec).health == "absent"
+
+
+def test_stop_all_ends_every_deployments_processes_and_keeps_their_files(tmp_path: Path) -> None:
+    runtime = LocalRuntime(tmp_path)
+    sleepers = []
+    for deployment_id in ("dep-a", "dep-b"):
+        project = Project(tmp_path / deployment_id)
+        project.airflow_home.mkdir(parents=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+        )
+        sleepers.append(process)
+        (project.airflow_home / "run.json").write_text(
+            json.dumps(
+                {
+                    "airflow_version": AIRFLOW_VERSION,
+                    "venv": "/nowhere",
+                    "ports": {},
+                    "pids": {"scheduler": process.pid},
+                    "url": "http://127.0.0.1:9",
+                }
+            )
+        )
+        (project.root / "deployment.json").write_text(json.dumps({"phase": "started"}))
+    try:
+        assert runtime.stop_all() == ["dep-a", "dep-b"]
+        assert all(process.wait(timeout=10) is not None for process in sleepers)
+    finally:
+        for process in sleepers:
+            process.kill()
+    assert (tmp_path / "dep-a" / "deployment.json").exists()
+    assert runtime.stop_all() == []

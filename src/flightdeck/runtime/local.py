@@ -201,6 +201,28 @@ class LocalRuntime:
             lock.release()  # the lock file stays: a waiter may hold it open
 
     # -- operational helpers (not part of the protocol) --------------------------------------
+    def stop_all(self) -> list[str]:
+        """Stop the processes of every Deployment under ``root``; their files stay.
+
+        For a control plane that is going away for good (``quickstart`` starting over);
+        returns the ids of the Deployments that had something running.
+        """
+        stopped: list[str] = []
+        if not self.root.is_dir():
+            return stopped
+        for record in sorted(self.root.glob("*/deployment.json")):
+            directory = record.parent
+            lock = self._lock_for(directory.name)
+            lock.acquire()
+            try:
+                project = Project(directory)
+                if supervisor.stop(project, grace=20.0):
+                    stopped.append(directory.name)
+                _kill_stragglers(project.airflow_home)
+            finally:
+                lock.release()
+        return stopped
+
     def directory(self, spec: DeploymentSpec) -> Path:
         if not _ID.match(spec.id):
             raise RuntimeError_(
@@ -308,8 +330,11 @@ class LocalRuntime:
 
     # -- starting ---------------------------------------------------------------------------
     def _lock(self, spec: DeploymentSpec) -> layout.FileLock:
+        return self._lock_for(self.directory(spec).name)
+
+    def _lock_for(self, deployment_id: str) -> layout.FileLock:
         # Kept beside, not inside, the Deployment's directory so delete can remove that.
-        return layout.FileLock(self.root / ".locks" / f"{spec.id}.lock")
+        return layout.FileLock(self.root / ".locks" / f"{deployment_id}.lock")
 
     def _begin_start(
         self, spec: DeploymentSpec, record: dict[str, Any], lock: layout.FileLock

@@ -314,10 +314,10 @@ class Quickstart:
                 state = runtime.wait_for_run(spec, SECRETS_DAG, run_id, timeout=self.timeout)
             except RuntimeError_ as exc:
                 raise self.fail(str(exc)) from None
-            if state != "success":
-                log = runtime.task_log(spec, SECRETS_DAG, run_id).strip().splitlines()
-                raise self.fail(f"DAG run {run_id} ended {state}: {(log or ['no log'])[-1]}")
             log = runtime.task_log(spec, SECRETS_DAG, run_id)
+            if state != "success":
+                last = (log.strip().splitlines() or ["no log"])[-1]
+                raise self.fail(f"DAG run {run_id} ended {state}: {last}")
             if any(value in log for value in self._secret_values):
                 raise self.fail("a secret value appeared unmasked in the task log")
             if f"variable {SECRET_VARIABLE}: ***" not in log:

@@ -2,8 +2,9 @@
 deploys, and record health.
 
 Same model as the cluster worker: a due Deployment is claimed under a lease (compare-and-
-set, SKIP LOCKED candidates on PostgreSQL), every runtime call is idempotent, and the
-outcome of each pass is committed before the next, so a crash costs one pass at most.
+set, SKIP LOCKED candidates on PostgreSQL), every runtime call is idempotent (``apply``
+runs on every pass and does nothing when nothing changed), and the outcome of each pass
+is committed before the next, so a crash costs one pass at most.
 """
 
 from __future__ import annotations
@@ -141,10 +142,12 @@ class DeploymentWorker:
                 session.commit()
                 return deployment.phase
             try:
+                # Every pass: apply is cheap when nothing changed, and it is what restarts
+                # a component that died.
+                cluster = session.get(Cluster, deployment.cluster_id)
+                assert cluster is not None
+                runtime.apply(spec, cluster_outputs(cluster, self.settings))
                 if deployment.observed_generation != deployment.generation:
-                    cluster = session.get(Cluster, deployment.cluster_id)
-                    assert cluster is not None
-                    runtime.apply(spec, cluster_outputs(cluster, self.settings))
                     deployment.observed_generation = deployment.generation
                     session.commit()
                 status = runtime.status(spec)

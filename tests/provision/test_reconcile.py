@@ -39,6 +39,11 @@ def test_create_reaches_active_with_every_resource_tagged(
     assert all(block.values())
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # Runtimes connect Airflow's metadata database to the endpoint the database step records.
+    rds = clients.client("rds")
+    instance = rds.describe_db_instances()["DBInstances"][0]["Endpoint"]
+    recorded = status["conditions"]["database"]["resources"]["db-endpoint"]
+    assert recorded == f"{instance['Address']}:{instance['Port']}"
 
 
 def test_progress_events_record_ids_as_they_appear(spec: ClusterSpec, clients: Any) -> None:

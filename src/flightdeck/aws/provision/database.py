@@ -147,10 +147,11 @@ class DatabaseStep(Step):
     def _state(self, ctx: StepContext, instance: dict[str, Any]) -> StepResult:
         status = instance.get("DBInstanceStatus", "available")
         endpoint = instance.get("Endpoint") or {}
-        if endpoint.get("Address"):
-            # What a Deployment's runtime connects Airflow's metadata database to.
-            ctx.record("db-endpoint", f"{endpoint['Address']}:{endpoint.get('Port', 5432)}",
-                       "found")
+        address = f"{endpoint.get('Address')}:{endpoint.get('Port', 5432)}"
+        if endpoint.get("Address") and ctx.resource_id(self.name, "db-endpoint") != address:
+            # What a Deployment's runtime connects Airflow's metadata database to; recorded
+            # only when new, so a steady pass leaves the status untouched.
+            ctx.record("db-endpoint", address, "found")
         if status in READY_STATES:
             return Ready()
         if status in WAITING_STATES:

@@ -48,6 +48,9 @@ def _quickstart(
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # As a server binds: connections that just closed (TIME_WAIT) do not hold the port,
+        # a process still listening does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -14,10 +14,10 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
@@ -31,6 +31,7 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.services.deployments import cluster_outputs, runtime_spec
+from flightdeck.services.leases import LeasedTable
 from flightdeck.services.reconcile import worker_identity
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ POLL_STEADY = 30.0
 PHASES = {"creating": "Creating", "healthy": "Healthy", "unhealthy": "Unhealthy"}
 
 RuntimeFactory = Callable[[Session, Deployment], Runtime]
+DEPLOYMENTS = LeasedTable(Deployment, Deployment.id, Deployment.next_reconcile_at)
 
 
 _local_runtimes: dict[Path, Runtime] = {}
@@ -85,45 +87,20 @@ class DeploymentWorker:
         self.lease_seconds = lease_seconds
 
     # -- leases ---------------------------------------------------------------------------
-    def _candidates(self, session: Session, now: datetime, limit: int) -> list[str]:
-        query = (
-            select(Deployment.id)
-            .where(
-                Deployment.phase != "Deleted",
-                Deployment.next_reconcile_at <= now,
-                or_(Deployment.lease_expires_at.is_(None), Deployment.lease_expires_at < now),
-            )
-            .order_by(Deployment.next_reconcile_at)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return list(session.scalars(query))
-
     def claim_due(self, limit: int = 10) -> list[str]:
-        claimed: list[str] = []
         with self.session_factory() as session:
             now = utcnow()
-            for deployment_id in self._candidates(session, now, limit):
-                result = session.execute(
-                    update(Deployment)
-                    .where(
-                        Deployment.id == deployment_id,
-                        or_(
-                            Deployment.lease_expires_at.is_(None),
-                            Deployment.lease_expires_at < now,
-                        ),
-                    )
-                    .values(
-                        lease_owner=self.worker_id,
-                        lease_expires_at=now + timedelta(seconds=self.lease_seconds),
-                    )
-                    .execution_options(synchronize_session=False)
+            candidates = (
+                select(Deployment.id)
+                .where(
+                    Deployment.phase != "Deleted",
+                    Deployment.next_reconcile_at <= now,
+                    DEPLOYMENTS.free(now),
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(deployment_id)
-            session.commit()
-        return claimed
+                .order_by(Deployment.next_reconcile_at)
+                .limit(limit)
+            )
+            return DEPLOYMENTS.claim(session, candidates, self.worker_id, self.lease_seconds, now)
 
     # -- one Deployment -------------------------------------------------------------------
     def reconcile_one(self, deployment_id: str) -> str | None:
@@ -226,18 +203,9 @@ class DeploymentWorker:
             deployment.next_reconcile_at = utcnow() + timedelta(seconds=later)
 
     def _release_after_crash(self, deployment_id: str) -> None:
-        with self.session_factory() as session:
-            session.execute(
-                update(Deployment)
-                .where(Deployment.id == deployment_id, Deployment.lease_owner == self.worker_id)
-                .values(
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    next_reconcile_at=utcnow() + timedelta(seconds=30),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
+        DEPLOYMENTS.release(
+            self.session_factory, deployment_id, self.worker_id, utcnow() + timedelta(seconds=30)
+        )
 
     # -- loops ----------------------------------------------------------------------------
     def run_once(self, limit: int = 10) -> int:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +60,7 @@ from flightdeck.policy.trust import check_trust_policy
 from flightdeck.services import notifications, orgs
 from flightdeck.services.access import org_membership, require_member
 from flightdeck.services.errors import Forbidden
+from flightdeck.services.leases import LeasedTable
 from flightdeck.services.reconcile import worker_identity
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,13 @@ def retry_delay(attempts: int) -> timedelta:
     return min(MAX_RETRY_DELAY, timedelta(seconds=60 * 2 ** max(0, attempts - 1)))
 
 
+POLICY_STATES = LeasedTable(
+    AwsAccountPolicyState,
+    AwsAccountPolicyState.aws_account_ref,
+    AwsAccountPolicyState.next_check_at,
+)
+
+
 class GovernanceWorker:
     """Publishes policy versions, applies due changes and detects drift, account by account."""
 
@@ -396,40 +404,20 @@ class GovernanceWorker:
 
     def claim_due(self, limit: int = 10) -> list[str]:
         """Claim up to ``limit`` due accounts by compare-and-set on their lease."""
-        claimed: list[str] = []
         with self.session_factory() as session:
             now = self.now()
-            free = or_(
-                AwsAccountPolicyState.lease_expires_at.is_(None),
-                AwsAccountPolicyState.lease_expires_at < now,
-            )
-            query = (
+            candidates = (
                 select(AwsAccountPolicyState.aws_account_ref)
                 .join(AwsAccount, AwsAccount.id == AwsAccountPolicyState.aws_account_ref)
                 .where(
                     AwsAccount.status == "verified",
                     AwsAccountPolicyState.next_check_at <= now,
-                    free,
+                    POLICY_STATES.free(now),
                 )
                 .order_by(AwsAccountPolicyState.next_check_at)
                 .limit(limit)
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=AwsAccountPolicyState)
-            for account_ref in list(session.scalars(query)):
-                result = session.execute(
-                    update(AwsAccountPolicyState)
-                    .where(AwsAccountPolicyState.aws_account_ref == account_ref, free)
-                    .values(
-                        lease_owner=self.worker_id,
-                        lease_expires_at=now + timedelta(seconds=self.lease_seconds),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(account_ref)
-            session.commit()
-        return claimed
+            return POLICY_STATES.claim(session, candidates, self.worker_id, self.lease_seconds, now)
 
     def run_once(self, limit: int = 10) -> int:
         """One governance pass over the accounts due now; returns how many were checked."""
@@ -454,17 +442,7 @@ class GovernanceWorker:
                 stop.wait(idle_seconds)
 
     def _release(self, account_ref: str, retry: timedelta) -> None:
-        with self.session_factory() as session:
-            session.execute(
-                update(AwsAccountPolicyState)
-                .where(
-                    AwsAccountPolicyState.aws_account_ref == account_ref,
-                    AwsAccountPolicyState.lease_owner == self.worker_id,
-                )
-                .values(lease_owner=None, lease_expires_at=None, next_check_at=self.now() + retry)
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
+        POLICY_STATES.release(self.session_factory, account_ref, self.worker_id, self.now() + retry)
 
     # -- one account --------------------------------------------------------------------------
     def check_account(self, account_ref: str) -> PassReport | None:

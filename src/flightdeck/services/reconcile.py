@@ -15,15 +15,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
 from flightdeck.db.types import utcnow
 from flightdeck.services import notifications, orgs
+from flightdeck.services.leases import LeasedTable
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ Engine = Callable[
 ]
 
 
+CLUSTERS = LeasedTable(Cluster, Cluster.id, Cluster.next_reconcile_at)
+
+
 def worker_identity() -> str:
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
@@ -76,43 +80,21 @@ class ReconcileWorker:
         self.engine = engine
 
     # -- leases ---------------------------------------------------------------------------
-    def _candidates(self, session: Session, now: datetime, limit: int) -> list[str]:
-        query = (
-            select(Cluster.id)
-            .where(
-                Cluster.phase.in_(ACTIVE_PHASES_DUE),
-                Cluster.next_reconcile_at <= now,
-                or_(Cluster.lease_expires_at.is_(None), Cluster.lease_expires_at < now),
-            )
-            .order_by(Cluster.next_reconcile_at)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return list(session.scalars(query))
-
     def claim_due(self, limit: int = 10) -> list[str]:
         """Claim up to ``limit`` due clusters; only a successful compare-and-set counts."""
-        claimed: list[str] = []
         with self.session_factory() as session:
             now = utcnow()
-            for cluster_id in self._candidates(session, now, limit):
-                result = session.execute(
-                    update(Cluster)
-                    .where(
-                        Cluster.id == cluster_id,
-                        or_(Cluster.lease_expires_at.is_(None), Cluster.lease_expires_at < now),
-                    )
-                    .values(
-                        lease_owner=self.worker_id,
-                        lease_expires_at=now + timedelta(seconds=self.lease_seconds),
-                    )
-                    .execution_options(synchronize_session=False)
+            candidates = (
+                select(Cluster.id)
+                .where(
+                    Cluster.phase.in_(ACTIVE_PHASES_DUE),
+                    Cluster.next_reconcile_at <= now,
+                    CLUSTERS.free(now),
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(cluster_id)
-            session.commit()
-        return claimed
+                .order_by(Cluster.next_reconcile_at)
+                .limit(limit)
+            )
+            return CLUSTERS.claim(session, candidates, self.worker_id, self.lease_seconds, now)
 
     def _renew(self, session: Session, cluster_id: str) -> None:
         now = utcnow()
@@ -209,18 +191,9 @@ class ReconcileWorker:
         return len(claimed)
 
     def _release_after_crash(self, cluster_id: str) -> None:
-        with self.session_factory() as session:
-            session.execute(
-                update(Cluster)
-                .where(Cluster.id == cluster_id, Cluster.lease_owner == self.worker_id)
-                .values(
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    next_reconcile_at=utcnow() + timedelta(seconds=30),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
+        CLUSTERS.release(
+            self.session_factory, cluster_id, self.worker_id, utcnow() + timedelta(seconds=30)
+        )
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
         while not stop.is_set():

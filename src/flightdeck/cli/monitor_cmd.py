@@ -126,32 +126,14 @@ def _session(profile: str | None, region: str | None) -> Any:
 @contextmanager
 def _aws_errors(profile: str | None) -> Iterator[None]:
     """Credential and connection problems as one line saying what to do."""
-    import botocore.exceptions
-
     from flightdeck.aws.monitoring import MonitoringError
+    from flightdeck.cli.customer_aws import customer_credential_errors
 
-    who = f"profile {profile!r}" if profile else "your default AWS credentials"
-    try:
-        yield
-    except MonitoringError as exc:
-        raise CliError(exc.message, exit_code=2 if exc.field else 1) from None
-    except botocore.exceptions.ProfileNotFound:
-        raise CliError(
-            f"there is no AWS profile named {profile!r}; list yours with "
-            "`aws configure list-profiles`"
-        ) from None
-    except botocore.exceptions.NoCredentialsError:
-        raise CliError(
-            f"no AWS credentials found for {who}; pass --profile, or run `aws configure` "
-            "(or `aws sso login`)"
-        ) from None
-    except (botocore.exceptions.SSOError, botocore.exceptions.TokenRetrievalError):
-        raise CliError(
-            f"the SSO session for {who} has expired; run `aws sso login"
-            f"{' --profile ' + profile if profile else ''}` and try again"
-        ) from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise CliError(f"could not reach AWS at {exc.kwargs.get('endpoint_url')}") from None
+    with customer_credential_errors(profile):
+        try:
+            yield
+        except MonitoringError as exc:
+            raise CliError(exc.message, exit_code=2 if exc.field else 1) from None
 
 
 _LABELS = {

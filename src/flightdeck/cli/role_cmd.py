@@ -214,45 +214,24 @@ def _run_setup(
     method: str,
     timeout: int,
 ) -> Any:
-    import botocore.exceptions
-
     from flightdeck.aws.role_setup import RoleSetupError, ensure_cross_account_role
     from flightdeck.aws.session import customer_session
+    from flightdeck.cli.customer_aws import customer_credential_errors
     from flightdeck.cli.errors import CliError
 
-    who = f"profile {profile!r}" if profile else "your default AWS credentials"
-    try:
-        session = customer_session(profile, region)
-        return ensure_cross_account_role(
-            session,
-            platform,
-            external_id,
-            method="cloudformation" if method == "cloudformation" else "iam",
-            region=region,
-            timeout_seconds=timeout,
-        )
-    except botocore.exceptions.ProfileNotFound:
-        raise CliError(
-            f"there is no AWS profile named {profile!r}; list yours with "
-            "`aws configure list-profiles`"
-        ) from None
-    except botocore.exceptions.NoCredentialsError:
-        raise CliError(
-            f"no AWS credentials found for {who}; pass --profile, or run `aws configure` "
-            "(or `aws sso login`)"
-        ) from None
-    except (
-        botocore.exceptions.SSOError,
-        botocore.exceptions.TokenRetrievalError,
-    ):
-        raise CliError(
-            f"the SSO session for {who} has expired; run `aws sso login"
-            f"{' --profile ' + profile if profile else ''}` and try again"
-        ) from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise CliError(f"could not reach AWS at {exc.kwargs.get('endpoint_url')}") from None
-    except RoleSetupError as exc:
-        raise CliError(exc.message) from None
+    with customer_credential_errors(profile):
+        try:
+            session = customer_session(profile, region)
+            return ensure_cross_account_role(
+                session,
+                platform,
+                external_id,
+                method="cloudformation" if method == "cloudformation" else "iam",
+                region=region,
+                timeout_seconds=timeout,
+            )
+        except RoleSetupError as exc:
+            raise CliError(exc.message) from None
 
 
 def _print_result(result: dict[str, Any], registered: bool, registration_note: str) -> None:

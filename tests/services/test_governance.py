@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message as MessageHandler
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +42,7 @@ from flightdeck.services.governance import (
     GovernanceWorker,
     default_comparer,
 )
+from support.smtp import Inbox, free_port
 
 BASE, NEXT, SMALLER = "2030-01-01.1", "2030-01-01.2", "2030-01-01.3"
 GAINED = "ec2:DescribeRegions"  # what BASE lacks and NEXT grants
@@ -188,25 +186,14 @@ def world(session_factory: sessionmaker[Session], emulator_env: RunningEmulator,
 # -- SMTP ------------------------------------------------------------------------------------
 
 
-class Inbox(MessageHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[Message] = []
-
-    def handle_message(self, message: Message) -> None:
-        self.messages.append(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[SmtpSender, Inbox, Controller]]:
     """A sender and a real SMTP server on loopback that is down until ``controller.start()``."""
-    port = _free_port()
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     yield SmtpSender(Settings(smtp_host="127.0.0.1", smtp_port=port)), inbox, controller

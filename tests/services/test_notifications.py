@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,26 +15,12 @@ from flightdeck.db.models import Notification
 from flightdeck.db.types import utcnow
 from flightdeck.notify.mail import SmtpSender
 from flightdeck.services import auth, notifications
-
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[object] = []
-
-    def handle_message(self, message: object) -> None:
-        self.messages.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from support.smtp import Inbox, free_port
 
 
 @pytest.fixture
 def smtp_port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

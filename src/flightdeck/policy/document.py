@@ -298,27 +298,14 @@ def _parse_identity_statement(index: int, item: Any) -> Statement:
 
 
 def _parse_identity_statement_fields(index: int, item: Any) -> Statement:
-    where = f"Statement[{index}]"
-    if not isinstance(item, Mapping):
-        raise InvalidPolicyError(f"{where} must be an object, not {_json_type(item)}")
-    unknown = sorted(set(item) - _IDENTITY_STATEMENT_FIELDS)
-    if unknown:
-        if unknown[0] in ("Principal", "NotPrincipal"):
-            raise InvalidPolicyError(
-                f"{where} has {unknown[0]}, which an identity policy cannot have; remove it"
-            )
-        raise InvalidPolicyError(
-            f"{where} has an unknown field {unknown[0]!r}; statements have Sid, Effect, "
-            "Action or NotAction, Resource or NotResource, and Condition"
-        )
-    sid = item.get("Sid")
-    if sid is not None and not isinstance(sid, str):
-        raise InvalidPolicyError(f"{where}.Sid must be a string")
-    if sid:
-        where = f'{where} ("{sid}")'
-    effect = item.get("Effect")
-    if effect not in ("Allow", "Deny"):
-        raise InvalidPolicyError(f'{where}.Effect must be "Allow" or "Deny", not {effect!r}')
+    where, sid, effect = _statement_head(
+        index,
+        item,
+        _IDENTITY_STATEMENT_FIELDS,
+        misplaced=("Principal", "NotPrincipal"),
+        kind="an identity policy",
+        fields="Action or NotAction, Resource or NotResource",
+    )
     actions, not_action = _parse_actions(item, where)
     if ("Resource" in item) == ("NotResource" in item):
         raise InvalidPolicyError(f"{where} must have exactly one of Resource and NotResource")
@@ -333,7 +320,7 @@ def _parse_identity_statement_fields(index: int, item: Any) -> Statement:
     conditions = _parse_conditions(item.get("Condition", {}), f"{where}.Condition")
     return Statement(
         index=index,
-        sid=sid or None,
+        sid=sid,
         effect=effect,
         actions=tuple(actions),
         not_action=not_action,
@@ -343,6 +330,41 @@ def _parse_identity_statement_fields(index: int, item: Any) -> Statement:
         resources=tuple(resources),
         not_resource=resource_field == "NotResource",
     )
+
+
+def _statement_head(
+    index: int,
+    item: Any,
+    allowed: frozenset[str],
+    *,
+    misplaced: tuple[str, ...],
+    kind: str,
+    fields: str,
+) -> tuple[str, str | None, Literal["Allow", "Deny"]]:
+    """What every statement checks first: an object with known fields, its Sid and Effect.
+    Returns where it is (for messages), its Sid and its Effect."""
+    where = f"Statement[{index}]"
+    if not isinstance(item, Mapping):
+        raise InvalidPolicyError(f"{where} must be an object, not {_json_type(item)}")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        if unknown[0] in misplaced:
+            raise InvalidPolicyError(
+                f"{where} has {unknown[0]}, which {kind} cannot have; remove it"
+            )
+        raise InvalidPolicyError(
+            f"{where} has an unknown field {unknown[0]!r}; statements have Sid, Effect, "
+            f"{fields}, and Condition"
+        )
+    sid = item.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise InvalidPolicyError(f"{where}.Sid must be a string")
+    if sid:
+        where = f'{where} ("{sid}")'
+    effect = item.get("Effect")
+    if effect == "Allow" or effect == "Deny":
+        return where, sid or None, effect
+    raise InvalidPolicyError(f'{where}.Effect must be "Allow" or "Deny", not {effect!r}')
 
 
 def _parse_actions(item: Mapping[str, Any], where: str) -> tuple[list[str], bool]:
@@ -359,37 +381,15 @@ def _parse_actions(item: Mapping[str, Any], where: str) -> tuple[list[str], bool
 
 
 def _parse_statement(index: int, item: Any) -> Statement:
-    where = f"Statement[{index}]"
-    if not isinstance(item, Mapping):
-        raise InvalidPolicyError(f"{where} must be an object, not {_json_type(item)}")
-    unknown = sorted(set(item) - _STATEMENT_FIELDS)
-    if unknown:
-        if unknown[0] in ("Resource", "NotResource"):
-            raise InvalidPolicyError(
-                f"{where} has {unknown[0]}, which a role trust policy cannot have; remove it"
-            )
-        raise InvalidPolicyError(
-            f"{where} has an unknown field {unknown[0]!r}; statements have Sid, Effect, "
-            "Principal or NotPrincipal, Action or NotAction, and Condition"
-        )
-    sid = item.get("Sid")
-    if sid is not None and not isinstance(sid, str):
-        raise InvalidPolicyError(f"{where}.Sid must be a string")
-    if sid:
-        where = f'{where} ("{sid}")'
-    effect = item.get("Effect")
-    if effect not in ("Allow", "Deny"):
-        raise InvalidPolicyError(f'{where}.Effect must be "Allow" or "Deny", not {effect!r}')
-
-    if ("Action" in item) == ("NotAction" in item):
-        raise InvalidPolicyError(f"{where} must have exactly one of Action and NotAction")
-    action_field = "Action" if "Action" in item else "NotAction"
-    actions = _string_list(item[action_field], f"{where}.{action_field}")
-    for action in actions:
-        if action != "*" and ":" not in action:
-            raise InvalidPolicyError(
-                f'{where}.{action_field} value {action!r} must look like "sts:AssumeRole"'
-            )
+    where, sid, effect = _statement_head(
+        index,
+        item,
+        _STATEMENT_FIELDS,
+        misplaced=("Resource", "NotResource"),
+        kind="a role trust policy",
+        fields="Principal or NotPrincipal, Action or NotAction",
+    )
+    actions, not_action = _parse_actions(item, where)
 
     if ("Principal" in item) == ("NotPrincipal" in item):
         raise InvalidPolicyError(
@@ -402,10 +402,10 @@ def _parse_statement(index: int, item: Any) -> Statement:
     conditions = _parse_conditions(item.get("Condition", {}), f"{where}.Condition")
     return Statement(
         index=index,
-        sid=sid or None,
+        sid=sid,
         effect=effect,
         actions=tuple(actions),
-        not_action=action_field == "NotAction",
+        not_action=not_action,
         principals=tuple(principals),
         not_principal=principal_field == "NotPrincipal",
         conditions=tuple(conditions),

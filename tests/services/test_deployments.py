@@ -405,3 +405,21 @@ def test_a_workspace_with_live_deployments_cannot_be_deleted(
         session.commit()
         workspaces.delete_workspace(session, owner, org.org_id, org.workspace_id)
         assert session.get(Deployment, deployment_id) is None
+
+
+def test_a_crashing_runtime_is_retried_and_the_user_is_told(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+
+    class Broken(RecordingRuntime):
+        def apply(self, spec: DeploymentSpec, cluster: ClusterOutputs) -> RuntimeStatus:
+            raise KeyError("an unexpected bug with secret detail")
+
+    worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: Broken())
+    assert worker.run_once() == 1
+    row = _get(factory, Deployment, deployment_id)
+    assert row.lease_owner is None and row.phase == "Creating"
+    assert row.last_error is not None and "KeyError" in row.last_error
+    assert "secret detail" not in row.last_error
+    assert row.next_reconcile_at > utcnow()  # retried later, not in a tight loop

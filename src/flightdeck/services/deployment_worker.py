@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
@@ -202,7 +202,20 @@ class DeploymentWorker:
         if later is not None:
             deployment.next_reconcile_at = utcnow() + timedelta(seconds=later)
 
-    def _release_after_crash(self, deployment_id: str) -> None:
+    def _release_after_crash(self, deployment_id: str, error: Exception) -> None:
+        """Retry in 30 s, and tell the user something is wrong (the details are in the
+        worker's log: an unexpected exception's text is not for users)."""
+        with self.session_factory() as session:
+            session.execute(
+                update(Deployment)
+                .where(Deployment.id == deployment_id, Deployment.lease_owner == self.worker_id)
+                .values(
+                    last_error=f"the worker could not reconcile this Deployment "
+                    f"({type(error).__name__}); it retries every 30 s, details in its log"
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
         DEPLOYMENTS.release(
             self.session_factory, deployment_id, self.worker_id, utcnow() + timedelta(seconds=30)
         )
@@ -213,10 +226,10 @@ class DeploymentWorker:
         for deployment_id in claimed:
             try:
                 self.reconcile_one(deployment_id)
-            except Exception:  # one broken Deployment must not stop the others
+            except Exception as exc:  # one broken Deployment must not stop the others
                 log.exception("reconcile of deployment %s crashed", deployment_id)
                 with contextlib.suppress(Exception):
-                    self._release_after_crash(deployment_id)
+                    self._release_after_crash(deployment_id, exc)
         return len(claimed)
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:

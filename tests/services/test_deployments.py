@@ -423,3 +423,23 @@ def test_a_crashing_runtime_is_retried_and_the_user_is_told(
     assert row.last_error is not None and "KeyError" in row.last_error
     assert "secret detail" not in row.last_error
     assert row.next_reconcile_at > utcnow()  # retried later, not in a tight loop
+
+
+def test_owners_hear_when_a_healthy_deployment_turns_unhealthy_and_recovers(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    from flightdeck.db.models import Notification
+
+    deployment_id = _create(factory, org, settings)
+    runtime = RecordingRuntime(health="healthy")
+    worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
+    for health in ("healthy", "healthy", "unhealthy", "unhealthy", "healthy"):
+        runtime.health = health
+        _pass(worker, factory, deployment_id)
+    with factory() as session:
+        mail = session.scalars(select(Notification).order_by(Notification.created_at)).all()
+        assert [(m.recipient, m.kind) for m in mail] == [
+            ("owner@acme.example", "deployment.Unhealthy"),
+            ("owner@acme.example", "deployment.Healthy"),
+        ]
+        assert "unhealthy now" in mail[0].body

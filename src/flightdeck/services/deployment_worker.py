@@ -30,6 +30,7 @@ from flightdeck.runtime.base import (
     RuntimeError_,
     RuntimeStatus,
 )
+from flightdeck.services import notifications
 from flightdeck.services.deployments import cluster_outputs, runtime_spec
 from flightdeck.services.leases import LeasedTable
 from flightdeck.services.reconcile import worker_identity
@@ -69,6 +70,29 @@ def default_runtime_factory(settings: Settings) -> RuntimeFactory:
         return kubernetes_runtime_for(session, deployment, settings)
 
     return factory
+
+
+def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
+    """Owners hear when a running Deployment turns Unhealthy, and when it recovers."""
+    if (previous, deployment.phase) not in (("Healthy", "Unhealthy"), ("Unhealthy", "Healthy")):
+        return
+    if deployment.phase == "Unhealthy":
+        subject = f"flightdeck: Deployment {deployment.name} is Unhealthy"
+        body = (
+            f"Deployment {deployment.name} ({deployment.id}) is Unhealthy:\n\n"
+            f"{deployment.status.get('message') or deployment.last_error}\n\n"
+            f"See `flightdeck deployment get {deployment.name}`.\n"
+        )
+    else:
+        subject = f"flightdeck: Deployment {deployment.name} is Healthy again"
+        body = f"Deployment {deployment.name} ({deployment.id}) is Healthy again.\n"
+    notifications.notify_owners(
+        session,
+        deployment.organization_id,
+        kind=f"deployment.{deployment.phase}",
+        subject=subject,
+        body=body,
+    )
 
 
 class DeploymentWorker:
@@ -137,7 +161,9 @@ class DeploymentWorker:
             except RuntimeError_ as exc:
                 status = RuntimeStatus("unhealthy", str(exc))
                 deployment.last_error = str(exc)
+            previous = deployment.phase
             self._record(deployment, status)
+            _notify_health_change(session, deployment, previous)
             waiting = status.health == "creating" or self._has_pending(session, deployment)
             self._release(deployment, later=POLL_WHILE_CHANGING if waiting else POLL_STEADY)
             session.commit()

@@ -9,7 +9,11 @@ import typer
 
 from flightdeck.cli import monitor_cmd, pattern_cmd, policy_cmd, role_cmd, trust_policy_cmd
 
-app = typer.Typer(no_args_is_help=True, help="Onboard AWS accounts through the cross-account role.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="AWS: onboard accounts through the cross-account role, govern and monitor the role, "
+    "compare policies and test filter patterns.",
+)
 app.add_typer(trust_policy_cmd.app, name="trust-policy")
 app.add_typer(role_cmd.app, name="role")
 app.add_typer(pattern_cmd.app, name="pattern")

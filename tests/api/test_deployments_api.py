@@ -64,3 +64,36 @@ def test_a_bundle_upload_is_recorded_and_listed_and_bad_input_is_a_clear_422(
     oversized = client.post(path, headers={**owner, "Content-Length": str(10**9)},
                             content=_bundle())
     assert oversized.status_code == 422 and "limit" in oversized.json()["error"]["message"]
+
+
+def test_manifests_render_the_chart_values_and_objects_without_secrets(
+    client: TestClient,
+) -> None:
+    from flightdeck.db.models import Cluster
+
+    world = build_world(client)
+    owner, org = world.headers["owner"], world.ids["org"]
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        cluster = session.get(Cluster, world.ids["cluster"])
+        assert cluster is not None
+        arn = "arn:aws:eks:us-east-1:222222222222:cluster/fd-1"
+        cluster.status = {"conditions": {
+            "eks_cluster": {"resources": {"eks-cluster": arn}},
+            "database": {"resources": {"db-endpoint": "db.internal:5432",
+                                       "db-instance": "arn:aws:rds:us-east-1:2:db:fd-1"}},
+            "log_bucket": {"resources": {"bucket": "fd-logs-1"}},
+            "node_groups": {"resources": {
+                "workers": "arn:aws:eks:us-east-1:2:nodegroup/fd-1/workers/x"}},
+        }}
+        session.commit()
+    base = f"/api/v1/organizations/{org}/deployments"
+    client.patch(f"{base}/analytics", headers=owner,
+                 json={"secret_environment": {"API_KEY": SECRET}})
+    response = client.get(f"{base}/analytics/manifests", headers=owner)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["helm_values"]["executor"] == "CeleryExecutor"
+    kinds = {obj["kind"] for obj in data["objects"]}
+    assert {"Namespace", "ResourceQuota", "NetworkPolicy"} <= kinds
+    assert SECRET not in response.text

@@ -71,6 +71,9 @@ def test_deployment_lifecycle_with_the_cli(embedded_server: Server, tmp_path: Pa
 
     shown = cli("deployment", "get", "etl")
     assert "Healthy" in shown and "API_KEY" in shown and SECRET not in shown
+    rendered = cli("deployment", "manifests", "etl")  # what the kubernetes runtime applies
+    assert "# Helm values" in rendered and "kind: ResourceQuota" in rendered
+    assert SECRET not in rendered
     listed = json.loads(cli("deployment", "list", "--json"))
     assert [d["name"] for d in listed] == ["etl"]
     assert SECRET not in json.dumps(listed)

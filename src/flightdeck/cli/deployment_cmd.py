@@ -169,6 +169,28 @@ def get(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False) -> N
 
 
 @app.command()
+def manifests(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False) -> None:
+    """Print the Helm values and Kubernetes objects the kubernetes runtime applies for this
+    Deployment (secret values redacted); reads no cluster."""
+    import yaml
+
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json
+
+    client = ApiClient()
+    org_id = resolve_org(client, org)["id"]
+    data = client.get(f"/organizations/{org_id}/deployments/{deployment}/manifests")
+    if json_output:
+        print_json(data)
+        return
+    typer.echo("# Helm values (apache-airflow/airflow)")
+    typer.echo(yaml.safe_dump(data["helm_values"], sort_keys=False).rstrip())
+    for obj in data["objects"]:
+        typer.echo("---")
+        typer.echo(yaml.safe_dump(obj, sort_keys=False).rstrip())
+
+
+@app.command()
 def update(
     deployment: DEPLOYMENT,
     airflow_version: Annotated[str | None, typer.Option(help="New Airflow version.")] = None,

@@ -529,3 +529,27 @@ def cluster_outputs(cluster: Cluster, settings: Settings) -> ClusterOutputs:
         ),
         aws_endpoint_url=settings.aws_endpoint_url,
     )
+
+
+def manifests(
+    session: Session, user: User, organization_id: str, ref: str, settings: Settings
+) -> dict[str, Any]:
+    """What the kubernetes runtime applies for this Deployment: the Helm values and the
+    Kubernetes objects, secret values redacted. Read-only; touches no cluster."""
+    from flightdeck.runtime import kubernetes
+    from flightdeck.runtime.base import RuntimeError_
+
+    deployment = get_deployment(session, user, organization_id, ref)
+    cluster = session.get(Cluster, deployment.cluster_id)
+    assert cluster is not None
+    spec = runtime_spec(deployment, settings.secret_key)
+    outputs = cluster_outputs(cluster, settings)
+    try:
+        return {
+            "helm_values": kubernetes.render_values(
+                spec, outputs, deploy_id=deployment.current_deploy_id
+            ),
+            "objects": kubernetes.render(spec, outputs),
+        }
+    except RuntimeError_ as exc:
+        raise InvalidInput(f"manifests: {exc}", field="cluster") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
@@ -113,6 +113,19 @@ def delete_deployment(
     organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
 ) -> DeploymentOut:
     return deployment_out(deployments.request_deletion(session, user, organization_id, deployment))
+
+
+@router.get("/{deployment}/manifests")
+def deployment_manifests(
+    organization_id: str,
+    deployment: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """The Helm values and Kubernetes objects the kubernetes runtime applies for this
+    Deployment (secret values redacted); computed, never read from a cluster."""
+    return deployments.manifests(session, user, organization_id, deployment, settings)
 
 
 @router.get("/{deployment}/deploys", response_model=list[DeployOut])

@@ -109,8 +109,9 @@ def _operator(pattern: str, i: int, end: int, tokens: list[Token]) -> int:
     return i + 1
 
 
-def _quoted(pattern: str, i: int, end: int, tokens: list[Token]) -> int:
-    """A double-quoted string; \\" and \\\\ are the only escapes."""
+def scan_quoted(pattern: str, i: int, end: int, what: str = "string") -> tuple[str, int]:
+    """The double-quoted text starting at ``pattern[i]`` and the index after its closing
+    quote; \\" and \\\\ are the only escapes."""
     chars: list[str] = []
     j = i + 1
     while j < end:
@@ -120,11 +121,16 @@ def _quoted(pattern: str, i: int, end: int, tokens: list[Token]) -> int:
             j += 2
             continue
         if char == '"':
-            tokens.append(Token("STRING", "".join(chars), i + 1))
-            return j + 1
+            return "".join(chars), j + 1
         chars.append(char)
         j += 1
-    raise FilterPatternError('this quoted string has no closing ": add one', i + 1)
+    raise FilterPatternError(f'this quoted {what} has no closing ": add one', i + 1)
+
+
+def _quoted(pattern: str, i: int, end: int, tokens: list[Token]) -> int:
+    text, after = scan_quoted(pattern, i, end)
+    tokens.append(Token("STRING", text, i + 1))
+    return after
 
 
 def _selector(pattern: str, i: int, end: int, tokens: list[Token]) -> int:

@@ -12,7 +12,7 @@ import re
 from typing import cast
 
 from flightdeck.filterpattern.errors import FilterPatternError
-from flightdeck.filterpattern.lexer import Token, tokenize
+from flightdeck.filterpattern.lexer import Token, scan_quoted, tokenize
 from flightdeck.filterpattern.nodes import (
     And,
     AnyValue,
@@ -111,24 +111,12 @@ def _terms_pattern(pattern: str, start: int, end: int) -> Pattern:
 
 
 def _quoted_term(pattern: str, i: int, end: int) -> tuple[str, int]:
-    chars: list[str] = []
-    j = i + 1
-    while j < end:
-        char = pattern[j]
-        if char == "\\" and j + 1 < end and pattern[j + 1] in '"\\':
-            chars.append(pattern[j + 1])
-            j += 2
-            continue
-        if char == '"':
-            if j + 1 < end and pattern[j + 1] not in _BLANK:
-                raise FilterPatternError(
-                    "expected a space after the closing quote: separate terms with spaces",
-                    j + 2,
-                )
-            return "".join(chars), j + 1
-        chars.append(char)
-        j += 1
-    raise FilterPatternError('this quoted term has no closing ": add one', i + 1)
+    term, after = scan_quoted(pattern, i, end, "term")
+    if after < end and pattern[after] not in _BLANK:
+        raise FilterPatternError(
+            "expected a space after the closing quote: separate terms with spaces", after + 1
+        )
+    return term, after
 
 
 def _bare_term(pattern: str, i: int, end: int) -> tuple[str, int]:

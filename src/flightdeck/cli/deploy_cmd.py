@@ -7,7 +7,6 @@ bundle again before its runtime switches to it, atomically.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -65,11 +64,8 @@ def check_dags(project_root: Path, echo: Any) -> list[str]:
     except DevEnvError as exc:
         raise CliError(exc.message) from None
     if errors:
-        lines = []
-        for path, error in sorted(errors.items()):
-            rel = os.path.relpath(path, prepared.project.root)
-            last = error.strip().splitlines()[-1] if error.strip() else error
-            lines.append(f"  {rel}: {last}")
+        summary = supervisor.import_error_summary(errors, prepared.project.root)
+        lines = [f"  {path}: {line}" for path, line in summary.items()]
         raise CliError(
             f"{len(errors)} DAG file(s) failed to import; nothing was deployed:\n"
             + "\n".join(lines)

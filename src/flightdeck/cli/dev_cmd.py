@@ -231,9 +231,8 @@ def parse(project_dir: ProjectDir = _CWD) -> None:
     with _user_errors():
         prepared = supervisor.prepare(_project(project_dir), _echo)
         dags, errors = supervisor.parse_dags(prepared)
-    for path, error in sorted(errors.items()):
-        rel = os.path.relpath(path, prepared.project.root)
-        typer.echo(f"{rel}: {error.strip().splitlines()[-1] if error.strip() else error}")
+    for path, line in supervisor.import_error_summary(errors, prepared.project.root).items():
+        typer.echo(f"{path}: {line}")
     if errors:
         raise CliError(f"{len(errors)} DAG file(s) failed to import; fix the errors above")
     typer.echo(f"Parsed {len(dags)} DAG(s) with no errors: {', '.join(dags)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -472,6 +473,23 @@ def parse_dag_folder(
         "Parsing DAGs failed before any DAG was read: "
         + (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
     )
+
+
+def import_error_summary(errors: dict[str, str], root: Path) -> dict[str, str]:
+    """Each failing file, relative to ``root``, with the line that says what went wrong (a
+    traceback's last) and where in that file: what `dev parse`, `deploy` and the local
+    runtime report."""
+    summary: dict[str, str] = {}
+    for path, text in sorted(errors.items()):
+        try:
+            relative = Path(path).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            relative = path
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        line = (lines or ["import failed"])[-1][:300]
+        where = re.findall(rf"File \"{re.escape(path)}\", line (\d+)", text)
+        summary[relative] = f"{line} (line {where[-1]})" if where else line
+    return summary
 
 
 def run_pytest(prepared: Prepared, args: list[str]) -> int:

@@ -480,8 +480,8 @@ class LocalRuntime:
             raise CodeRejected(_scrub(exc.message, spec)) from None
         if errors:
             problems = {
-                _relative(path, bundle_dir): _scrub(_error_line(text, path), spec)
-                for path, text in sorted(errors.items())
+                path: _scrub(line, spec)
+                for path, line in supervisor.import_error_summary(errors, bundle_dir).items()
             }
             first, line = next(iter(problems.items()))
             raise CodeRejected(
@@ -590,21 +590,6 @@ def _base_environment(directory: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
     }
     return env
-
-
-def _relative(path: str, bundle_dir: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(bundle_dir.resolve()).as_posix()
-    except ValueError:
-        return path
-
-
-def _error_line(text: str, path: str) -> str:
-    """The line that says what went wrong (a traceback's last), and where in ``path``."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    line = (lines or ["import failed"])[-1][:300]
-    where = re.findall(rf"File \"{re.escape(path)}\", line (\d+)", text)
-    return f"{line} (line {where[-1]})" if where else line
 
 
 def _kill_stragglers(airflow_home: Path) -> None:

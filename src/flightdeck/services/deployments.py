@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flightdeck.config import Settings
-from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace
+from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.db.types import utcnow
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, check_airflow_version
@@ -175,7 +175,11 @@ def _check_secret_keys(plain: Mapping[str, str], secret_keys: set[str]) -> None:
 
 
 # -- lookups ---------------------------------------------------------------------------------
-def _workspace_by_ref(session: Session, user: User, organization_id: str, ref: str) -> Workspace:
+def _workspace(
+    session: Session, user: User, organization_id: str, ref: str, *, admin: bool = False
+) -> Workspace:
+    """A workspace by id or name that the user may see (``admin``: may manage); one not
+    found and one the user may not see give the same answer."""
     workspace = session.get(Workspace, ref)
     if workspace is None or workspace.organization_id != organization_id:
         workspace = session.scalar(
@@ -184,8 +188,8 @@ def _workspace_by_ref(session: Session, user: User, organization_id: str, ref: s
             )
         )
     if workspace is None:
-        raise NotFound(f"workspace: {ref!r} not found; see `flightdeck workspace list`")
-    return workspace
+        raise NotFound("workspace not found; see `flightdeck workspace list`")
+    return require_workspace(session, user, organization_id, workspace.id, admin=admin)
 
 
 def _active_cluster(session: Session, organization_id: str, ref: str) -> Cluster:
@@ -239,24 +243,18 @@ def _manageable(session: Session, user: User, organization_id: str, ref: str) ->
 def list_deployments(
     session: Session, user: User, organization_id: str, workspace: str | None = None
 ) -> list[Deployment]:
+    """Owners see every Deployment; other members those of their workspaces."""
     membership = org_membership(session, user, organization_id)
     query = select(Deployment).where(Deployment.organization_id == organization_id)
     if workspace is not None:
-        ws = _workspace_by_ref(session, user, organization_id, workspace)
-        require_workspace(session, user, organization_id, ws.id)
-        query = query.where(Deployment.workspace_id == ws.id)
-    rows = list(session.scalars(query.order_by(Deployment.created_at)))
-    if membership.role == "owner":
-        return rows
-    visible = {}
-    for row in rows:
-        if row.workspace_id not in visible:
-            try:
-                require_workspace(session, user, organization_id, row.workspace_id)
-                visible[row.workspace_id] = True
-            except NotFound:
-                visible[row.workspace_id] = False
-    return [row for row in rows if visible[row.workspace_id]]
+        query = query.where(
+            Deployment.workspace_id == _workspace(session, user, organization_id, workspace).id
+        )
+    elif membership.role != "owner":
+        query = query.join(
+            WorkspaceMembership, WorkspaceMembership.workspace_id == Deployment.workspace_id
+        ).where(WorkspaceMembership.user_id == user.id)
+    return list(session.scalars(query.order_by(Deployment.created_at)))
 
 
 # -- writes ----------------------------------------------------------------------------------
@@ -267,9 +265,7 @@ def create_deployment(
     request: DeploymentRequest,
     settings: Settings,
 ) -> Deployment:
-    require_member(session, user, organization_id)
-    workspace = _workspace_by_ref(session, user, organization_id, request.workspace)
-    require_workspace(session, user, organization_id, workspace.id, admin=True)
+    workspace = _workspace(session, user, organization_id, request.workspace, admin=True)
     name = check_name(request.name, "name")
     spec = _checked_spec(
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ProfileNotFound
@@ -111,6 +113,25 @@ def test_customer_session_uses_the_named_profile(
     assert identity["Account"] == emulator_env.customer_account_id
     default_chain = aws.client(aws.customer_session(), "sts").get_caller_identity()
     assert default_chain["Account"] == emulator_env.platform_account_id
+
+
+def test_customer_session_reads_given_profile_files_without_touching_the_environment(
+    emulator_env: RunningEmulator, tmp_path: Path
+) -> None:
+    import os
+
+    from flightdeck.aws.emulator import write_aws_profile
+
+    files = (tmp_path / "config", tmp_path / "credentials")
+    write_aws_profile("elsewhere", emulator_env.customer_credentials(), "us-east-1",
+                      emulator_env.endpoint_url, config_file=files[0], credentials_file=files[1])
+    before = dict(os.environ)
+    session = aws.customer_session("elsewhere", config_files=files)
+    identity = aws.client(session, "sts").get_caller_identity()
+    assert identity["Account"] == emulator_env.customer_account_id
+    assert dict(os.environ) == before
+    with pytest.raises(ProfileNotFound):
+        aws.customer_session("elsewhere")  # not in ~/.aws
 
 
 def test_customer_session_with_unknown_profile_fails_clearly(emulator_env: RunningEmulator) -> None:

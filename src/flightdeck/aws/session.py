@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flightdeck.config import get_settings
@@ -67,12 +68,25 @@ def platform_session(region: str | None = None) -> boto3.Session:
     return _new_session(region_name=region)
 
 
-def customer_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+def customer_session(
+    profile: str | None = None,
+    region: str | None = None,
+    config_files: tuple[Path, Path] | None = None,
+) -> boto3.Session:
     """A customer's own credentials, for CLI commands run on their machine (never the server).
 
-    Raises ``botocore.exceptions.ProfileNotFound`` for an unknown profile name.
+    ``config_files`` (config, credentials) replaces ``~/.aws`` for this session only, e.g.
+    the profile the embedded emulator writes. Raises ``botocore.exceptions.ProfileNotFound``
+    for an unknown profile name.
     """
-    return _new_session(profile_name=profile, region_name=region)
+    if config_files is None:
+        return _new_session(profile_name=profile, region_name=region)
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.set_config_variable("config_file", str(config_files[0]))
+    core.set_config_variable("credentials_file", str(config_files[1]))
+    return _new_session(profile_name=profile, region_name=region, botocore_session=core)
 
 
 def client(session: boto3.Session, service: str, region: str | None = None, **config: Any) -> Any:

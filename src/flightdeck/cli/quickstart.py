@@ -329,12 +329,14 @@ class Quickstart:
 
     # -- the customer's side (their own credentials, in the emulated customer account) -----
     def _customer_session(self) -> Any:
+        """The emulated customer account's admin, from the profile the embedded emulator
+        wrote under the data directory (the customer's own credentials, not the platform's)."""
         from flightdeck.aws.session import customer_session
 
         aws_dir = self.data_dir / "aws"
-        os.environ["AWS_CONFIG_FILE"] = str(aws_dir / "config")
-        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(aws_dir / "credentials")
-        return customer_session("customer", "us-east-1")
+        return customer_session(
+            "customer", "us-east-1", config_files=(aws_dir / "config", aws_dir / "credentials")
+        )
 
     def _customer_secrets(self) -> dict[str, str]:
         """The customer stores the DAG's secrets and gives Airflow a read-only identity."""

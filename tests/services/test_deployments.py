@@ -187,6 +187,13 @@ def test_update_changes_only_what_is_given_and_bumps_the_generation(
         assert updated.spec["worker_queue"]["max_workers"] == 3
         assert updated.spec["environment"] == {"TZ": "UTC"}
         assert sorted(updated.secret_environment) == ["TOKEN"]
+        for bad, field in ((deployments.DeploymentUpdate(max_workers=0), "max_workers"),
+                           (deployments.DeploymentUpdate(scheduler_count=0), "scheduler_count"),
+                           (deployments.DeploymentUpdate(airflow_version=""), "airflow_version")):
+            with pytest.raises(InvalidInput) as refused:  # falsy is not "unchanged"
+                deployments.update_deployment(session, owner, org.org_id, deployment_id, bad,
+                                              settings)
+            assert refused.value.field == field
         with pytest.raises(InvalidInput, match="remove_secrets: 'NOPE'"):
             deployments.update_deployment(
                 session, owner, org.org_id, deployment_id,

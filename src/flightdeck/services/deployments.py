@@ -333,17 +333,21 @@ def update_deployment(
         raise Conflict("deployment is being deleted; it cannot change")
     current = dict(deployment.spec)
     queue = dict(current["worker_queue"])
+    given = {
+        "airflow_version": update.airflow_version,
+        "executor": update.executor,
+        "scheduler_size": update.scheduler_size,
+        "scheduler_count": update.scheduler_count,
+        "min_workers": update.min_workers,
+        "max_workers": update.max_workers,
+        "tasks_per_worker": update.tasks_per_worker,
+        "environment": None if update.environment is None else dict(update.environment),
+    }
+    # A value given is validated even when falsy (0 workers is an error, not "unchanged").
     merged = {
-        "airflow_version": update.airflow_version or current["airflow_version"],
-        "executor": update.executor or current["executor"],
-        "scheduler_size": update.scheduler_size or current["scheduler_size"],
-        "scheduler_count": update.scheduler_count or current["scheduler_count"],
-        "min_workers": queue["min_workers"] if update.min_workers is None else update.min_workers,
-        "max_workers": update.max_workers or queue["max_workers"],
-        "tasks_per_worker": update.tasks_per_worker or queue["tasks_per_worker"],
-        "environment": current["environment"]
-        if update.environment is None
-        else dict(update.environment),
+        **current,
+        **{k: v for k, v in queue.items() if k != "name"},
+        **{k: v for k, v in given.items() if v is not None},
     }
     spec = _checked_spec(merged)
     sealed = dict(deployment.secret_environment)
@@ -519,9 +523,10 @@ def cluster_outputs(cluster: Cluster, settings: Settings) -> ClusterOutputs:
         db_endpoint=host or None,
         db_port=int(port) if port.isdigit() else None,
         log_bucket=_resource(cluster, "log_bucket", "bucket"),
+        # Node group ARNs end in nodegroup/<cluster>/<name>/<uuid>.
         node_groups=tuple(
-            str(v).rsplit("/", 2)[-2] if str(v).count("/") >= 2 else str(v)
-            for v in conditions.get("resources", {}).values()
+            str(arn).split("/")[2] if str(arn).count("/") == 3 else str(arn)
+            for arn in conditions.get("resources", {}).values()
         ),
         aws_endpoint_url=settings.aws_endpoint_url,
     )

@@ -77,7 +77,8 @@ def create_deployment(
     settings: SettingsDep,
 ) -> DeploymentOut:
     values = body.model_dump()
-    values["airflow_version"] = values["airflow_version"] or DEFAULT_AIRFLOW_VERSION
+    if values["airflow_version"] is None:
+        values["airflow_version"] = DEFAULT_AIRFLOW_VERSION
     request = deployments.DeploymentRequest(**values)
     return deployment_out(
         deployments.create_deployment(session, user, organization_id, request, settings)

@@ -29,7 +29,7 @@ from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
 from flightdeck.db.models import AwsAccount, Cluster, Organization, OrganizationExternalId
 from flightdeck.db.types import utcnow
-from flightdeck.services.reconcile import ReconcileWorker
+from flightdeck.services.clusters.worker import ReconcileWorker
 
 
 class CallCounter:

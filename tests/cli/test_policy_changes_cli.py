@@ -14,7 +14,7 @@ from flightdeck.aws import session as aws
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.permissions import POLICY_VERSION, managed_policy_document
 from flightdeck.db.engine import make_engine, make_session_factory
-from flightdeck.services.governance import GovernanceWorker
+from flightdeck.services.governance.worker import GovernanceWorker
 from services.test_governance import GAINED, without, write_catalog
 
 PASSWORD = "correct horse battery staple"

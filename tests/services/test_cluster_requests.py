@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.aws import session as aws
-from flightdeck.services.clusters import ClusterRequest, PreflightFailed, request_cluster
+from flightdeck.services.clusters.requests import ClusterRequest, PreflightFailed, request_cluster
 from flightdeck.services.errors import Conflict, InvalidInput
 from services.conftest import Tenant
 

@@ -26,9 +26,10 @@ from flightdeck.runtime.base import (
     DeploymentSpec,
     RuntimeStatus,
 )
-from flightdeck.services import auth, deployments, workspaces
+from flightdeck.services import auth, workspaces
+from flightdeck.services.deployments import requests as deployments
 from flightdeck.services import secrets as password_secrets
-from flightdeck.services.deployment_worker import DeploymentWorker
+from flightdeck.services.deployments.worker import DeploymentWorker
 from flightdeck.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 SECRET = "s3cr3t-value-that-must-never-leak"

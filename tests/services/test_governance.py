@@ -37,7 +37,7 @@ from flightdeck.db.types import utcnow
 from flightdeck.notify.mail import SmtpSender
 from flightdeck.services import auth, notifications, orgs
 from flightdeck.services import secrets as password_secrets
-from flightdeck.services.governance import (
+from flightdeck.services.governance.worker import (
     NOTICE_PERIOD,
     GovernanceWorker,
     default_comparer,

@@ -10,7 +10,7 @@ from flightdeck.config import Settings
 from flightdeck.db.models import User
 from flightdeck.services import auth, onboarding
 from flightdeck.services.errors import Conflict, InvalidInput
-from flightdeck.services.reconcile import ReconcileWorker
+from flightdeck.services.clusters.worker import ReconcileWorker
 from services.test_reconcile_worker import drive
 
 HOSTED_ACCOUNT = "444444444444"
@@ -37,7 +37,7 @@ def test_hosted_account_is_set_up_verified_and_runs_a_cluster(
         again, _ = onboarding.provision_hosted_account(session, owner, org_id, settings)
         assert again.id == account.id  # idempotent
 
-        from flightdeck.services.clusters import ClusterRequest, request_cluster
+        from flightdeck.services.clusters.requests import ClusterRequest, request_cluster
 
         cluster = request_cluster(session, owner, org_id,
                                   ClusterRequest(account=HOSTED_ACCOUNT, name="hosted"))

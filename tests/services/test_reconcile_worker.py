@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.aws.provision import tag_scan
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Notification
 from flightdeck.db.types import utcnow
-from flightdeck.services import clusters, orgs
-from flightdeck.services.provisioning import clients_for, run_engine, spec_for
-from flightdeck.services.reconcile import EngineOutcome, ReconcileWorker
+from flightdeck.services import orgs
+from flightdeck.services.clusters import requests as clusters
+from flightdeck.services.clusters.engine import clients_for, run_engine, spec_for
+from flightdeck.services.clusters.worker import EngineOutcome, ReconcileWorker
 from provision.inventory import EMPTY, EXPECTED_ACTIVE, inventory
 from services.conftest import Tenant, add_cluster
 

@@ -25,10 +25,10 @@ def register(app: typer.Typer) -> None:
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.migrate import upgrade
         from flightdeck.services.background import BackgroundWorkers
-        from flightdeck.services.deployment_worker import DeploymentWorker
-        from flightdeck.services.governance import GovernanceWorker
+        from flightdeck.services.deployments.worker import DeploymentWorker
+        from flightdeck.services.governance.worker import GovernanceWorker
         from flightdeck.services.platform import platform_account_id
-        from flightdeck.services.reconcile import ReconcileWorker
+        from flightdeck.services.clusters.worker import ReconcileWorker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         settings = load_settings()

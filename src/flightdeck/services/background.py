@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
 from flightdeck.services import notifications
-from flightdeck.services.deployment_worker import DeploymentWorker
-from flightdeck.services.governance import GovernanceWorker
+from flightdeck.services.deployments.worker import DeploymentWorker
+from flightdeck.services.governance.worker import GovernanceWorker
 from flightdeck.services.platform import platform_account_id
-from flightdeck.services.reconcile import ReconcileWorker
+from flightdeck.services.clusters.worker import ReconcileWorker
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from flightdeck.api.schemas import (
     PlannedChangeOut,
 )
 from flightdeck.db.models import Cluster
-from flightdeck.services import clusters, provisioning
+from flightdeck.services.clusters import engine as provisioning
+from flightdeck.services.clusters import requests as clusters
 
 router = APIRouter(prefix="/organizations/{organization_id}/clusters", tags=["clusters"])
 

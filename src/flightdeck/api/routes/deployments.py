@@ -17,7 +17,7 @@ from flightdeck.api.schemas import (
 )
 from flightdeck.db.models import Deploy, Deployment
 from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
-from flightdeck.services import deployments
+from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.errors import InvalidInput
 
 router = APIRouter(prefix="/organizations/{organization_id}/deployments", tags=["deployments"])

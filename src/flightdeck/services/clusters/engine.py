@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from flightdeck.aws import provision
 from flightdeck.aws import session as aws
 from flightdeck.db.models import AwsAccount, Cluster, User
-from flightdeck.services import clusters, orgs
+from flightdeck.services import orgs
+from flightdeck.services.clusters import requests as clusters
 from flightdeck.services.errors import AwsRefused, AwsUnavailable
-from flightdeck.services.reconcile import EngineOutcome
+from flightdeck.services.clusters.worker import EngineOutcome
 
 
 def spec_for(cluster: Cluster) -> provision.ClusterSpec:

@@ -74,7 +74,7 @@ class ReconcileWorker:
         self.worker_id = worker_id or worker_identity()
         self.lease_seconds = lease_seconds
         if engine is None:
-            from flightdeck.services.provisioning import run_engine
+            from flightdeck.services.clusters.engine import run_engine
 
             engine = run_engine
         self.engine = engine

@@ -9,7 +9,7 @@ from flightdeck.config import Settings
 from flightdeck.db.models import AwsAccount, Cluster, Deployment
 from flightdeck.runtime.base import Runtime
 from flightdeck.runtime.kubernetes import KubernetesRuntime
-from flightdeck.services.deployments import cluster_outputs
+from flightdeck.services.deployments.requests import cluster_outputs
 from flightdeck.services.onboarding import role_session_for
 
 

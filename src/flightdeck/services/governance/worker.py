@@ -61,7 +61,7 @@ from flightdeck.services import notifications, orgs
 from flightdeck.services.access import org_membership, require_member
 from flightdeck.services.errors import Forbidden
 from flightdeck.services.leases import LeasedTable
-from flightdeck.services.reconcile import worker_identity
+from flightdeck.services.clusters.worker import worker_identity
 
 log = logging.getLogger(__name__)
 

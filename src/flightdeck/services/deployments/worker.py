@@ -31,9 +31,9 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.services import notifications
-from flightdeck.services.deployments import cluster_outputs, runtime_spec
+from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
 from flightdeck.services.leases import LeasedTable
-from flightdeck.services.reconcile import worker_identity
+from flightdeck.services.clusters.worker import worker_identity
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def default_runtime_factory(settings: Settings) -> RuntimeFactory:
     def factory(session: Session, deployment: Deployment) -> Runtime:
         if deployment.runtime == "local":
             return local_runtime(settings.deployments_dir)
-        from flightdeck.services.kubernetes_runtime import kubernetes_runtime_for
+        from flightdeck.services.deployments.runtimes import kubernetes_runtime_for
 
         return kubernetes_runtime_for(session, deployment, settings)
 

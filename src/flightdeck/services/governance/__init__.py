@@ -1,0 +1,1 @@
+"""Governance of the cross-account role: policy versions, 14 days' notice, drift detection."""

@@ -29,6 +29,7 @@ from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
 from flightdeck.db.models import AwsAccount, Cluster, Organization, OrganizationExternalId
 from flightdeck.db.types import utcnow
+from flightdeck.services.clusters.engine import run_engine
 from flightdeck.services.clusters.worker import ReconcileWorker
 
 
@@ -104,7 +105,7 @@ def main() -> None:
     upgrade(url)
     factory = make_session_factory(make_engine(url))
     counter = CallCounter()
-    worker = ReconcileWorker(factory, worker_id="bench")
+    worker = ReconcileWorker(factory, run_engine, worker_id="bench")
 
     first = add_tenant_cluster(factory, 0)
     started, calls_before = time.perf_counter(), counter.calls

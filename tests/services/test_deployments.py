@@ -27,8 +27,8 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.services import auth, workspaces
-from flightdeck.services.deployments import requests as deployments
 from flightdeck.services import secrets as password_secrets
+from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.worker import DeploymentWorker
 from flightdeck.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -394,8 +394,8 @@ def test_two_workers_never_work_on_the_same_deployment_at_once(
     second = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: RecordingRuntime())
     assert first.claim_due() == [deployment_id]
     assert second.claim_due() == []
-    assert first.reconcile_one(deployment_id) == "Creating"
-    assert second.reconcile_one(deployment_id) is None  # not its lease
+    assert first.work_on(deployment_id) == "Creating"
+    assert second.work_on(deployment_id) is None  # not its lease
 
 
 def test_a_workspace_with_live_deployments_cannot_be_deleted(

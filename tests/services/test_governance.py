@@ -37,11 +37,9 @@ from flightdeck.db.types import utcnow
 from flightdeck.notify.mail import SmtpSender
 from flightdeck.services import auth, notifications, orgs
 from flightdeck.services import secrets as password_secrets
-from flightdeck.services.governance.worker import (
-    NOTICE_PERIOD,
-    GovernanceWorker,
-    default_comparer,
-)
+from flightdeck.services.governance.comparer import default_comparer
+from flightdeck.services.governance.rules import NOTICE_PERIOD
+from flightdeck.services.governance.worker import GovernanceWorker
 from support.smtp import Inbox, free_port
 
 BASE, NEXT, SMALLER = "2030-01-01.1", "2030-01-01.2", "2030-01-01.3"

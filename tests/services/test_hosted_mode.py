@@ -9,8 +9,9 @@ from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.config import Settings
 from flightdeck.db.models import User
 from flightdeck.services import auth, onboarding
-from flightdeck.services.errors import Conflict, InvalidInput
+from flightdeck.services.clusters.engine import run_engine
 from flightdeck.services.clusters.worker import ReconcileWorker
+from flightdeck.services.errors import Conflict, InvalidInput
 from services.test_reconcile_worker import drive
 
 HOSTED_ACCOUNT = "444444444444"
@@ -41,7 +42,7 @@ def test_hosted_account_is_set_up_verified_and_runs_a_cluster(
 
         cluster = request_cluster(session, owner, org_id,
                                   ClusterRequest(account=HOSTED_ACCOUNT, name="hosted"))
-    worker = ReconcileWorker(session_factory)
+    worker = ReconcileWorker(session_factory, run_engine)
     assert drive(worker, session_factory, cluster.id, ("Active", "Failed")) == "Active"
 
     other, other_org = _owner(session_factory, "second@beta.example", "Beta")

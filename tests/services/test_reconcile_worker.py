@@ -67,7 +67,7 @@ def test_create_to_active_then_delete_to_nothing(
     session_factory: sessionmaker[Session], tenant: Tenant
 ) -> None:
     cluster_id = add_cluster(session_factory, tenant)
-    worker = ReconcileWorker(session_factory)
+    worker = ReconcileWorker(session_factory, run_engine)
     assert drive(worker, session_factory, cluster_id, ("Active", "Failed")) == "Active"
 
     spec, clients = _clients(session_factory, cluster_id)
@@ -125,7 +125,7 @@ def test_killed_worker_is_resumed_by_another_without_duplicates(
                              worker_id="doomed")
     with pytest.raises(WorkerKilled):
         doomed.run_once()
-    survivor = ReconcileWorker(session_factory, worker_id="survivor")
+    survivor = ReconcileWorker(session_factory, run_engine, worker_id="survivor")
     assert survivor.run_once() == 0, "the dead worker's lease must still hold"
     with session_factory() as session:  # the lease runs out
         session.execute(update(Cluster).where(Cluster.id == cluster_id).values(
@@ -143,7 +143,7 @@ def test_two_workers_on_postgresql_never_create_twice(
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers share a database only on PostgreSQL")
     cluster_id = add_cluster(session_factory, tenant)
-    workers = [ReconcileWorker(session_factory, worker_id=f"w{i}") for i in range(2)]
+    workers = [ReconcileWorker(session_factory, run_engine, worker_id=f"w{i}") for i in range(2)]
     worked: dict[str, int] = {"w0": 0, "w1": 0}
     done = threading.Event()
 
@@ -171,7 +171,8 @@ def test_racing_workers_claim_a_cluster_exactly_once(
     session_factory: sessionmaker[Session], tenant: Tenant
 ) -> None:
     cluster_id = add_cluster(session_factory, tenant)
-    workers = [ReconcileWorker(session_factory, worker_id=f"racer-{i}") for i in range(6)]
+    workers = [ReconcileWorker(session_factory, run_engine, worker_id=f"racer-{i}")
+               for i in range(6)]
     barrier = threading.Barrier(len(workers))
     claims: dict[str, list[str]] = {}
 

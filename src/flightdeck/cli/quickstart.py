@@ -369,8 +369,8 @@ class Quickstart:
     def _local_runtime(self) -> tuple[LocalRuntime, DeploymentSpec]:
         """The runtime serving the Deployment in this process, and its spec."""
         from flightdeck.db.models import Deployment
-        from flightdeck.services.deployments.worker import local_runtime
         from flightdeck.services.deployments.requests import runtime_spec
+        from flightdeck.services.deployments.runtimes import local_runtime
 
         app = self._server.config.app
         with app.state.session_factory() as session:

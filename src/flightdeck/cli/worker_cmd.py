@@ -25,21 +25,17 @@ def register(app: typer.Typer) -> None:
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.migrate import upgrade
         from flightdeck.services.background import BackgroundWorkers
-        from flightdeck.services.deployments.worker import DeploymentWorker
-        from flightdeck.services.governance.worker import GovernanceWorker
-        from flightdeck.services.platform import platform_account_id
-        from flightdeck.services.clusters.worker import ReconcileWorker
+        from flightdeck.services.workers import build_workers
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         settings = load_settings()
         upgrade(settings.resolved_database_url)
         factory = make_session_factory(make_engine(settings.resolved_database_url))
         if once:
-            count = ReconcileWorker(
-                factory, max_requeue_seconds=settings.max_requeue_seconds
-            ).run_once(limit=1000)
-            deployments = DeploymentWorker(factory, settings).run_once(limit=1000)
-            accounts = GovernanceWorker(factory, lambda: platform_account_id(settings)).run_once()
+            built = build_workers(factory, settings)
+            count = built.clusters.run_once(limit=1000)
+            deployments = built.deployments.run_once(limit=1000)
+            accounts = built.governance.run_once()
             typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
                        f"checked the role policy of {accounts} AWS account(s)", err=True)
             return
@@ -47,6 +43,6 @@ def register(app: typer.Typer) -> None:
         stopped = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopped.set())
-        typer.echo(f"worker {workers.worker.worker_id} running; Ctrl-C to stop", err=True)
+        typer.echo(f"worker {workers.workers.worker_id} running; Ctrl-C to stop", err=True)
         stopped.wait()
         workers.stop()

@@ -1,5 +1,5 @@
-"""Background loops a control-plane process runs: the cluster and deployment workers and
-mail delivery."""
+"""Background loops a control-plane process runs: the cluster, Deployment and governance
+workers (built in ``services/workers.py``) and mail delivery."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
 from flightdeck.services import notifications
-from flightdeck.services.deployments.worker import DeploymentWorker
-from flightdeck.services.governance.worker import GovernanceWorker
-from flightdeck.services.platform import platform_account_id
-from flightdeck.services.clusters.worker import ReconcileWorker
+from flightdeck.services.workers import build_workers
 
 log = logging.getLogger(__name__)
 
@@ -44,37 +41,24 @@ class BackgroundWorkers:
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
         self.stop_event = threading.Event()
-        self.worker = ReconcileWorker(
-            session_factory, max_requeue_seconds=settings.max_requeue_seconds
-        )
-        self.deployments = DeploymentWorker(session_factory, settings)
-        self.governance = GovernanceWorker(session_factory, lambda: platform_account_id(settings))
+        self.workers = build_workers(session_factory, settings)
         self.threads = [
             threading.Thread(
-                target=self.deployments.run_forever,
+                target=worker.run_forever,
                 args=(self.stop_event,),
-                name="flightdeck-deployments",
+                name=f"flightdeck-{name}",
                 daemon=True,
-            ),
-            threading.Thread(
-                target=self.worker.run_forever,
-                args=(self.stop_event,),
-                name="flightdeck-reconcile",
-                daemon=True,
-            ),
-            threading.Thread(
-                target=self.governance.run_forever,
-                args=(self.stop_event,),
-                name="flightdeck-governance",
-                daemon=True,
-            ),
+            )
+            for name, worker in self.workers.by_name().items()
+        ]
+        self.threads.append(
             threading.Thread(
                 target=deliver_mail_forever,
                 args=(session_factory, settings, self.stop_event),
                 name="flightdeck-mail",
                 daemon=True,
-            ),
-        ]
+            )
+        )
 
     def start(self) -> BackgroundWorkers:
         for thread in self.threads:

@@ -9,6 +9,7 @@ Without SMTP configured (the embedded default) mail simply stays in the outbox, 
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -22,24 +23,39 @@ from flightdeck.services.access import require_owner
 MAX_ATTEMPTS = 12
 
 
-def notify_owners(
-    session: Session, organization_id: str, *, kind: str, subject: str, body: str
-) -> list[Notification]:
-    """Queue one email per Organization Owner; the caller's commit makes them durable."""
-    owners = session.scalars(
-        select(User.email)
-        .join(OrganizationMembership, OrganizationMembership.user_id == User.id)
-        .where(
-            OrganizationMembership.organization_id == organization_id,
-            OrganizationMembership.role == "owner",
+def owner_emails(session: Session, organization_id: str) -> list[str]:
+    """The Organization Owners' addresses, sorted."""
+    return list(
+        session.scalars(
+            select(User.email)
+            .join(OrganizationMembership, OrganizationMembership.user_id == User.id)
+            .where(
+                OrganizationMembership.organization_id == organization_id,
+                OrganizationMembership.role == "owner",
+            )
+            .order_by(User.email)
         )
-        .order_by(User.email)
     )
+
+
+def notify_owners(
+    session: Session,
+    organization_id: str,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    only: Collection[str] | None = None,
+) -> list[Notification]:
+    """Queue one email per Organization Owner (with ``only``: per Owner among those);
+    the caller's commit makes them durable."""
+    owners = owner_emails(session, organization_id)
     queued = [
         Notification(
             organization_id=organization_id, recipient=email, subject=subject, body=body, kind=kind
         )
         for email in owners
+        if only is None or email in only
     ]
     session.add_all(queued)
     return queued

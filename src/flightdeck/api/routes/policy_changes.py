@@ -14,7 +14,7 @@ from flightdeck.api.schemas import (
     RoleDriftOut,
 )
 from flightdeck.db.models import RolePolicyChange
-from flightdeck.services.governance import worker as governance
+from flightdeck.services.governance import views as governance
 
 router = APIRouter(prefix="/organizations/{organization_id}/aws", tags=["aws"])
 

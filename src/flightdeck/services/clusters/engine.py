@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,7 +21,22 @@ from flightdeck.db.models import AwsAccount, Cluster, User
 from flightdeck.services import orgs
 from flightdeck.services.clusters import requests as clusters
 from flightdeck.services.errors import AwsRefused, AwsUnavailable
-from flightdeck.services.clusters.worker import EngineOutcome
+
+
+@dataclass(frozen=True)
+class EngineOutcome:
+    """What one reconcile pass concluded, in the worker's terms."""
+
+    phase: str  # Creating | Active | Failed | Deleting | Deleted
+    requeue_after: float | None = None
+    error: str | None = None
+
+
+# (cluster, account, external_id, on_progress) -> outcome: what the cluster worker runs.
+# ``run_engine`` drives the AWS provisioning engine; tests and benchmarks may pass another.
+Engine = Callable[
+    [Cluster, AwsAccount, str, Callable[[dict[str, Any], dict[str, Any]], None]], EngineOutcome
+]
 
 
 def spec_for(cluster: Cluster) -> provision.ClusterSpec:

@@ -1,30 +1,27 @@
-"""The reconcile worker: takes due clusters under a lease and drives them toward their spec.
+"""The cluster worker: takes due clusters under a lease and drives them toward their spec.
 
-Several workers may share one PostgreSQL database: a cluster is claimed by a
-compare-and-set on its lease (candidates picked with ``FOR UPDATE SKIP LOCKED``), the lease
+Several workers may share one PostgreSQL database (see ``services/leases.py``); the lease
 is renewed on every progress report, and a worker that lost its lease stops touching the
 cluster. Progress (status and timeline) is committed after every step, so a killed worker's
-successor resumes where it stopped. Waiting is a requeue, never a blocking waiter.
+successor resumes where it stopped. Waiting is a requeue, never a blocking waiter. The
+engine that does the work is given (``services/workers.py`` passes the AWS one).
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
 from flightdeck.db.types import utcnow
 from flightdeck.services import notifications, orgs
-from flightdeck.services.leases import LeasedTable
+from flightdeck.services.clusters.engine import Engine, EngineOutcome
+from flightdeck.services.clusters.mail import outcome_mail
+from flightdeck.services.leases import LeasedTable, LeasedWorker
 
 log = logging.getLogger(__name__)
 
@@ -32,83 +29,39 @@ LEASE_SECONDS = 120
 STEADY_STATE_INTERVAL = timedelta(minutes=5)
 ACTIVE_PHASES_DUE = ("Pending", "Creating", "Active", "Deleting")
 
-
-class LeaseLost(Exception):
-    """Another worker owns the cluster now; stop without writing anything more."""
-
-
-@dataclass(frozen=True)
-class EngineOutcome:
-    """What one reconcile pass concluded, in the worker's terms."""
-
-    phase: str  # Creating | Active | Failed | Deleting | Deleted
-    requeue_after: float | None = None
-    error: str | None = None
-
-
-# (cluster, account, external_id, on_progress) -> outcome. The default drives the AWS
-# provisioning engine; tests and benchmarks may pass another.
-Engine = Callable[
-    [Cluster, AwsAccount, str, Callable[[dict[str, Any], dict[str, Any]], None]], EngineOutcome
-]
-
-
 CLUSTERS = LeasedTable(Cluster, Cluster.id, Cluster.next_reconcile_at)
 
 
-def worker_identity() -> str:
-    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+class ReconcileWorker(LeasedWorker):
+    table = CLUSTERS
+    noun = "cluster"
 
-
-class ReconcileWorker:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        engine: Engine | None = None,
+        engine: Engine,
         worker_id: str | None = None,
         lease_seconds: int = LEASE_SECONDS,
         max_requeue_seconds: float | None = None,
     ) -> None:
-        self.session_factory = session_factory
+        super().__init__(session_factory, lease_seconds=lease_seconds, worker_id=worker_id)
         self.max_requeue_seconds = max_requeue_seconds
-        self.worker_id = worker_id or worker_identity()
-        self.lease_seconds = lease_seconds
-        if engine is None:
-            from flightdeck.services.clusters.engine import run_engine
-
-            engine = run_engine
         self.engine = engine
 
-    # -- leases ---------------------------------------------------------------------------
-    def claim_due(self, limit: int = 10) -> list[str]:
-        """Claim up to ``limit`` due clusters; only a successful compare-and-set counts."""
-        with self.session_factory() as session:
-            now = utcnow()
-            candidates = (
-                select(Cluster.id)
-                .where(
-                    Cluster.phase.in_(ACTIVE_PHASES_DUE),
-                    Cluster.next_reconcile_at <= now,
-                    CLUSTERS.free(now),
-                )
-                .order_by(Cluster.next_reconcile_at)
-                .limit(limit)
+    def candidates(self, now: datetime) -> Select[Any]:
+        return (
+            select(Cluster.id)
+            .where(
+                Cluster.phase.in_(ACTIVE_PHASES_DUE),
+                Cluster.next_reconcile_at <= now,
+                CLUSTERS.free(now),
             )
-            return CLUSTERS.claim(session, candidates, self.worker_id, self.lease_seconds, now)
-
-    def _renew(self, session: Session, cluster_id: str) -> None:
-        now = utcnow()
-        result = session.execute(
-            update(Cluster)
-            .where(Cluster.id == cluster_id, Cluster.lease_owner == self.worker_id)
-            .values(lease_expires_at=now + timedelta(seconds=self.lease_seconds))
-            .execution_options(synchronize_session=False)
+            .order_by(Cluster.next_reconcile_at)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise LeaseLost(cluster_id)
 
     # -- one cluster ----------------------------------------------------------------------
-    def reconcile_one(self, cluster_id: str) -> EngineOutcome | None:
+    def work_on(self, key: str) -> EngineOutcome | None:
+        cluster_id = key
         with self.session_factory() as session:
             cluster = session.get(Cluster, cluster_id)
             if cluster is None or cluster.lease_owner != self.worker_id:
@@ -121,7 +74,7 @@ class ReconcileWorker:
 
         def on_progress(status: dict[str, Any], event: dict[str, Any]) -> None:
             with self.session_factory() as progress_session:
-                self._renew(progress_session, cluster_id)
+                self.renew(cluster_id, progress_session)
                 progress_session.execute(
                     update(Cluster)
                     .where(Cluster.id == cluster_id)
@@ -133,11 +86,7 @@ class ReconcileWorker:
                 progress_session.commit()
             cluster.status = status
 
-        try:
-            outcome = self.engine(cluster, account, external_id, on_progress)
-        except LeaseLost:
-            log.warning("lost the lease on cluster %s; another worker has it", cluster_id)
-            return None
+        outcome = self.engine(cluster, account, external_id, on_progress)
         self._finish(cluster_id, cluster.phase, outcome)
         return outcome
 
@@ -178,33 +127,6 @@ class ReconcileWorker:
                     _notify(session, cluster, outcome)
             session.commit()
 
-    # -- loops ----------------------------------------------------------------------------
-    def run_once(self, limit: int = 10) -> int:
-        """Claim and reconcile what is due now; returns how many clusters were worked on."""
-        claimed = self.claim_due(limit)
-        for cluster_id in claimed:
-            try:
-                self.reconcile_one(cluster_id)
-            except Exception:  # one broken cluster must not stop the others
-                log.exception("reconcile of cluster %s crashed", cluster_id)
-                self._release_after_crash(cluster_id)
-        return len(claimed)
-
-    def _release_after_crash(self, cluster_id: str) -> None:
-        CLUSTERS.release(
-            self.session_factory, cluster_id, self.worker_id, utcnow() + timedelta(seconds=30)
-        )
-
-    def run_forever(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                worked = self.run_once()
-            except Exception:
-                log.exception("reconcile loop error; continuing")
-                worked = 0
-            if not worked:
-                stop.wait(idle_seconds)
-
 
 def _event_row(cluster_id: str, event: dict[str, Any]) -> ClusterEvent:
     return ClusterEvent(
@@ -218,18 +140,7 @@ def _event_row(cluster_id: str, event: dict[str, Any]) -> ClusterEvent:
 
 
 def _notify(session: Session, cluster: Cluster, outcome: EngineOutcome) -> None:
-    if outcome.phase == "Active":
-        subject = f"flightdeck: cluster {cluster.name} is Active"
-        body = (
-            f"Your cluster {cluster.name} ({cluster.id}) in {cluster.region} is Active.\n"
-            "You can now create Deployments on it.\n"
-        )
-    else:
-        subject = f"flightdeck: cluster {cluster.name} failed"
-        body = (
-            f"Provisioning cluster {cluster.name} ({cluster.id}) in {cluster.region} "
-            f"failed:\n\n{outcome.error}\n\nSee `flightdeck cluster get {cluster.name}`.\n"
-        )
+    subject, body = outcome_mail(cluster, outcome.phase, outcome.error)
     notifications.notify_owners(
         session,
         cluster.organization_id,

@@ -1,7 +1,11 @@
-"""Wire the Kubernetes runtime to a Deployment's cluster: the customer role's session and the
-cluster's recorded outputs."""
+"""Which runtime runs a Deployment: the local runtime (Airflow processes on this host), or
+the Kubernetes runtime on the Deployment's cluster through the customer role."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -12,10 +16,24 @@ from flightdeck.runtime.kubernetes import KubernetesRuntime
 from flightdeck.services.deployments.requests import cluster_outputs
 from flightdeck.services.onboarding import role_session_for
 
+RuntimeFactory = Callable[[Session, Deployment], Runtime]
 
-def kubernetes_runtime_for(
-    session: Session, deployment: Deployment, settings: Settings
-) -> Runtime:
+_local_runtimes: dict[Path, Runtime] = {}
+_local_lock = threading.Lock()
+
+
+def local_runtime(root: Path) -> Runtime:
+    """One LocalRuntime per directory and process: it tracks its background starts."""
+    from flightdeck.runtime.local import LocalRuntime
+
+    with _local_lock:
+        runtime = _local_runtimes.get(root)
+        if runtime is None:
+            runtime = _local_runtimes[root] = LocalRuntime(root)
+        return runtime
+
+
+def kubernetes_runtime_for(session: Session, deployment: Deployment, settings: Settings) -> Runtime:
     """Everything on the cluster goes through the organization's cross-account role."""
     cluster = session.get(Cluster, deployment.cluster_id)
     assert cluster is not None
@@ -26,3 +44,12 @@ def kubernetes_runtime_for(
         cluster_outputs(cluster, settings),
         settings.secret_key,
     )
+
+
+def default_runtime_factory(settings: Settings) -> RuntimeFactory:
+    def factory(session: Session, deployment: Deployment) -> Runtime:
+        if deployment.runtime == "local":
+            return local_runtime(settings.deployments_dir)
+        return kubernetes_runtime_for(session, deployment, settings)
+
+    return factory

@@ -1,91 +1,69 @@
 """The deployment worker: make each Deployment's runtime match its spec, apply pending
 deploys, and record health.
 
-Same model as the cluster worker: a due Deployment is claimed under a lease (compare-and-
-set, SKIP LOCKED candidates on PostgreSQL), every runtime call is idempotent (``apply``
-runs on every pass and does nothing when nothing changed), and the outcome of each pass
-is committed before the next, so a crash costs one pass at most.
+Same model as the cluster worker (``services/leases.py``): a due Deployment is claimed under
+a lease, every runtime call is idempotent (``apply`` runs on every pass and does nothing
+when nothing changed), and the outcome of each pass is committed before the next, so a
+crash costs one pass at most. No database session is open while a runtime call runs, and
+the lease is renewed meanwhile: a full deploy may install requirements for minutes.
+
+A deploy is ``checking`` only while a worker runs its checks. One found ``checking`` at the
+start of a pass was left by a worker that died: it is checked again, once; a deploy that
+was interrupted twice fails with a message, so a bundle that kills workers cannot loop.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import tempfile
-import threading
-from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment
 from flightdeck.db.types import utcnow
 from flightdeck.runtime.base import (
+    ClusterOutputs,
     CodeBundle,
     CodeRejected,
+    DeploymentSpec,
     Runtime,
     RuntimeError_,
     RuntimeStatus,
 )
 from flightdeck.services import notifications
+from flightdeck.services.deployments.mail import health_mail
 from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
-from flightdeck.services.leases import LeasedTable
-from flightdeck.services.clusters.worker import worker_identity
+from flightdeck.services.deployments.runtimes import RuntimeFactory
+from flightdeck.services.leases import LeasedTable, LeasedWorker, LeaseLost
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 600  # a first start builds a venv; a full deploy may install requirements
+LEASE_SECONDS = 600  # renewed while a runtime call runs; this is how long a dead worker holds it
 POLL_WHILE_CHANGING = 2.0
 POLL_STEADY = 30.0
 PHASES = {"creating": "Creating", "healthy": "Healthy", "unhealthy": "Unhealthy"}
+MAX_DEPLOY_MESSAGE = 1024  # what a deploy's message may hold; a runtime's text can be long
+RESUMED = "resumed: the worker checking this deploy stopped; checking it again"
 
-RuntimeFactory = Callable[[Session, Deployment], Runtime]
 DEPLOYMENTS = LeasedTable(Deployment, Deployment.id, Deployment.next_reconcile_at)
 
 
-_local_runtimes: dict[Path, Runtime] = {}
-_local_lock = threading.Lock()
-
-
-def local_runtime(root: Path) -> Runtime:
-    """One LocalRuntime per directory and process: it tracks its background starts."""
-    from flightdeck.runtime.local import LocalRuntime
-
-    with _local_lock:
-        runtime = _local_runtimes.get(root)
-        if runtime is None:
-            runtime = _local_runtimes[root] = LocalRuntime(root)
-        return runtime
-
-
-def default_runtime_factory(settings: Settings) -> RuntimeFactory:
-    def factory(session: Session, deployment: Deployment) -> Runtime:
-        if deployment.runtime == "local":
-            return local_runtime(settings.deployments_dir)
-        from flightdeck.services.deployments.runtimes import kubernetes_runtime_for
-
-        return kubernetes_runtime_for(session, deployment, settings)
-
-    return factory
+def bounded(text: str, limit: int = MAX_DEPLOY_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
     """Owners hear when a running Deployment turns Unhealthy, and when it recovers."""
     if (previous, deployment.phase) not in (("Healthy", "Unhealthy"), ("Unhealthy", "Healthy")):
         return
-    if deployment.phase == "Unhealthy":
-        subject = f"flightdeck: Deployment {deployment.name} is Unhealthy"
-        body = (
-            f"Deployment {deployment.name} ({deployment.id}) is Unhealthy:\n\n"
-            f"{deployment.status.get('message') or deployment.last_error}\n\n"
-            f"See `flightdeck deployment get {deployment.name}`.\n"
-        )
-    else:
-        subject = f"flightdeck: Deployment {deployment.name} is Healthy again"
-        body = f"Deployment {deployment.name} ({deployment.id}) is Healthy again.\n"
+    subject, body = health_mail(
+        deployment, deployment.status.get("message") or deployment.last_error
+    )
     notifications.notify_owners(
         session,
         deployment.organization_id,
@@ -95,107 +73,192 @@ def _notify_health_change(session: Session, deployment: Deployment, previous: st
     )
 
 
-class DeploymentWorker:
+class DeploymentWorker(LeasedWorker):
+    table = DEPLOYMENTS
+    noun = "Deployment"
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         settings: Settings,
-        runtime_factory: RuntimeFactory | None = None,
+        runtime_factory: RuntimeFactory,
         worker_id: str | None = None,
-        lease_seconds: int = LEASE_SECONDS,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
-        self.session_factory = session_factory
+        super().__init__(session_factory, lease_seconds=lease_seconds, worker_id=worker_id)
         self.settings = settings
-        self.runtime_factory = runtime_factory or default_runtime_factory(settings)
-        self.worker_id = worker_id or worker_identity()
-        self.lease_seconds = lease_seconds
+        self.runtime_factory = runtime_factory
 
-    # -- leases ---------------------------------------------------------------------------
-    def claim_due(self, limit: int = 10) -> list[str]:
-        with self.session_factory() as session:
-            now = utcnow()
-            candidates = (
-                select(Deployment.id)
-                .where(
-                    Deployment.phase != "Deleted",
-                    Deployment.next_reconcile_at <= now,
-                    DEPLOYMENTS.free(now),
-                )
-                .order_by(Deployment.next_reconcile_at)
-                .limit(limit)
+    def candidates(self, now: datetime) -> Select[Any]:
+        return (
+            select(Deployment.id)
+            .where(
+                Deployment.phase != "Deleted",
+                Deployment.next_reconcile_at <= now,
+                DEPLOYMENTS.free(now),
             )
-            return DEPLOYMENTS.claim(session, candidates, self.worker_id, self.lease_seconds, now)
+            .order_by(Deployment.next_reconcile_at)
+        )
 
     # -- one Deployment -------------------------------------------------------------------
-    def reconcile_one(self, deployment_id: str) -> str | None:
+    def work_on(self, key: str) -> str | None:
         """One pass; returns the phase it left the Deployment in."""
+        deployment_id = key
         with self.session_factory() as session:
             deployment = session.get(Deployment, deployment_id)
             if deployment is None or deployment.lease_owner != self.worker_id:
                 return None
             runtime = self.runtime_factory(session, deployment)
             spec = runtime_spec(deployment, self.settings.secret_key)
-            if deployment.desired_state == "absent":
-                runtime.delete(spec)
-                deployment.phase = "Deleted"
-                deployment.status = {"health": "absent", "message": "deleted"}
-                self._release(deployment, later=None)
-                session.commit()
-                return deployment.phase
-            try:
-                # Every pass: apply is cheap when nothing changed, and it is what restarts
-                # a component that died.
+            deleting = deployment.desired_state == "absent"
+            generation = deployment.generation
+            applied = deployment.observed_generation == generation
+            outputs: ClusterOutputs | None = None
+            if not deleting:
                 cluster = session.get(Cluster, deployment.cluster_id)
                 assert cluster is not None
-                runtime.apply(spec, cluster_outputs(cluster, self.settings))
-                if deployment.observed_generation != deployment.generation:
-                    deployment.observed_generation = deployment.generation
-                    session.commit()
+                outputs = cluster_outputs(cluster, self.settings)
+        if deleting:
+            with self.heartbeat(deployment_id):
+                runtime.delete(spec)
+            return self._finish(
+                deployment_id, RuntimeStatus("absent", "deleted"), error=None, deleted=True
+            )
+        assert outputs is not None
+        error: str | None = None
+        try:
+            # Every pass: apply is cheap when nothing changed, and it is what restarts
+            # a component that died.
+            with self.heartbeat(deployment_id):
+                runtime.apply(spec, outputs)
+            if not applied:
+                self._update(deployment_id, observed_generation=generation)
+            with self.heartbeat(deployment_id):
                 status = runtime.status(spec)
-                if status.health == "absent":  # removed behind our back: build it again
-                    deployment.observed_generation = 0
-                    status = RuntimeStatus("creating", "starting again: the runtime had nothing")
-                elif status.health != "creating":
-                    status = self._apply_deploys(session, runtime, deployment, status)
-                deployment.last_error = None
-            except RuntimeError_ as exc:
-                status = RuntimeStatus("unhealthy", str(exc))
-                deployment.last_error = str(exc)
+            if status.health == "absent":  # removed behind our back: build it again
+                self._update(deployment_id, observed_generation=0)
+                status = RuntimeStatus("creating", "starting again: the runtime had nothing")
+            elif status.health != "creating":
+                status = self._apply_deploys(deployment_id, runtime, spec, status)
+        except RuntimeError_ as exc:
+            status = RuntimeStatus("unhealthy", str(exc))
+            error = str(exc)
+        return self._finish(deployment_id, status, error=error)
+
+    def _update(self, deployment_id: str, **values: Any) -> None:
+        with self.session_factory() as session:
+            self.renew(deployment_id, session)
+            deployment = session.get(Deployment, deployment_id)
+            assert deployment is not None
+            for name, value in values.items():
+                setattr(deployment, name, value)
+            session.commit()
+
+    def _finish(
+        self, deployment_id: str, status: RuntimeStatus, *, error: str | None, deleted: bool = False
+    ) -> str | None:
+        with self.session_factory() as session:
+            deployment = session.get(Deployment, deployment_id)
+            if deployment is None or deployment.lease_owner != self.worker_id:
+                raise LeaseLost(deployment_id)
+            deployment.lease_owner = None
+            deployment.lease_expires_at = None
+            if deleted:
+                deployment.phase = "Deleted"
+                deployment.status = {"health": "absent", "message": "deleted"}
+                session.commit()
+                return deployment.phase
+            deployment.last_error = error
             previous = deployment.phase
             self._record(deployment, status)
             _notify_health_change(session, deployment, previous)
             waiting = status.health == "creating" or self._has_pending(session, deployment)
-            self._release(deployment, later=POLL_WHILE_CHANGING if waiting else POLL_STEADY)
+            delay = POLL_WHILE_CHANGING if waiting else POLL_STEADY
+            deployment.next_reconcile_at = utcnow() + timedelta(seconds=delay)
             session.commit()
             return deployment.phase
 
+    # -- deploys --------------------------------------------------------------------------
     def _apply_deploys(
-        self, session: Session, runtime: Runtime, deployment: Deployment, status: RuntimeStatus
+        self, deployment_id: str, runtime: Runtime, spec: DeploymentSpec, status: RuntimeStatus
     ) -> RuntimeStatus:
-        pending = session.scalars(
-            select(Deploy)
-            .where(Deploy.deployment_id == deployment.id, Deploy.status == "pending")
-            .order_by(Deploy.created_at)
-        ).all()
-        spec = runtime_spec(deployment, self.settings.secret_key)
-        for deploy in pending:
+        with self.session_factory() as session:
+            waiting = list(
+                session.scalars(
+                    select(Deploy.id)
+                    .where(
+                        Deploy.deployment_id == deployment_id,
+                        Deploy.status.in_(("pending", "checking")),
+                    )
+                    .order_by(Deploy.created_at)
+                )
+            )
+        for deploy_id in waiting:
+            status = self._apply_deploy(deployment_id, deploy_id, runtime, spec, status)
+        return status
+
+    def _apply_deploy(
+        self,
+        deployment_id: str,
+        deploy_id: str,
+        runtime: Runtime,
+        spec: DeploymentSpec,
+        status: RuntimeStatus,
+    ) -> RuntimeStatus:
+        """Check and switch to one deploy. Whatever happens, it ends succeeded, rejected or
+        failed, with a message of at most 1 KB; only a dying worker leaves it checking."""
+        with self.session_factory() as session:
+            self.renew(deployment_id, session)
+            deploy = session.get(Deploy, deploy_id)
+            if deploy is None or deploy.status not in ("pending", "checking"):
+                return status
+            if deploy.status == "checking" and deploy.message == RESUMED:
+                deploy.status = "failed"
+                deploy.message = (
+                    "the worker stopped twice while checking this deploy (for example it ran "
+                    "out of memory); nothing was switched: deploy again, or a smaller bundle"
+                )
+                deploy.finished_at = utcnow()
+                session.commit()
+                return status
+            deploy.message = RESUMED if deploy.status == "checking" else ""
             deploy.status = "checking"
+            kind: Literal["dags", "full"] = "full" if deploy.kind == "full" else "dags"
+            content = deploy.bundle or b""
             session.commit()
+        outcome, message, errors = "succeeded", "serving", {}
+        try:
             with tempfile.TemporaryDirectory(prefix="flightdeck-deploy-") as tmp:
                 archive = Path(tmp) / "bundle.tar.gz"
-                archive.write_bytes(deploy.bundle or b"")
-                bundle = CodeBundle(deploy.id, archive, "full" if deploy.kind == "full" else "dags")
-                try:
-                    status = runtime.deploy_code(spec, bundle)
-                except CodeRejected as exc:
-                    deploy.status, deploy.message, deploy.errors = "rejected", str(exc), exc.errors
-                except RuntimeError_ as exc:
-                    deploy.status, deploy.message = "failed", str(exc)
-                else:
-                    deploy.status = "succeeded"
-                    deploy.message = "serving"
-                    deployment.current_deploy_id = deploy.id
+                archive.write_bytes(content)
+                with self.heartbeat(deployment_id):
+                    status = runtime.deploy_code(spec, CodeBundle(deploy_id, archive, kind))
+        except CodeRejected as exc:
+            outcome, message, errors = "rejected", str(exc), exc.errors
+        except RuntimeError_ as exc:
+            outcome, message = "failed", str(exc)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # disk full, a bug: the deploy ends, the user is told
+            log.exception("deploy %s of Deployment %s crashed", deploy_id, deployment_id)
+            outcome = "failed"
+            message = (
+                f"the worker could not finish this deploy ({type(exc).__name__}); nothing was "
+                "switched: deploy again, and if it fails again ask your operator (details are "
+                "in the worker's log)"
+            )
+        with self.session_factory() as session:
+            self.renew(deployment_id, session)
+            deploy = session.get(Deploy, deploy_id)
+            assert deploy is not None
+            deploy.status, deploy.message = outcome, bounded(message)
+            if outcome == "rejected":
+                deploy.errors = {bounded(k, 256): bounded(v) for k, v in errors.items()}
             deploy.finished_at = utcnow()
+            if outcome == "succeeded":
+                deployment = session.get(Deployment, deployment_id)
+                assert deployment is not None
+                deployment.current_deploy_id = deploy_id
             session.commit()
         return status
 
@@ -204,7 +267,8 @@ class DeploymentWorker:
         return (
             session.scalar(
                 select(Deploy.id).where(
-                    Deploy.deployment_id == deployment.id, Deploy.status == "pending"
+                    Deploy.deployment_id == deployment.id,
+                    Deploy.status.in_(("pending", "checking")),
                 )
             )
             is not None
@@ -220,50 +284,3 @@ class DeploymentWorker:
             "components": dict(status.components),
             "deploy_id": status.deploy_id,
         }
-
-    @staticmethod
-    def _release(deployment: Deployment, later: float | None) -> None:
-        deployment.lease_owner = None
-        deployment.lease_expires_at = None
-        if later is not None:
-            deployment.next_reconcile_at = utcnow() + timedelta(seconds=later)
-
-    def _release_after_crash(self, deployment_id: str, error: Exception) -> None:
-        """Retry in 30 s, and tell the user something is wrong (the details are in the
-        worker's log: an unexpected exception's text is not for users)."""
-        with self.session_factory() as session:
-            session.execute(
-                update(Deployment)
-                .where(Deployment.id == deployment_id, Deployment.lease_owner == self.worker_id)
-                .values(
-                    last_error=f"the worker could not reconcile this Deployment "
-                    f"({type(error).__name__}); it retries every 30 s, details in its log"
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
-        DEPLOYMENTS.release(
-            self.session_factory, deployment_id, self.worker_id, utcnow() + timedelta(seconds=30)
-        )
-
-    # -- loops ----------------------------------------------------------------------------
-    def run_once(self, limit: int = 10) -> int:
-        claimed = self.claim_due(limit)
-        for deployment_id in claimed:
-            try:
-                self.reconcile_one(deployment_id)
-            except Exception as exc:  # one broken Deployment must not stop the others
-                log.exception("reconcile of deployment %s crashed", deployment_id)
-                with contextlib.suppress(Exception):
-                    self._release_after_crash(deployment_id, exc)
-        return len(claimed)
-
-    def run_forever(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                worked = self.run_once()
-            except Exception:
-                log.exception("deployment loop error; continuing")
-                worked = 0
-            if not worked:
-                stop.wait(idle_seconds)

@@ -1,0 +1,12 @@
+"""The rule for changing the customer's role policy, and its timing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+NOTICE_PERIOD = timedelta(days=14)
+MAX_RETRY_DELAY = timedelta(hours=1)
+UNREACHABLE_RETRY = timedelta(minutes=5)
+ACTIVE_STATUSES = ("pending-notice", "scheduled", "failed")
+ROLE_CREATE = "flightdeck aws role create"
+CHANGES_COMMAND = "flightdeck aws policy changes"

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import tarfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ from flightdeck.runtime.base import (
     CodeBundle,
     CodeRejected,
     DeploymentSpec,
+    RuntimeError_,
     RuntimeStatus,
 )
 from flightdeck.services import auth, workspaces
@@ -451,3 +455,134 @@ def test_owners_hear_when_a_healthy_deployment_turns_unhealthy_and_recovers(
             ("owner@acme.example", "deployment.Healthy"),
         ]
         assert "unhealthy now" in mail[0].body
+
+
+# -- deploys never stick ---------------------------------------------------------------------
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, the lease is left behind."""
+
+
+def _submit(factory: sessionmaker[Session], org: Org, settings: Settings) -> str:
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        return deployments.submit_deploy(session, owner, org.org_id, "analytics", _bundle(),
+                                         kind="dags", description="", settings=settings).id
+
+
+def _expire_lease(factory: sessionmaker[Session], deployment_id: str) -> None:
+    with factory() as session:
+        session.execute(update(Deployment).where(Deployment.id == deployment_id).values(
+            lease_expires_at=utcnow() - timedelta(seconds=1), next_reconcile_at=utcnow()))
+        session.commit()
+
+
+def test_a_worker_killed_inside_deploy_code_leaves_a_deploy_the_next_worker_finishes(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    deploy_id = _submit(factory, org, settings)
+
+    class Dying(RecordingRuntime):
+        def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
+            self.calls.append(("deploy_code", bundle.deploy_id))
+            raise WorkerKilled
+
+    doomed = DeploymentWorker(factory, settings, worker_id="doomed",
+                              runtime_factory=lambda _s, _d: Dying(health="healthy"))
+    with pytest.raises(WorkerKilled):
+        doomed.run_once()
+    assert _get(factory, Deploy, deploy_id).status == "checking"
+    assert not [t for t in threading.enumerate() if t.name.startswith("lease-")]
+
+    runtime = RecordingRuntime(health="healthy")
+    survivor = DeploymentWorker(factory, settings, worker_id="survivor",
+                                runtime_factory=lambda _s, _d: runtime)
+    assert survivor.run_once() == 0, "the dead worker's lease must still hold"
+    _expire_lease(factory, deployment_id)
+    assert survivor.run_once() == 1
+    deploy = _get(factory, Deploy, deploy_id)
+    assert deploy.status == "succeeded" and deploy.finished_at is not None
+    assert runtime.named("deploy_code") == [deploy_id]
+    row = _get(factory, Deployment, deployment_id)
+    assert row.current_deploy_id == deploy_id and row.lease_owner is None
+
+
+def test_a_deploy_that_kills_its_worker_twice_fails_with_a_message(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    deploy_id = _submit(factory, org, settings)
+
+    class Dying(RecordingRuntime):
+        def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
+            raise WorkerKilled
+
+    for attempt in ("first", "second"):
+        worker = DeploymentWorker(factory, settings, worker_id=attempt,
+                                  runtime_factory=lambda _s, _d: Dying(health="healthy"))
+        _expire_lease(factory, deployment_id)
+        with pytest.raises(WorkerKilled):
+            worker.run_once()
+        assert _get(factory, Deploy, deploy_id).status == "checking"
+    runtime = RecordingRuntime(health="healthy")
+    third = DeploymentWorker(factory, settings, worker_id="third",
+                             runtime_factory=lambda _s, _d: runtime)
+    _expire_lease(factory, deployment_id)
+    assert third.run_once() == 1
+    deploy = _get(factory, Deploy, deploy_id)
+    assert deploy.status == "failed" and "stopped twice" in deploy.message
+    assert runtime.named("deploy_code") == []
+    assert _get(factory, Deployment, deployment_id).phase == "Healthy"
+
+
+def test_the_lease_is_renewed_while_deploy_code_runs(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    deploy_id = _submit(factory, org, settings)
+    other = DeploymentWorker(factory, settings, worker_id="other",
+                             runtime_factory=lambda _s, _d: RecordingRuntime())
+    seen: dict[str, Any] = {}
+
+    class Slow(RecordingRuntime):
+        def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
+            time.sleep(1.6)  # four times the lease
+            seen["claimed by another"] = other.claim_due()
+            seen["lease"] = _get(factory, Deployment, deployment_id).lease_expires_at
+            seen["now"] = utcnow()
+            return super().deploy_code(spec, bundle)
+
+    worker = DeploymentWorker(factory, settings, worker_id="slow", lease_seconds=0.4,
+                              runtime_factory=lambda _s, _d: Slow(health="healthy"))
+    assert worker.run_once() == 1
+    assert seen["claimed by another"] == []
+    assert seen["lease"] > seen["now"], "renewed: the first lease ran out a second ago"
+    assert _get(factory, Deploy, deploy_id).status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (OSError(28, "No space left on device: /srv/private/path"), "(OSError)"),
+        (RuntimeError_("x" * 5000), "xxx"),
+    ],
+)
+def test_any_error_inside_deploy_code_ends_the_deploy_with_a_short_message(
+    factory: sessionmaker[Session], org: Org, settings: Settings, error: Exception, message: str
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    deploy_id = _submit(factory, org, settings)
+
+    class Failing(RecordingRuntime):
+        def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
+            raise error
+
+    worker = DeploymentWorker(factory, settings,
+                              runtime_factory=lambda _s, _d: Failing(health="healthy"))
+    assert worker.run_once() == 1
+    deploy = _get(factory, Deploy, deploy_id)
+    assert deploy.status == "failed" and message in deploy.message
+    assert len(deploy.message) <= 1024 and "/srv/private" not in deploy.message
+    row = _get(factory, Deployment, deployment_id)
+    assert row.lease_owner is None and row.phase == "Healthy"

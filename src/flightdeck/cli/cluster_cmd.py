@@ -187,10 +187,12 @@ def _render(data: dict[str, Any]) -> Any:
     table.add_column("STATE")
     table.add_column("AWS ID")
     table.add_column("MESSAGE")
-    for key, condition in data.get("conditions", {}).items():
-        state = str(condition.get("state", ""))
+    from flightdeck.aws.provision.status import ClusterStatus
+
+    for key, condition in ClusterStatus.from_json(data).conditions.items():
+        state = str(condition.state)
         table.add_row(key, f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]",
-                      str(condition.get("aws_id") or ""), str(condition.get("message") or ""))
+                      condition.aws_id or "", condition.message)
     if data.get("last_error"):
         table.caption = f"[red]{data['last_error']}[/red]"
     return table

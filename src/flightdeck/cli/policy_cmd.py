@@ -1,7 +1,7 @@
 """``flightdeck aws policy``: govern the cross-account role's policy.
 
 A new version of the role's policy reaches customers at once only when it grants nothing
-new; anything more waits for the Owners' notice period (spec F18). ``compare`` answers that
+new; anything more waits 14 days after every Owner got the notice. ``compare`` answers that
 question offline for any two identity policies, exactly, and names a request that is
 newly allowed. Exit codes are for scripts: 0 whatever the answer, 2 when a file is not a
 valid policy (the message gives the file and the statement or JSON line:column).

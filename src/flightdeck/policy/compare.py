@@ -1,7 +1,7 @@
 """Does a new version of an identity policy grant anything the old one does not?
 
 flightdeck applies a new version of the cross-account role's policy at once when it only
-removes access, and only after Owners were told when it grants more (spec F18). So the
+removes access, and only 14 days after every Owner was told when it grants more. So the
 question must be answered exactly, and "no new access" must be a proof: :func:`compare`
 answers ``expands`` with one concrete request NEW allows and OLD denies (checked by the
 plain evaluator before it is returned), or ``no-new-access`` when the solver proved there

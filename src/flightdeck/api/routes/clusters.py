@@ -11,6 +11,7 @@ from flightdeck.api.schemas import (
     ClusterOut,
     PlannedChangeOut,
 )
+from flightdeck.aws.provision.status import ClusterStatus
 from flightdeck.db.models import Cluster
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import requests as clusters
@@ -28,7 +29,7 @@ def cluster_out(cluster: Cluster) -> ClusterOut:
         spec=cluster.spec,
         phase=cluster.phase,
         desired_state=cluster.desired_state,
-        conditions=dict(cluster.status.get("conditions", {})),
+        conditions=dict(ClusterStatus.from_json(cluster.status).conditions_json()),
         last_error=cluster.last_error,
         generation=cluster.generation,
         observed_generation=cluster.observed_generation,

@@ -18,13 +18,14 @@ from flightdeck.api.schemas import (
 from flightdeck.db.models import Deploy, Deployment
 from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
 from flightdeck.services.deployments import requests as deployments
+from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput
 
 router = APIRouter(prefix="/organizations/{organization_id}/deployments", tags=["deployments"])
 
 
 def deployment_out(d: Deployment) -> DeploymentOut:
-    spec, state = d.spec, d.status
+    spec, state = d.spec, status_from_json(d.status)
     return DeploymentOut(
         id=d.id,
         organization_id=d.organization_id,
@@ -41,9 +42,9 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         secret_environment_keys=sorted(d.secret_environment),
         phase=d.phase,
         desired_state=d.desired_state,
-        health_message=str(state.get("message") or ""),
-        airflow_url=state.get("url"),
-        components=dict(state.get("components") or {}),
+        health_message=state.message,
+        airflow_url=state.url,
+        components=dict(state.components),
         current_deploy_id=d.current_deploy_id,
         last_error=d.last_error,
         generation=d.generation,

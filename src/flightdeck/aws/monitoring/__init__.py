@@ -1,4 +1,5 @@
-"""Customer-side monitoring of the flightdeck cross-account role (spec F19).
+"""Customer-side monitoring of the flightdeck cross-account role: the customer sees, in
+their own account, every change made to the role or its policy.
 
 With the customer's own credentials: a multi-region CloudTrail trail into an S3 bucket and a
 CloudWatch Logs log group, a metric filter for changes to the role or its policy, an alarm

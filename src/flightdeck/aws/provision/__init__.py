@@ -12,15 +12,24 @@ from flightdeck.aws.provision.context import (
     Ready,
     Waiting,
 )
-from flightdeck.aws.provision.errors import PermanentError, TemporaryError, backoff, classify
+from flightdeck.aws.provision.errors import (
+    AWS_ERRORS,
+    AwsAnswered,
+    PermanentError,
+    TemporaryError,
+    backoff,
+    classify,
+)
 from flightdeck.aws.provision.reconciler import Outcome, delete_cluster, plan_cluster, reconcile
 from flightdeck.aws.provision.spec import ClusterSpec, InvalidClusterSpec
 from flightdeck.aws.provision.steps import STEP_NAMES, STEPS
 from flightdeck.aws.provision.tag_scan import tag_scan
 
 __all__ = [
+    "AWS_ERRORS",
     "STEPS",
     "STEP_NAMES",
+    "AwsAnswered",
     "AwsClients",
     "CachedClients",
     "ClusterSpec",

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from flightdeck.aws.provision.network_plan import NetworkPlan, plan_network
 from flightdeck.aws.provision.spec import ClusterSpec
+from flightdeck.aws.provision.status import ConditionState
 
 CLUSTER_TAG = "flightdeck:cluster-id"
 RESOURCE_TAG = "flightdeck:resource"
@@ -109,7 +110,7 @@ class StepContext:
         key = step or self.step
         if key not in conditions:
             conditions[key] = {
-                "state": "Pending",
+                "state": ConditionState.PENDING,
                 "aws_id": None,
                 "message": "",
                 "updated_at": utc_now_iso(),

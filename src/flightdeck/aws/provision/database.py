@@ -80,6 +80,11 @@ def _describe_subnet_group(ctx: StepContext) -> dict[str, Any] | None:
     return response["DBSubnetGroups"][0]  # type: ignore[no-any-return]
 
 
+# Resource keys this step records (``ClusterStatus.resource("database", DB_ENDPOINT)``).
+DB_INSTANCE = "db-instance"  # the RDS instance's ARN
+DB_ENDPOINT = "db-endpoint"  # host:port
+
+
 class DatabaseStep(Step):
     """The DB subnet group, then the PostgreSQL instance (encrypted, private)."""
 
@@ -118,13 +123,13 @@ class DatabaseStep(Step):
                 BackupRetentionPeriod=7,
                 DeletionProtection=False,
                 CopyTagsToSnapshot=False,
-                Tags=ctx.tags("db-instance"),
+                Tags=ctx.tags(DB_INSTANCE),
             )["DBInstance"]
             ctx.record(
-                "db-instance", instance["DBInstanceArn"], "created", ctx.spec.db_instance_type
+                DB_INSTANCE, instance["DBInstanceArn"], "created", ctx.spec.db_instance_type
             )
         else:
-            ctx.record("db-instance", instance["DBInstanceArn"], "found")
+            ctx.record(DB_INSTANCE, instance["DBInstanceArn"], "found")
             group_arn = instance.get("DBSubnetGroup", {}).get("DBSubnetGroupArn")
             if group_arn:
                 ctx.record("db-subnet-group", group_arn, "found")
@@ -139,7 +144,7 @@ class DatabaseStep(Step):
                     DBInstanceClass=ctx.spec.db_instance_type,
                     ApplyImmediately=True,
                 )
-                ctx.note("updated", "db-instance", f"class {ctx.spec.db_instance_type}")
+                ctx.note("updated", DB_INSTANCE, f"class {ctx.spec.db_instance_type}")
                 return Waiting("database modifying its instance class", after=60)
         ctx.condition()["aws_id"] = instance["DBInstanceArn"]
         return self._state(ctx, instance)
@@ -148,14 +153,14 @@ class DatabaseStep(Step):
         status = instance.get("DBInstanceStatus", "available")
         endpoint = instance.get("Endpoint") or {}
         address = f"{endpoint.get('Address')}:{endpoint.get('Port', 5432)}"
-        if endpoint.get("Address") and ctx.resource_id(self.name, "db-endpoint") != address:
+        if endpoint.get("Address") and ctx.resource_id(self.name, DB_ENDPOINT) != address:
             # What a Deployment's runtime connects Airflow's metadata database to; recorded
             # only when new, so a steady pass leaves the status untouched.
-            ctx.record("db-endpoint", address, "found")
+            ctx.record(DB_ENDPOINT, address, "found")
         if status in READY_STATES:
             return Ready()
         if status in WAITING_STATES:
-            ctx.note("waiting", "db-instance", status, instance["DBInstanceArn"])
+            ctx.note("waiting", DB_INSTANCE, status, instance["DBInstanceArn"])
             return Waiting(f"database {status}", after=30)
         raise PermanentError(
             f"DB instance {instance['DBInstanceIdentifier']} is {status}",
@@ -187,7 +192,7 @@ class DatabaseStep(Step):
                     SkipFinalSnapshot=True,
                     DeleteAutomatedBackups=True,
                 )
-                ctx.note("deleted", "db-instance", "deletion requested", instance["DBInstanceArn"])
+                ctx.note("deleted", DB_INSTANCE, "deletion requested", instance["DBInstanceArn"])
             return Waiting("database deleting", after=30)
         group = _describe_subnet_group(ctx)
         if group is not None:
@@ -206,7 +211,7 @@ class DatabaseStep(Step):
                 PlannedChange(
                     self.name,
                     "create",
-                    "db-instance",
+                    DB_INSTANCE,
                     f"PostgreSQL {ctx.spec.db_engine_version} on {ctx.spec.db_instance_type}",
                 )
             )
@@ -216,7 +221,7 @@ class DatabaseStep(Step):
                 PlannedChange(
                     self.name,
                     "update",
-                    "db-instance",
+                    DB_INSTANCE,
                     f"class {instance.get('DBInstanceClass')} -> {ctx.spec.db_instance_type}",
                     instance["DBInstanceArn"],
                 )
@@ -228,7 +233,7 @@ class DatabaseStep(Step):
         instance = _describe_instance(ctx)
         if instance is not None:
             changes.append(
-                PlannedChange(self.name, "delete", "db-instance", "", instance["DBInstanceArn"])
+                PlannedChange(self.name, "delete", DB_INSTANCE, "", instance["DBInstanceArn"])
             )
         group = _describe_subnet_group(ctx)
         if group is not None:

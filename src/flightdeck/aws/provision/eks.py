@@ -47,6 +47,10 @@ def _describe_cluster(ctx: StepContext) -> dict[str, Any] | None:
     return cluster
 
 
+# Resource keys this step records (``ClusterStatus.resource("eks_cluster", EKS_CLUSTER)``).
+EKS_CLUSTER = "eks-cluster"  # the EKS cluster's ARN
+
+
 class EksClusterStep(Step):
     """The EKS control plane in all four subnets, private and public API endpoint."""
 
@@ -67,12 +71,12 @@ class EksClusterStep(Step):
                     "endpointPrivateAccess": True,
                 },
                 accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"},
-                tags=ctx.tag_map("eks-cluster"),
-                clientRequestToken=ctx.client_token("eks-cluster"),
+                tags=ctx.tag_map(EKS_CLUSTER),
+                clientRequestToken=ctx.client_token(EKS_CLUSTER),
             )["cluster"]
-            ctx.record("eks-cluster", cluster["arn"], "created", cluster["name"])
+            ctx.record(EKS_CLUSTER, cluster["arn"], "created", cluster["name"])
         else:
-            ctx.record("eks-cluster", cluster["arn"], "found")
+            ctx.record(EKS_CLUSTER, cluster["arn"], "found")
         ctx.condition()["aws_id"] = cluster["arn"]
         return self._state(ctx, cluster)
 
@@ -81,7 +85,7 @@ class EksClusterStep(Step):
         if status in ("ACTIVE", "UPDATING"):
             return Ready()
         if status in ("CREATING", "PENDING", "DELETING"):
-            ctx.note("waiting", "eks-cluster", status, cluster["arn"])
+            ctx.note("waiting", EKS_CLUSTER, status, cluster["arn"])
             return Waiting(f"EKS cluster {status}", after=30)
         issues = "; ".join(
             i.get("message", "") for i in cluster.get("health", {}).get("issues", [])
@@ -104,12 +108,12 @@ class EksClusterStep(Step):
         except PermanentError:
             return Ready()  # another cluster's EKS: never delete it
         if cluster is None:
-            ctx.forget("eks-cluster")
+            ctx.forget(EKS_CLUSTER)
             return Ready()
         if cluster.get("status") != "DELETING":
             eks = ctx.client("eks")
             absent_on(NOT_FOUND, eks.delete_cluster, name=cluster["name"])
-            ctx.note("deleted", "eks-cluster", "deletion requested", cluster["arn"])
+            ctx.note("deleted", EKS_CLUSTER, "deletion requested", cluster["arn"])
         return Waiting("EKS cluster deleting", after=30)
 
     def plan(self, ctx: StepContext) -> list[PlannedChange]:
@@ -119,7 +123,7 @@ class EksClusterStep(Step):
                 PlannedChange(
                     self.name,
                     "create",
-                    "eks-cluster",
+                    EKS_CLUSTER,
                     f"{eks_cluster_name(ctx.spec.cluster_id)}, "
                     f"Kubernetes {ctx.spec.kubernetes_version}",
                 )
@@ -130,7 +134,7 @@ class EksClusterStep(Step):
         cluster = _describe_cluster(ctx)
         if cluster is None:
             return []
-        return [PlannedChange(self.name, "delete", "eks-cluster", "", cluster["arn"])]
+        return [PlannedChange(self.name, "delete", EKS_CLUSTER, "", cluster["arn"])]
 
 
 @dataclass(frozen=True)

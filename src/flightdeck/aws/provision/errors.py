@@ -13,6 +13,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+# What boto3 raises when AWS answers with an error (``AwsAnswered``) or cannot be reached or
+# signed for (both): callers outside ``flightdeck.aws`` catch these names, never botocore's.
+AwsAnswered = ClientError
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+
 ROLE_REMEDY = (
     "update the FlightdeckCrossAccountRole policy: run `flightdeck aws role create` again "
     "in the customer account, then retry the cluster"

@@ -50,8 +50,10 @@ from flightdeck.aws.provision.errors import (
     classify,
 )
 from flightdeck.aws.provision.spec import ClusterSpec
+from flightdeck.aws.provision.status import ConditionState
 from flightdeck.aws.provision.steps import STEPS
 from flightdeck.aws.provision.tag_scan import tag_scan
+from flightdeck.phases import ClusterPhase
 
 ProgressCallback = Callable[[dict[str, Any], dict[str, Any]], None]
 DEFAULT_FULL_PASS_EVERY = timedelta(hours=6)
@@ -163,7 +165,7 @@ class _Runner:
         if isinstance(error, TemporaryError):
             retries = int(self.status.get("retries", 0)) + 1
             self.status["retries"] = retries
-            condition["state"] = "Retrying"
+            condition["state"] = ConditionState.RETRYING
             self.status["last_error"] = {
                 "step": step,
                 "aws_code": error.aws_code,
@@ -182,8 +184,8 @@ class _Runner:
             )
             after = max(error.retry_after, backoff(retries))
             return Outcome.requeue(after, error.message, step, error.aws_code)
-        condition["state"] = "Failed"
-        self.status["phase"] = "Failed"
+        condition["state"] = ConditionState.FAILED
+        self.status["phase"] = ClusterPhase.FAILED
         self.status["last_error"] = {
             "step": step,
             "aws_code": error.aws_code,
@@ -226,7 +228,8 @@ def reconcile(
     current = status.get("pass") or {}
     verified_at = _parse(status.get("verified_at"))
     steady = (
-        status.get("phase") == "Active"
+        status.get("phase") == ClusterPhase.ACTIVE
+        and current.get("converged", True)
         and current.get("fingerprint") == fingerprint
         and verified_at is not None
         and moment - verified_at < full_pass_every
@@ -251,25 +254,28 @@ def reconcile(
                 break
         else:
             return Outcome.active()
-    if not current or current.get("fingerprint") != fingerprint or status.get("phase") == "Active":
+    converged = status.get("phase") == ClusterPhase.ACTIVE and current.get("converged", True)
+    if not current or current.get("fingerprint") != fingerprint or converged:
         current = {
             "number": int(current.get("number", 0)) + 1,
             "fingerprint": fingerprint,
             "started_at": moment.isoformat(timespec="seconds"),
+            "converged": False,
         }
         status["pass"] = current
-    if status.get("phase") not in ("Provisioning", "Updating"):
-        status["phase"] = "Updating" if status.get("verified_at") else "Provisioning"
+    # A cluster that was Active once stays Active while a pass repairs or updates it.
+    status["phase"] = ClusterPhase.ACTIVE if status.get("verified_at") else ClusterPhase.CREATING
     number = current["number"]
     for step in STEPS:
         condition = status.get("conditions", {}).get(step.name)
-        if condition and condition.get("state") == "Ready" and condition.get("pass") == number:
+        ready = condition and condition.get("state") == ConditionState.READY
+        if ready and condition.get("pass") == number:
             continue
         result = runner.run(step.name, lambda s=step: s.ensure(runner.ctx))  # type: ignore[misc]
         if isinstance(result, Outcome):
             return result
         if not isinstance(result, Ready):
-            runner.mark(step.name, "Waiting", result.reason)
+            runner.mark(step.name, ConditionState.WAITING, result.reason)
             runner.emit(
                 {
                     "step": step.name,
@@ -280,7 +286,7 @@ def reconcile(
                 }
             )
             return Outcome.requeue(result.after, result.reason, step.name)
-        runner.mark(step.name, "Ready", result.message, **{"pass": number})
+        runner.mark(step.name, ConditionState.READY, result.message, **{"pass": number})
         status["retries"] = 0
         runner.emit(
             {
@@ -291,7 +297,8 @@ def reconcile(
                 "message": result.message,
             }
         )
-    status["phase"] = "Active"
+    status["phase"] = ClusterPhase.ACTIVE
+    current["converged"] = True
     status["verified_at"] = moment.isoformat(timespec="seconds")
     status["last_error"] = None
     runner.emit(
@@ -317,20 +324,20 @@ def delete_cluster(
     ``deleted`` only when :func:`tag_scan` finds nothing; otherwise ``requeue``.
     """
     runner = _Runner(spec, status, clients, on_progress)
-    if status.get("phase") != "Deleting":
-        status["phase"] = "Deleting"
+    if status.get("phase") != ClusterPhase.DELETING:
+        status["phase"] = ClusterPhase.DELETING
         for condition in status.get("conditions", {}).values():
-            if condition.get("state") == "Deleted":
-                condition["state"] = "Deleting"
+            if condition.get("state") == ConditionState.DELETED:
+                condition["state"] = ConditionState.DELETING
     for step in reversed(STEPS):
         condition = status.get("conditions", {}).get(step.name)
-        if condition and condition.get("state") == "Deleted":
+        if condition and condition.get("state") == ConditionState.DELETED:
             continue
         result = runner.run(step.name, lambda s=step: s.delete(runner.ctx))  # type: ignore[misc]
         if isinstance(result, Outcome):
             return result
         if not isinstance(result, Ready):
-            runner.mark(step.name, "Deleting", result.reason)
+            runner.mark(step.name, ConditionState.DELETING, result.reason)
             runner.emit(
                 {
                     "step": step.name,
@@ -341,7 +348,7 @@ def delete_cluster(
                 }
             )
             return Outcome.requeue(result.after, result.reason, step.name)
-        runner.mark(step.name, "Deleted", "", aws_id=None)
+        runner.mark(step.name, ConditionState.DELETED, "", aws_id=None)
         status["retries"] = 0
         runner.emit(
             {
@@ -357,7 +364,7 @@ def delete_cluster(
         return leftovers
     if not isinstance(leftovers, Ready):
         for condition in status.get("conditions", {}).values():
-            condition["state"] = "Deleting"
+            condition["state"] = ConditionState.DELETING
         runner.emit(
             {
                 "step": "tag_scan",
@@ -368,7 +375,7 @@ def delete_cluster(
             }
         )
         return Outcome.requeue(leftovers.after, leftovers.reason, "tag_scan")
-    status["phase"] = "Deleted"
+    status["phase"] = ClusterPhase.DELETED
     status["last_error"] = None
     runner.emit(
         {

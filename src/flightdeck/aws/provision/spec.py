@@ -30,7 +30,8 @@ class InvalidClusterSpec(ValueError):
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """The cluster a user requested (F9). Names of AWS resources derive from ``cluster_id``.
+    """The cluster a user requested (account, region, node and database sizes, VPC CIDR).
+    Names of AWS resources derive from ``cluster_id``.
 
     ``cluster_id`` is lowercase letters, digits and hyphens (at most 40 characters) because
     it is embedded in bucket, role, EKS and RDS names, which have the strictest alphabets.

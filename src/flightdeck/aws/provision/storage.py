@@ -57,6 +57,10 @@ def _owner_tag(ctx: StepContext, bucket: str) -> str | None:
     return None if response is None else tag_value(response.get("TagSet"), CLUSTER_TAG)
 
 
+# Resource keys this step records (``ClusterStatus.resource("log_bucket", LOG_BUCKET)``).
+LOG_BUCKET = "bucket"  # the log bucket's name
+
+
 class LogBucketStep(Step):
     """One bucket per cluster; compared on tags, encryption and the public access block."""
 
@@ -70,14 +74,14 @@ class LogBucketStep(Step):
             if ctx.spec.region != "us-east-1":
                 arguments["CreateBucketConfiguration"] = {"LocationConstraint": ctx.spec.region}
             absent_on(("BucketAlreadyOwnedByYou",), s3.create_bucket, **arguments)
-            ctx.record("bucket", bucket, "created")
+            ctx.record(LOG_BUCKET, bucket, "created")
             owner = None
         else:
-            ctx.record("bucket", bucket, "found")
+            ctx.record(LOG_BUCKET, bucket, "found")
             owner = _owner_tag(ctx, bucket)
         if owner is None:
             s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": ctx.tags("log-bucket")})
-            ctx.note("updated", "bucket", "tagged", bucket)
+            ctx.note("updated", LOG_BUCKET, "tagged", bucket)
         elif owner != ctx.spec.cluster_id:
             raise PermanentError(
                 f"S3 bucket {bucket} is tagged for cluster {owner!r}",
@@ -102,7 +106,7 @@ class LogBucketStep(Step):
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
                 },
             )
-            ctx.note("updated", "bucket", "default encryption AES256", bucket)
+            ctx.note("updated", LOG_BUCKET, "default encryption AES256", bucket)
         block = absent_on(
             ("NoSuchPublicAccessBlockConfiguration",),
             s3.get_public_access_block,
@@ -112,7 +116,7 @@ class LogBucketStep(Step):
             s3.put_public_access_block(
                 Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK
             )
-            ctx.note("updated", "bucket", "public access blocked", bucket)
+            ctx.note("updated", LOG_BUCKET, "public access blocked", bucket)
         ctx.condition()["aws_id"] = bucket
         return Ready()
 
@@ -121,7 +125,7 @@ class LogBucketStep(Step):
         bucket = log_bucket_name(ctx.spec.account_id, ctx.spec.cluster_id)
         try:
             if not _bucket_exists(ctx, bucket) or _owner_tag(ctx, bucket) != ctx.spec.cluster_id:
-                ctx.forget("bucket")
+                ctx.forget(LOG_BUCKET)
                 return Ready()
         except PermanentError:
             return Ready()
@@ -132,18 +136,18 @@ class LogBucketStep(Step):
                 break
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
         absent_on(BUCKET_ABSENT, s3.delete_bucket, Bucket=bucket)
-        ctx.note("deleted", "bucket", "", bucket)
-        ctx.forget("bucket")
+        ctx.note("deleted", LOG_BUCKET, "", bucket)
+        ctx.forget(LOG_BUCKET)
         return Ready()
 
     def plan(self, ctx: StepContext) -> list[PlannedChange]:
         bucket = log_bucket_name(ctx.spec.account_id, ctx.spec.cluster_id)
         if not _bucket_exists(ctx, bucket):
-            return [PlannedChange(self.name, "create", "bucket", f"{bucket}, encrypted, private")]
+            return [PlannedChange(self.name, "create", LOG_BUCKET, f"{bucket}, encrypted, private")]
         return []
 
     def plan_delete(self, ctx: StepContext) -> list[PlannedChange]:
         bucket = log_bucket_name(ctx.spec.account_id, ctx.spec.cluster_id)
         if _bucket_exists(ctx, bucket) and _owner_tag(ctx, bucket) == ctx.spec.cluster_id:
-            return [PlannedChange(self.name, "delete", "bucket", "with its objects", bucket)]
+            return [PlannedChange(self.name, "delete", LOG_BUCKET, "with its objects", bucket)]
         return []

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.orm import Session
 
 from flightdeck.aws import provision
 from flightdeck.aws import session as aws
 from flightdeck.db.models import AwsAccount, Cluster, User
+from flightdeck.phases import ClusterPhase
 from flightdeck.services import orgs
 from flightdeck.services.clusters import requests as clusters
 from flightdeck.services.errors import AwsRefused, AwsUnavailable
@@ -27,7 +27,7 @@ from flightdeck.services.errors import AwsRefused, AwsUnavailable
 class EngineOutcome:
     """What one reconcile pass concluded, in the worker's terms."""
 
-    phase: str  # Creating | Active | Failed | Deleting | Deleted
+    phase: ClusterPhase
     requeue_after: float | None = None
     error: str | None = None
 
@@ -111,33 +111,34 @@ def run_engine(
             outcome = provision.delete_cluster(spec_for(cluster), status, clients, on_progress)
         else:
             outcome = provision.reconcile(spec_for(cluster), status, clients, on_progress)
-    except (ClientError, BotoCoreError) as exc:  # the role itself could not be assumed
-        error = provision.classify(exc) if isinstance(exc, ClientError) else None
+    except provision.AWS_ERRORS as exc:  # the role itself could not be assumed
+        error = provision.classify(exc) if isinstance(exc, provision.AwsAnswered) else None
         if isinstance(error, provision.PermanentError):
             return EngineOutcome(
-                phase="Failed", error=f"{error} — fix: {error.remedy or 'verify the account'}"
+                phase=ClusterPhase.FAILED,
+                error=f"{error} — fix: {error.remedy or 'verify the account'}",
             )
         return EngineOutcome(
-            phase="Deleting" if deleting else _pending_phase(cluster),
+            phase=ClusterPhase.DELETING if deleting else _pending_phase(cluster),
             requeue_after=30,
             error=f"{type(exc).__name__}: {exc}",
         )
     if outcome.kind == "active":
-        return EngineOutcome(phase="Active")
+        return EngineOutcome(phase=ClusterPhase.ACTIVE)
     if outcome.kind == "deleted":
-        return EngineOutcome(phase="Deleted")
+        return EngineOutcome(phase=ClusterPhase.DELETED)
     if outcome.kind == "failed":
-        return EngineOutcome(phase="Failed", error=_explain(outcome))
+        return EngineOutcome(phase=ClusterPhase.FAILED, error=_explain(outcome))
     return EngineOutcome(
-        phase="Deleting" if deleting else _pending_phase(cluster),
+        phase=ClusterPhase.DELETING if deleting else _pending_phase(cluster),
         requeue_after=outcome.after or 5,
         error=_explain(outcome) if outcome.message else None,
     )
 
 
-def _pending_phase(cluster: Cluster) -> str:
+def _pending_phase(cluster: Cluster) -> ClusterPhase:
     """An Active cluster that needs repair stays Active while it is fixed."""
-    return "Active" if cluster.phase == "Active" else "Creating"
+    return ClusterPhase.ACTIVE if cluster.phase == ClusterPhase.ACTIVE else ClusterPhase.CREATING
 
 
 def plan(session: Session, user: User, organization_id: str, ref: str) -> list[dict[str, Any]]:
@@ -156,7 +157,7 @@ def plan(session: Session, user: User, organization_id: str, ref: str) -> list[d
         raise AwsUnavailable(f"AWS is busy, try again shortly: {exc}") from None
     except provision.PermanentError as exc:
         raise AwsRefused(f"{exc} — fix: {exc.remedy}") from None
-    except ClientError as exc:
+    except provision.AwsAnswered as exc:
         raise AwsRefused(
             f"the role could not be used: {exc}; run `flightdeck aws account verify`"
         ) from None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
 from flightdeck.db.types import utcnow
+from flightdeck.phases import LIVE_CLUSTER_PHASES, ClusterPhase
 from flightdeck.services import notifications, orgs
 from flightdeck.services.clusters.engine import Engine, EngineOutcome
 from flightdeck.services.clusters.mail import outcome_mail
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
 STEADY_STATE_INTERVAL = timedelta(minutes=5)
-ACTIVE_PHASES_DUE = ("Pending", "Creating", "Active", "Deleting")
 
 CLUSTERS = LeasedTable(Cluster, Cluster.id, Cluster.next_reconcile_at)
 
@@ -52,7 +52,7 @@ class ReconcileWorker(LeasedWorker):
         return (
             select(Cluster.id)
             .where(
-                Cluster.phase.in_(ACTIVE_PHASES_DUE),
+                Cluster.phase.in_(LIVE_CLUSTER_PHASES),
                 Cluster.next_reconcile_at <= now,
                 CLUSTERS.free(now),
             )
@@ -99,12 +99,12 @@ class ReconcileWorker(LeasedWorker):
             cluster.phase = outcome.phase
             cluster.lease_owner = None
             cluster.lease_expires_at = None
-            if outcome.phase == "Active":
+            if outcome.phase == ClusterPhase.ACTIVE:
                 cluster.observed_generation = cluster.generation
                 cluster.attempts = 0
                 cluster.last_error = None
                 cluster.next_reconcile_at = now + STEADY_STATE_INTERVAL
-            elif outcome.phase in ("Failed", "Deleted"):
+            elif outcome.phase in (ClusterPhase.FAILED, ClusterPhase.DELETED):
                 cluster.last_error = outcome.error
                 cluster.next_reconcile_at = now + timedelta(days=3650)
             else:
@@ -123,7 +123,7 @@ class ReconcileWorker(LeasedWorker):
                         + (f": {outcome.error}" if outcome.error else ""),
                     )
                 )
-                if outcome.phase in ("Active", "Failed"):
+                if outcome.phase in (ClusterPhase.ACTIVE, ClusterPhase.FAILED):
                     _notify(session, cluster, outcome)
             session.commit()
 

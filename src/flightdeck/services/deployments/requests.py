@@ -1,6 +1,6 @@
 """Deployments: Airflow on an Active cluster, and the code deploys that reach it.
 
-Requests here only validate and record; the deployment worker (services/deployment_worker.py)
+Requests here only validate and record; the deployment worker (services/deployments/worker.py)
 makes the runtime match and reports health back. Secret environment variables are sealed
 at rest and never leave this module except, unsealed, towards a runtime.
 """
@@ -16,6 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flightdeck.aws.provision.database import DB_ENDPOINT, DB_INSTANCE, DatabaseStep
+from flightdeck.aws.provision.eks import EKS_CLUSTER, EksClusterStep, NodeGroupsStep
+from flightdeck.aws.provision.status import ClusterStatus
+from flightdeck.aws.provision.storage import LOG_BUCKET, LogBucketStep
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.db.types import utcnow
@@ -500,18 +504,12 @@ def runtime_spec(deployment: Deployment, secret_key: str) -> DeploymentSpec:
     )
 
 
-def _resource(cluster: Cluster, step: str, resource: str) -> str | None:
-    condition = cluster.status.get("conditions", {}).get(step) or {}
-    value = condition.get("resources", {}).get(resource)
-    return str(value) if value else None
-
-
 def cluster_outputs(cluster: Cluster, settings: Settings) -> ClusterOutputs:
     """What provisioning recorded about ``cluster``, in the shape runtimes read."""
-    eks_arn = _resource(cluster, "eks_cluster", "eks-cluster")
-    endpoint = _resource(cluster, "database", "db-endpoint")
+    status = ClusterStatus.from_json(cluster.status)
+    eks_arn = status.resource(EksClusterStep.name, EKS_CLUSTER)
+    endpoint = status.resource(DatabaseStep.name, DB_ENDPOINT)
     host, _, port = (endpoint or "").rpartition(":")
-    conditions = cluster.status.get("conditions", {}).get("node_groups") or {}
     return ClusterOutputs(
         cluster_id=cluster.id,
         name=cluster.name,
@@ -519,14 +517,14 @@ def cluster_outputs(cluster: Cluster, settings: Settings) -> ClusterOutputs:
         account_id=str(cluster.spec.get("account_id", "")),
         eks_cluster_name=eks_arn.rsplit("/", 1)[-1] if eks_arn else None,
         eks_cluster_arn=eks_arn,
-        db_instance_arn=_resource(cluster, "database", "db-instance"),
+        db_instance_arn=status.resource(DatabaseStep.name, DB_INSTANCE),
         db_endpoint=host or None,
         db_port=int(port) if port.isdigit() else None,
-        log_bucket=_resource(cluster, "log_bucket", "bucket"),
+        log_bucket=status.resource(LogBucketStep.name, LOG_BUCKET),
         # Node group ARNs end in nodegroup/<cluster>/<name>/<uuid>.
         node_groups=tuple(
-            str(arn).split("/")[2] if str(arn).count("/") == 3 else str(arn)
-            for arn in conditions.get("resources", {}).values()
+            arn.split("/")[2] if arn.count("/") == 3 else arn
+            for arn in status.condition(NodeGroupsStep.name).resources.values()
         ),
         aws_endpoint_url=settings.aws_endpoint_url,
     )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment
 from flightdeck.db.types import utcnow
+from flightdeck.phases import OPEN_DEPLOY_STATUSES, DeploymentPhase, DeployStatus
 from flightdeck.runtime.base import (
     ClusterOutputs,
     CodeBundle,
@@ -39,6 +40,7 @@ from flightdeck.services import notifications
 from flightdeck.services.deployments.mail import health_mail
 from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
 from flightdeck.services.deployments.runtimes import RuntimeFactory
+from flightdeck.services.deployments.status import phase_for, status_from_json, status_to_json
 from flightdeck.services.leases import LeasedTable, LeasedWorker, LeaseLost
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 600  # renewed while a runtime call runs; this is how long a dead worker holds it
 POLL_WHILE_CHANGING = 2.0
 POLL_STEADY = 30.0
-PHASES = {"creating": "Creating", "healthy": "Healthy", "unhealthy": "Unhealthy"}
 MAX_DEPLOY_MESSAGE = 1024  # what a deploy's message may hold; a runtime's text can be long
 RESUMED = "resumed: the worker checking this deploy stopped; checking it again"
 
@@ -59,10 +60,11 @@ def bounded(text: str, limit: int = MAX_DEPLOY_MESSAGE) -> str:
 
 def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
     """Owners hear when a running Deployment turns Unhealthy, and when it recovers."""
-    if (previous, deployment.phase) not in (("Healthy", "Unhealthy"), ("Unhealthy", "Healthy")):
+    healthy, unhealthy = DeploymentPhase.HEALTHY, DeploymentPhase.UNHEALTHY
+    if (previous, deployment.phase) not in ((healthy, unhealthy), (unhealthy, healthy)):
         return
     subject, body = health_mail(
-        deployment, deployment.status.get("message") or deployment.last_error
+        deployment, status_from_json(deployment.status).message or deployment.last_error
     )
     notifications.notify_owners(
         session,
@@ -93,7 +95,7 @@ class DeploymentWorker(LeasedWorker):
         return (
             select(Deployment.id)
             .where(
-                Deployment.phase != "Deleted",
+                Deployment.phase != DeploymentPhase.DELETED,
                 Deployment.next_reconcile_at <= now,
                 DEPLOYMENTS.free(now),
             )
@@ -164,8 +166,8 @@ class DeploymentWorker(LeasedWorker):
             deployment.lease_owner = None
             deployment.lease_expires_at = None
             if deleted:
-                deployment.phase = "Deleted"
-                deployment.status = {"health": "absent", "message": "deleted"}
+                deployment.phase = DeploymentPhase.DELETED
+                deployment.status = status_to_json(status)
                 session.commit()
                 return deployment.phase
             deployment.last_error = error
@@ -188,7 +190,7 @@ class DeploymentWorker(LeasedWorker):
                     select(Deploy.id)
                     .where(
                         Deploy.deployment_id == deployment_id,
-                        Deploy.status.in_(("pending", "checking")),
+                        Deploy.status.in_(OPEN_DEPLOY_STATUSES),
                     )
                     .order_by(Deploy.created_at)
                 )
@@ -210,10 +212,10 @@ class DeploymentWorker(LeasedWorker):
         with self.session_factory() as session:
             self.renew(deployment_id, session)
             deploy = session.get(Deploy, deploy_id)
-            if deploy is None or deploy.status not in ("pending", "checking"):
+            if deploy is None or deploy.status not in OPEN_DEPLOY_STATUSES:
                 return status
-            if deploy.status == "checking" and deploy.message == RESUMED:
-                deploy.status = "failed"
+            if deploy.status == DeployStatus.CHECKING and deploy.message == RESUMED:
+                deploy.status = DeployStatus.FAILED
                 deploy.message = (
                     "the worker stopped twice while checking this deploy (for example it ran "
                     "out of memory); nothing was switched: deploy again, or a smaller bundle"
@@ -221,12 +223,12 @@ class DeploymentWorker(LeasedWorker):
                 deploy.finished_at = utcnow()
                 session.commit()
                 return status
-            deploy.message = RESUMED if deploy.status == "checking" else ""
-            deploy.status = "checking"
+            deploy.message = RESUMED if deploy.status == DeployStatus.CHECKING else ""
+            deploy.status = DeployStatus.CHECKING
             kind: Literal["dags", "full"] = "full" if deploy.kind == "full" else "dags"
             content = deploy.bundle or b""
             session.commit()
-        outcome, message, errors = "succeeded", "serving", {}
+        outcome, message, errors = DeployStatus.SUCCEEDED, "serving", {}
         try:
             with tempfile.TemporaryDirectory(prefix="flightdeck-deploy-") as tmp:
                 archive = Path(tmp) / "bundle.tar.gz"
@@ -234,14 +236,14 @@ class DeploymentWorker(LeasedWorker):
                 with self.heartbeat(deployment_id):
                     status = runtime.deploy_code(spec, CodeBundle(deploy_id, archive, kind))
         except CodeRejected as exc:
-            outcome, message, errors = "rejected", str(exc), exc.errors
+            outcome, message, errors = DeployStatus.REJECTED, str(exc), exc.errors
         except RuntimeError_ as exc:
-            outcome, message = "failed", str(exc)
+            outcome, message = DeployStatus.FAILED, str(exc)
         except LeaseLost:
             raise
         except Exception as exc:  # disk full, a bug: the deploy ends, the user is told
             log.exception("deploy %s of Deployment %s crashed", deploy_id, deployment_id)
-            outcome = "failed"
+            outcome = DeployStatus.FAILED
             message = (
                 f"the worker could not finish this deploy ({type(exc).__name__}); nothing was "
                 "switched: deploy again, and if it fails again ask your operator (details are "
@@ -252,10 +254,10 @@ class DeploymentWorker(LeasedWorker):
             deploy = session.get(Deploy, deploy_id)
             assert deploy is not None
             deploy.status, deploy.message = outcome, bounded(message)
-            if outcome == "rejected":
+            if outcome == DeployStatus.REJECTED:
                 deploy.errors = {bounded(k, 256): bounded(v) for k, v in errors.items()}
             deploy.finished_at = utcnow()
-            if outcome == "succeeded":
+            if outcome == DeployStatus.SUCCEEDED:
                 deployment = session.get(Deployment, deployment_id)
                 assert deployment is not None
                 deployment.current_deploy_id = deploy_id
@@ -268,7 +270,7 @@ class DeploymentWorker(LeasedWorker):
             session.scalar(
                 select(Deploy.id).where(
                     Deploy.deployment_id == deployment.id,
-                    Deploy.status.in_(("pending", "checking")),
+                    Deploy.status.in_(OPEN_DEPLOY_STATUSES),
                 )
             )
             is not None
@@ -276,11 +278,5 @@ class DeploymentWorker(LeasedWorker):
 
     @staticmethod
     def _record(deployment: Deployment, status: RuntimeStatus) -> None:
-        deployment.phase = PHASES.get(status.health, "Creating")
-        deployment.status = {
-            "health": status.health,
-            "message": status.message,
-            "url": status.url,
-            "components": dict(status.components),
-            "deploy_id": status.deploy_id,
-        }
+        deployment.phase = phase_for(status)
+        deployment.status = status_to_json(status)

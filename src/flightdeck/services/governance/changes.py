@@ -23,11 +23,11 @@ from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion, canonic
 from flightdeck.aws.policy_versions.diff import grant_changes, unified_diff
 from flightdeck.aws.role_policy import RolePolicy, RolePolicyError, RoleSnapshot
 from flightdeck.db.models import AwsAccount, AwsAccountPolicyState, Notification, RolePolicyChange
+from flightdeck.phases import ACTIVE_POLICY_CHANGE_STATUSES, PolicyChangeStatus
 from flightdeck.services import notifications
 from flightdeck.services.governance.comparer import Comparer, default_comparer
 from flightdeck.services.governance.mail import notice_mail, reduction_mail
 from flightdeck.services.governance.rules import (
-    ACTIVE_STATUSES,
     MAX_RETRY_DELAY,
     NOTICE_PERIOD,
     ROLE_CREATE,
@@ -90,7 +90,7 @@ class PolicyChanges:
                 select(RolePolicyChange)
                 .where(
                     RolePolicyChange.aws_account_ref == account_ref,
-                    RolePolicyChange.status.in_(ACTIVE_STATUSES),
+                    RolePolicyChange.status.in_(ACTIVE_POLICY_CHANGE_STATUSES),
                 )
                 .order_by(RolePolicyChange.created_at)
             )
@@ -126,11 +126,11 @@ class PolicyChanges:
             state.policy_version = matched.version
             for change in self.active(session, account.id):
                 if change.to_version == matched.version:
-                    change.status = "applied"
+                    change.status = PolicyChangeStatus.APPLIED
                     change.applied_at = self.now()
                     change.last_error = None
                 else:
-                    change.status = "superseded"
+                    change.status = PolicyChangeStatus.SUPERSEDED
             self.timeline.event(
                 session,
                 account,
@@ -175,7 +175,7 @@ class PolicyChanges:
         if any(change.to_version == latest.version for change in active):
             return
         for change in active:
-            change.status = "superseded"
+            change.status = PolicyChangeStatus.SUPERSEDED
             self.timeline.event(
                 session,
                 account,
@@ -202,7 +202,9 @@ class PolicyChanges:
             ),
             example=delta.example,
             statement=delta.statement,
-            status="pending-notice" if delta.expands else "scheduled",
+            status=PolicyChangeStatus.PENDING_NOTICE
+            if delta.expands
+            else PolicyChangeStatus.SCHEDULED,
             effective_at=None if delta.expands else now,
             created_at=now,
             updated_at=now,
@@ -253,7 +255,7 @@ class PolicyChanges:
         """Start the 14 days once every current Owner's notice was delivered; re-send a
         notice the outbox gave up on, and send one to an Owner added meanwhile."""
         for change in self.active(session, account.id):
-            if change.status != "pending-notice":
+            if change.status != PolicyChangeStatus.PENDING_NOTICE:
                 continue
             notices = list(
                 session.scalars(
@@ -279,7 +281,7 @@ class PolicyChanges:
             last = max(delivered[email] for email in owners)
             change.notice_completed_at = last
             change.effective_at = last + NOTICE_PERIOD
-            change.status = "scheduled"
+            change.status = PolicyChangeStatus.SCHEDULED
             self.timeline.event(
                 session,
                 account,
@@ -302,7 +304,7 @@ class PolicyChanges:
     ) -> bool:
         installed = False
         for change in self.active(session, account.id):
-            if change.status == "pending-notice" or change.effective_at is None:
+            if change.status == PolicyChangeStatus.PENDING_NOTICE or change.effective_at is None:
                 continue
             if change.effective_at > now:
                 continue
@@ -319,7 +321,7 @@ class PolicyChanges:
                 result = role.install(target.document)
             except RolePolicyError as exc:
                 change.attempts += 1
-                change.status = "failed"
+                change.status = PolicyChangeStatus.FAILED
                 change.next_attempt_at = now + retry_delay(change.attempts)
                 hint = (
                     f"; the role may not yet be allowed to update its own policy: run "
@@ -337,7 +339,7 @@ class PolicyChanges:
                 )
                 continue
             installed = True
-            change.status = "applied"
+            change.status = PolicyChangeStatus.APPLIED
             change.applied_at = now
             change.attempts += 1
             change.last_error = None

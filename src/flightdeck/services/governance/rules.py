@@ -7,6 +7,5 @@ from datetime import timedelta
 NOTICE_PERIOD = timedelta(days=14)
 MAX_RETRY_DELAY = timedelta(hours=1)
 UNREACHABLE_RETRY = timedelta(minutes=5)
-ACTIVE_STATUSES = ("pending-notice", "scheduled", "failed")
 ROLE_CREATE = "flightdeck aws role create"
 CHANGES_COMMAND = "flightdeck aws policy changes"

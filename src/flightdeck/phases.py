@@ -1,0 +1,56 @@
+"""The phases of every object the control plane drives, one vocabulary each.
+
+What the database stores, the API returns and the workers compare: the AWS engine writes the
+cluster phases too (``aws/provision``), so a cluster has one set of words everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ClusterPhase(StrEnum):
+    PENDING = "Pending"  # requested, no pass yet
+    CREATING = "Creating"  # first provisioning pass under way
+    ACTIVE = "Active"  # provisioned (an Active cluster under repair stays Active)
+    FAILED = "Failed"  # a permanent error: the user must act
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+
+
+class DeploymentPhase(StrEnum):
+    CREATING = "Creating"
+    HEALTHY = "Healthy"
+    UNHEALTHY = "Unhealthy"
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+
+
+class DeployStatus(StrEnum):
+    PENDING = "pending"  # uploaded, waiting for the worker
+    CHECKING = "checking"  # a worker is checking it now
+    SUCCEEDED = "succeeded"  # serving
+    REJECTED = "rejected"  # its checks failed; nothing was switched
+    FAILED = "failed"  # the runtime or the worker could not finish; nothing was switched
+
+
+class PolicyChangeStatus(StrEnum):
+    PENDING_NOTICE = "pending-notice"  # grants more: waiting for every Owner's notice
+    SCHEDULED = "scheduled"  # effective at ``effective_at``
+    APPLIED = "applied"
+    FAILED = "failed"  # installing failed; retried with backoff
+    SUPERSEDED = "superseded"  # a newer version replaced it before it applied
+
+
+LIVE_CLUSTER_PHASES = (
+    ClusterPhase.PENDING,
+    ClusterPhase.CREATING,
+    ClusterPhase.ACTIVE,
+    ClusterPhase.DELETING,
+)
+OPEN_DEPLOY_STATUSES = (DeployStatus.PENDING, DeployStatus.CHECKING)
+ACTIVE_POLICY_CHANGE_STATUSES = (
+    PolicyChangeStatus.PENDING_NOTICE,
+    PolicyChangeStatus.SCHEDULED,
+    PolicyChangeStatus.FAILED,
+)

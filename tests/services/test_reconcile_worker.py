@@ -190,3 +190,22 @@ def test_racing_workers_claim_a_cluster_exactly_once(
     with session_factory() as session:
         cluster = session.get(Cluster, cluster_id)
         assert cluster is not None and cluster.lease_owner == winners[0]
+
+
+def test_a_crashed_pass_tells_the_user_and_is_retried_later(
+    session_factory: sessionmaker[Session], tenant: Tenant
+) -> None:
+    cluster_id = add_cluster(session_factory, tenant)
+
+    def broken(*_: Any) -> EngineOutcome:
+        raise KeyError("an unexpected bug with secret detail")
+
+    worker = ReconcileWorker(session_factory, broken)
+    assert worker.run_once() == 1
+    with session_factory() as session:
+        cluster = session.get(Cluster, cluster_id)
+        assert cluster is not None and cluster.lease_owner is None
+        assert cluster.last_error is not None and "KeyError" in cluster.last_error
+        assert "secret detail" not in cluster.last_error
+        assert cluster.next_reconcile_at > utcnow() + timedelta(seconds=20)
+    assert worker.run_once() == 0  # not in a tight loop

@@ -7,18 +7,24 @@ from typing import Annotated
 
 import typer
 
-from flightdeck.cli import monitor_cmd, pattern_cmd, policy_cmd, role_cmd, trust_policy_cmd
+from flightdeck.cli import (
+    aws_monitor_cmd,
+    aws_pattern_cmd,
+    aws_policy_cmd,
+    aws_role_cmd,
+    aws_trust_policy_cmd,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
     help="AWS: onboard accounts through the cross-account role, govern and monitor the role, "
     "compare policies and test filter patterns.",
 )
-app.add_typer(trust_policy_cmd.app, name="trust-policy")
-app.add_typer(role_cmd.app, name="role")
-app.add_typer(pattern_cmd.app, name="pattern")
-app.add_typer(monitor_cmd.app, name="monitor")
-app.add_typer(policy_cmd.app, name="policy")
+app.add_typer(aws_trust_policy_cmd.app, name="trust-policy")
+app.add_typer(aws_role_cmd.app, name="role")
+app.add_typer(aws_pattern_cmd.app, name="pattern")
+app.add_typer(aws_monitor_cmd.app, name="monitor")
+app.add_typer(aws_policy_cmd.app, name="policy")
 
 account_app = typer.Typer(no_args_is_help=True,
                           help="AWS accounts registered with your organization.")

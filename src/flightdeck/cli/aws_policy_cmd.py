@@ -143,6 +143,6 @@ def _print_comparison(comparison: Comparison, new: PolicyDocument, new_file: str
 
 
 # `changes` reads the control plane, unlike `compare`; it lives in its own module.
-from flightdeck.cli import policy_changes_cmd  # noqa: E402
+from flightdeck.cli import aws_policy_changes_cmd  # noqa: E402
 
-policy_changes_cmd.register(app)
+aws_policy_changes_cmd.register(app)

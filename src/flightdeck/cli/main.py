@@ -7,8 +7,8 @@ import sys
 import typer
 
 from flightdeck.cli import (
-    accounts_cmd,
     auth_cmd,
+    aws_cmd,
     cluster_cmd,
     db_cmd,
     deploy_cmd,
@@ -16,13 +16,13 @@ from flightdeck.cli import (
     dev_cmd,
     emulator_cmd,
     notifications_cmd,
-    orgs_cmd,
+    organization_cmd,
     quickstart_cmd,
     server_cmd,
-    tokens_cmd,
-    users_cmd,
+    token_cmd,
+    user_cmd,
     worker_cmd,
-    workspaces_cmd,
+    workspace_cmd,
 )
 from flightdeck.cli.errors import CliError
 
@@ -40,11 +40,11 @@ auth_cmd.register(app)
 server_cmd.register(app)
 worker_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
-app.add_typer(orgs_cmd.app, name="organization")
-app.add_typer(workspaces_cmd.app, name="workspace")
-app.add_typer(users_cmd.app, name="user")
-app.add_typer(tokens_cmd.app, name="token")
-app.add_typer(accounts_cmd.app, name="aws")
+app.add_typer(organization_cmd.app, name="organization")
+app.add_typer(workspace_cmd.app, name="workspace")
+app.add_typer(user_cmd.app, name="user")
+app.add_typer(token_cmd.app, name="token")
+app.add_typer(aws_cmd.app, name="aws")
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(deployment_cmd.app, name="deployment")
 app.add_typer(deploy_cmd.app, name="deploy")

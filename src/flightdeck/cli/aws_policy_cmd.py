@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, help="Govern the cross-account role's policy.")
 
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="policy")
+
+
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
 

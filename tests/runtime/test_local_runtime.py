@@ -1,10 +1,13 @@
 """The local runtime with real Airflow 3, a real AWS emulator and real code bundles.
 
-One Deployment is started for the module and taken through its life: apply (creating ->
-healthy), a full deploy whose DAG runs and reads a Secrets Manager variable from the
-emulator, a rejected broken deploy that leaves the previous code running, a DAG-only
-deploy, a crashed component, a changed spec, and delete. The fast tests at the end need
-no Airflow.
+One Deployment is started for the module (Airflow takes minutes to start) and each test
+takes it through one part of its life: apply (creating -> healthy), a full deploy whose
+DAG runs and reads a Secrets Manager variable from the emulator, a rejected broken deploy
+that leaves the previous code running, a DAG-only deploy, a crashed component and a
+changed spec, delete. Each test asks for the state it needs (``healthy`` or ``deployed``)
+and asserts against what it set up itself, never against what an earlier test left, so
+any one of them passes alone and in any order; Airflow is started again only after a test
+deleted it. The fast tests at the end need no Airflow.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -44,6 +48,7 @@ from flightdeck.runtime.local import LocalRuntime
 AIRFLOW_VERSION = "3.3.2"
 TOKEN = "tok-9f8e7d6c5b4a-deploy-secret"
 GREETING = "hello-from-secrets-manager"
+GREETING_SECRET = "airflow/variables/greeting"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 DAG = """
@@ -80,18 +85,70 @@ class Running:
     runtime: LocalRuntime
     spec: DeploymentSpec
     cluster: ClusterOutputs
+    emulator: RunningEmulator
     project: Path  # the user's project the bundles are built from
-    first_apply: str
-    seen: list[str]
+    first_apply: str = ""  # what the (latest) first apply returned
+    seen: list[str] = field(default_factory=list)  # health values until it was healthy
+    revision: int = 1  # the revision the project's DAG prints
+    deployed_revision: int | None = None  # the revision of the code Airflow runs
+    base_deploys: int = 0
 
     @property
     def directory(self) -> Path:
         return self.runtime.directory(self.spec)
 
+    def create(self) -> None:
+        """Apply the spec to a Deployment that does not exist and wait for it to be healthy."""
+        first = self.runtime.apply(self.spec, self.cluster)
+        self.first_apply, self.seen = first.health, [first.health]
+        self.deployed_revision = None
+        deadline = time.monotonic() + 900
+        while self.seen[-1] == "creating" and time.monotonic() < deadline:
+            time.sleep(2)
+            self.seen.append(self.runtime.status(self.spec).health)
+
+    def ensure_healthy(self) -> None:
+        """Airflow running for ``spec``: created again if a test deleted it, restarted if a
+        test left a component dead; and the variable its DAG reads in Secrets Manager."""
+        status = self.runtime.status(self.spec)
+        if status.health == "absent":
+            self.create()
+        elif status.health != "healthy":
+            self.runtime.apply(self.spec, self.cluster)
+            self.runtime.wait_until_healthy(self.spec, timeout=300)
+        assert self.runtime.status(self.spec).health == "healthy", self.seen
+        secrets = self.customer_client("secretsmanager")
+        try:
+            secrets.describe_secret(SecretId=GREETING_SECRET)
+        except secrets.exceptions.ResourceNotFoundException:  # first use, or an emulator reset
+            secrets.create_secret(Name=GREETING_SECRET, SecretString=GREETING)
+
+    def ensure_code(self) -> None:
+        """Some code deployed, with include/ (a full deploy), when none is yet."""
+        if self.runtime.status(self.spec).deploy_id is None:
+            self.base_deploys += 1
+            self.deploy(f"base{self.base_deploys}", kind="full")
+            self.runtime.wait_until_healthy(self.spec, timeout=300)
+
+    def customer_client(self, service: str) -> Any:
+        credentials = self.emulator.customer_credentials()
+        return boto3.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=self.emulator.endpoint_url,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+        )
+
+    def write_revision(self, revision: int) -> None:
+        _write_project(self.project, revision)
+        self.revision = revision
+
     def deploy(self, deploy_id: str, kind: str = "dags") -> None:
         archive = self.project.parent / f"{deploy_id}.tar.gz"
         archive.write_bytes(build_bundle(self.project, kind))  # type: ignore[arg-type]
         self.runtime.deploy_code(self.spec, CodeBundle(deploy_id, archive, kind))  # type: ignore[arg-type]
+        self.deployed_revision = self.revision
 
     def run(self, dag_id: str = "deployed_pipeline") -> str:
         run_id = self.runtime.trigger_dag(self.spec, dag_id)
@@ -154,21 +211,31 @@ def running(
     runtime = LocalRuntime(base / "deployments", restart_backoff=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FLIGHTDECK_DEV_CACHE_DIR", VENV_CACHE)
-        first = runtime.apply(spec, cluster)
-        seen = [first.health]
-        deadline = time.monotonic() + 900
-        while seen[-1] == "creating" and time.monotonic() < deadline:
-            time.sleep(2)
-            seen.append(runtime.status(spec).health)
-        started = Running(runtime, spec, cluster, project, first.health, seen)
+        started = Running(runtime, spec, cluster, aws_emulator, project)
+        started.create()
         try:
             yield started
         finally:
             runtime.delete(spec)
 
 
+@pytest.fixture
+def healthy(running: Running) -> Running:
+    """The module's Deployment, healthy (whatever the previous test did to it)."""
+    running.ensure_healthy()
+    return running
+
+
+@pytest.fixture
+def deployed(healthy: Running) -> Running:
+    """The module's Deployment, healthy and running deployed code."""
+    healthy.ensure_code()
+    return healthy
+
+
 @pytest.mark.slow
-def test_apply_is_creating_then_healthy_and_reapplying_changes_nothing(running: Running) -> None:
+def test_apply_is_creating_then_healthy_and_reapplying_changes_nothing(healthy: Running) -> None:
+    running = healthy
     assert running.first_apply == "creating"
     assert running.seen[0] == "creating" and running.seen[-1] == "healthy", running.seen
     status = running.runtime.status(running.spec)
@@ -194,17 +261,9 @@ def test_apply_is_creating_then_healthy_and_reapplying_changes_nothing(running: 
 
 @pytest.mark.slow
 def test_a_full_deploy_runs_its_dag_with_include_and_the_emulator(
-    running: Running, aws_emulator: RunningEmulator
+    healthy: Running, aws_emulator: RunningEmulator
 ) -> None:
-    credentials = aws_emulator.customer_credentials()
-    secrets = boto3.client(
-        "secretsmanager",
-        region_name="us-east-1",
-        endpoint_url=aws_emulator.endpoint_url,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-    )
-    secrets.create_secret(Name="airflow/variables/greeting", SecretString=GREETING)
+    running = healthy
     before = read_state(Project(running.directory))
     # A requirement already in Airflow's closure: a new venv, built quickly from uv's cache.
     (running.project / "requirements.txt").write_text("pendulum\n")
@@ -220,14 +279,17 @@ def test_a_full_deploy_runs_its_dag_with_include_and_the_emulator(
         == (running.directory / "bundles" / "d1" / "dags").resolve()
     )
     log = running.run()
-    expected = f"deployed: plain=v1 variable={GREETING} endpoint={aws_emulator.endpoint_url}"
-    assert expected + " revision=1" in log
+    plain = running.spec.environment["PLAIN"]
+    expected = f"deployed: plain={plain} variable={GREETING} endpoint={aws_emulator.endpoint_url}"
+    assert f"{expected} revision={running.revision}" in log
 
 
 @pytest.mark.slow
 def test_a_broken_deploy_is_rejected_and_the_previous_code_keeps_running(
-    running: Running,
+    deployed: Running,
 ) -> None:
+    running = deployed
+    previous = running.runtime.status(running.spec).deploy_id
     (running.project / "dags" / "broken.py").write_text(BROKEN_DAG)
     try:
         with pytest.raises(CodeRejected) as caught:
@@ -239,39 +301,48 @@ def test_a_broken_deploy_is_rejected_and_the_previous_code_keeps_running(
         "(line 3)"
     }
     assert str(caught.value).startswith("1 DAG file(s) failed to import, nothing was deployed")
-    assert running.runtime.status(running.spec).deploy_id == "d1"
-    assert os.readlink(running.directory / "current") == "bundles/d1"
+    assert running.runtime.status(running.spec).deploy_id == previous
+    assert os.readlink(running.directory / "current") == f"bundles/{previous}"
     assert not (running.directory / "bundles" / "d2").exists()
-    assert "revision=1" in running.run()
-    (running.project / "requirements.txt").write_text("flightdeck-no-such-package-0000==1.0\n")
+    assert f"revision={running.deployed_revision}" in running.run()
+    requirements = running.project / "requirements.txt"
+    kept = requirements.read_text() if requirements.exists() else ""
+    requirements.write_text("flightdeck-no-such-package-0000==1.0\n")
     try:
         with pytest.raises(CodeRejected, match=r"requirements\.txt could not be installed") as bad:
             running.deploy("d2-full", kind="full")
     finally:
-        (running.project / "requirements.txt").write_text("pendulum\n")
+        requirements.write_text(kept)
     assert list(bad.value.errors) == ["requirements.txt"]
-    assert os.readlink(running.directory / "current") == "bundles/d1"
+    assert os.readlink(running.directory / "current") == f"bundles/{previous}"
     assert running.runtime.status(running.spec).health == "healthy"
 
 
 @pytest.mark.slow
-def test_a_dag_only_deploy_switches_without_a_restart_and_keeps_include(running: Running) -> None:
+def test_a_dag_only_deploy_switches_without_a_restart_and_keeps_include(
+    deployed: Running,
+) -> None:
+    running = deployed
     pids = running.pids()
-    _write_project(running.project, revision=2)
+    revision = running.revision + 1
+    running.write_revision(revision)
     running.deploy("d3")
     assert running.runtime.status(running.spec).deploy_id == "d3"
     assert os.readlink(running.directory / "current") == "bundles/d3"
     assert running.pids() == pids
     deadline = time.monotonic() + 120
     log = running.run()
-    while "revision=2" not in log and time.monotonic() < deadline:  # until the file is re-read
+    while f"revision={revision}" not in log and time.monotonic() < deadline:  # file re-read
         time.sleep(2)
         log = running.run()
-    assert "deployed: plain=v1" in log and "revision=2" in log
+    assert f"deployed: plain={running.spec.environment['PLAIN']}" in log
+    assert f"revision={revision}" in log
 
 
 @pytest.mark.slow
-def test_a_dead_component_is_named_and_a_changed_spec_restarts(running: Running) -> None:
+def test_a_dead_component_is_named_and_a_changed_spec_restarts(deployed: Running) -> None:
+    running = deployed
+    previous = running.runtime.status(running.spec).deploy_id
     pids = running.pids()
     os.killpg(pids["triggerer"], signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -282,16 +353,18 @@ def test_a_dead_component_is_named_and_a_changed_spec_restarts(running: Running)
     assert status.health == "unhealthy"
     assert status.message.startswith("triggerer is not running: ")
     assert status.components["triggerer"] is False and status.components["scheduler"] is True
-    changed = replace(running.spec, environment={**running.spec.environment, "PLAIN": "v2"})
+    plain = f"v{int(running.spec.environment['PLAIN'].removeprefix('v')) + 1}"
+    changed = replace(running.spec, environment={**running.spec.environment, "PLAIN": plain})
     assert running.runtime.apply(changed, running.cluster).health == "creating"
     running.spec = changed
-    assert running.runtime.wait_until_healthy(changed, timeout=300).deploy_id == "d3"
+    assert running.runtime.wait_until_healthy(changed, timeout=300).deploy_id == previous
     assert set(running.pids().values()).isdisjoint(pids.values())
-    assert "deployed: plain=v2" in running.run()
+    assert f"deployed: plain={plain}" in running.run()
 
 
 @pytest.mark.slow
-def test_secret_values_never_reach_disk_logs_or_status(running: Running) -> None:
+def test_secret_values_never_reach_disk_logs_or_status(healthy: Running) -> None:
+    running = healthy
     status = running.runtime.status(running.spec)
     secrets = [TOKEN, running.spec.secret_environment["AWS_SECRET_ACCESS_KEY"]]
     assert not any(secret in repr(status) for secret in secrets)
@@ -307,7 +380,8 @@ def test_secret_values_never_reach_disk_logs_or_status(running: Running) -> None
 
 
 @pytest.mark.slow
-def test_delete_stops_every_process_and_frees_the_ports(running: Running) -> None:
+def test_delete_stops_every_process_and_frees_the_ports(healthy: Running) -> None:
+    running = healthy
     state = read_state(Project(running.directory))
     assert state is not None
     home = f"AIRFLOW_HOME={Project(running.directory).airflow_home}\0".encode()

@@ -46,8 +46,14 @@ def emulator_env(
     try:
         yield aws_emulator
     finally:
-        aws_emulator.control.reset(moto=True)
+        reset_emulator(aws_emulator)
         get_settings.cache_clear()
+
+
+def reset_emulator(emulator: RunningEmulator) -> None:
+    """What ``emulator_env`` does after each test: forget every resource, quota, region
+    override and fault, so the next test starts from a fresh emulator."""
+    emulator.control.reset(moto=True)
 
 
 @pytest.fixture

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+# No envvar here: a URL from FLIGHTDECK_URL is for this command only, --url also becomes
+# the default of later commands (see credentials.py).
 URL_OPTION = typer.Option(
     "--url",
-    envvar="FLIGHTDECK_URL",
-    help="Control-plane URL [default: the stored one, else http://127.0.0.1:8765].",
+    help="Control-plane URL, remembered for later commands [default: FLIGHTDECK_URL, else "
+    "the one remembered, else http://127.0.0.1:8765].",
 )
 
 
@@ -56,6 +58,7 @@ def register(app: typer.Typer) -> None:
                 "or --invitation-token to join one"
             )
         client = ApiClient(url=url, token="")
+        client.ensure_running()
         secret = _password(password, confirm=True)
         body = {
             "email": email,
@@ -68,7 +71,7 @@ def register(app: typer.Typer) -> None:
         login = client.post(
             "/auth/login", json={"email": email, "password": secret, "token_name": _token_name()}
         )
-        path = credentials.save(client.url, login["token"])
+        path = credentials.save(client.url, login["token"], make_default=url is not None)
         joined = result["organization"]["name"] if result["organization"] else "by invitation"
         success(f"signed up as {email} ({joined}); token stored in {path}")
 
@@ -87,44 +90,72 @@ def register(app: typer.Typer) -> None:
         """Log in and store an API token (mode 0600) in your config directory."""
         from flightdeck.cli import credentials
         from flightdeck.cli.client import ApiClient
+        from flightdeck.cli.errors import CliError
         from flightdeck.cli.output import success
 
         if token:
             client = ApiClient(url=url, token=token)
-            me = client.get("/me")
-            path = credentials.save(client.url, token)
+            client.ensure_running()
+            try:
+                me = client.get("/me")
+            except CliError:
+                raise CliError(
+                    f"the token given with --token is invalid, expired or revoked at {client.url}"
+                ) from None
+            path = credentials.save(client.url, token, make_default=url is not None)
             success(f"logged in to {client.url} as {me['user']['email']}; token in {path}")
             return
         client = ApiClient(url=url, token="")
+        client.ensure_running()
         if email is None:
             email = typer.prompt("Email")
         result = client.post(
             "/auth/login",
             json={"email": email, "password": _password(password), "token_name": _token_name()},
         )
-        path = credentials.save(client.url, result["token"])
+        path = credentials.save(client.url, result["token"], make_default=url is not None)
         success(f"logged in to {client.url} as {result['user']['email']}; token in {path}")
 
     @app.command()
-    def logout() -> None:
-        """Revoke the stored API token on the server and forget it locally."""
+    def logout(url: Annotated[str | None, URL_OPTION] = None) -> None:
+        """Revoke your API token on the server and forget it; says what happened if the
+        server cannot revoke it."""
         from flightdeck.cli import credentials
         from flightdeck.cli.client import ApiClient
-        from flightdeck.cli.errors import CliError
         from flightdeck.cli.output import success
 
-        stored = credentials.load()
-        if stored.token:
-            client = ApiClient()
-            try:
-                for record in client.get("/tokens"):
-                    if stored.token.startswith(record["prefix"]) and not record["revoked_at"]:
-                        client.delete(f"/tokens/{record['id']}")
-            except CliError:
-                pass  # the server may be gone; forgetting locally still logs out
-        removed = credentials.forget()
-        success("logged out" if removed or stored.token else "you were not logged in")
+        client = ApiClient(url=url)
+        if not client.token:
+            success(f"you were not logged in to {client.url}")
+            return
+        revoked, what = _revoke(client)
+        if client.token_from_environment:
+            message = f"the token in FLIGHTDECK_TOKEN {what}; unset FLIGHTDECK_TOKEN too"
+        else:
+            credentials.forget(client.url)
+            message = f"the token for {client.url} {what}, and is forgotten here"
+        if revoked:
+            success(f"logged out: {message}")
+        else:
+            typer.echo(f"Not logged out everywhere: {message}.", err=True)
+            raise typer.Exit(1)
 
+
+def _revoke(client: Any) -> tuple[bool, str]:
+    """Revoke the client's own token. (True, "is revoked") when the server no longer accepts
+    it afterwards; (False, what went wrong) when it may still be valid."""
+    from flightdeck.cli.errors import CliError
+
+    try:
+        for record in client.get("/tokens"):
+            if client.token.startswith(record["prefix"]) and not record["revoked_at"]:
+                client.delete(f"/tokens/{record['id']}")
+                return True, "is revoked"
+    except CliError as exc:
+        if "invalid, expired or revoked" in exc.message:
+            return True, "had already expired or been revoked"
+        return False, f"could not be revoked ({exc.message}) and stays valid until it expires"
+    return False, "is not among your tokens on the server, so it was not revoked"
 
 def _token_name() -> str:
     """``cli on <host>``: tells the user where a token in `token list` came from."""

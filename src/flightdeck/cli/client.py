@@ -13,10 +13,14 @@ API = "/api/v1"
 
 
 class ApiClient:
+    """``url`` and ``token`` default to the stored (or FLIGHTDECK_*) ones; ``token=""``
+    talks to the server anonymously (signing up, logging in)."""
+
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
-        stored = credentials.load()
-        self.url = (url or stored.url).rstrip("/")
+        stored = credentials.load(url)
+        self.url = stored.url
         self.token = token if token is not None else stored.token
+        self.token_from_environment = token is None and stored.token_from_environment
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
 
@@ -34,19 +38,45 @@ class ApiClient:
                 method, API + path, json=json, params=params, content=content, headers=headers
             )
         except httpx.ConnectError:
-            raise CliError(
-                f"no flightdeck server is running at {self.url}; start one with "
-                "`flightdeck server` (or point FLIGHTDECK_URL at yours)"
-            ) from None
+            raise self.not_running() from None
         except httpx.HTTPError as exc:
             raise CliError(f"could not reach {self.url}: {exc}") from None
-        if response.status_code == 401 and not self.token:
-            raise CliError("you are not logged in; run `flightdeck login`")
+        if response.status_code == 401 and not path.startswith("/auth/"):
+            raise CliError(self._unauthenticated())
         if response.status_code >= 400:
             raise CliError(_error_message(response))
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def ensure_running(self) -> None:
+        """Fail before anything is asked of the user when no server answers at ``url``."""
+        try:
+            self._http.get("/healthz")
+        except httpx.ConnectError:
+            raise self.not_running() from None
+        except httpx.HTTPError as exc:
+            raise CliError(f"could not reach {self.url}: {exc}") from None
+
+    def not_running(self) -> CliError:
+        return CliError(
+            f"no flightdeck server is running at {self.url}; start one with "
+            "`flightdeck server` (or point FLIGHTDECK_URL at yours)"
+        )
+
+    def _unauthenticated(self) -> str:
+        """A 401 outside /auth/: no token, or one the server no longer accepts."""
+        if not self.token:
+            return f"you are not logged in to {self.url}; run `flightdeck login`"
+        if self.token_from_environment:
+            return (
+                f"the API token in FLIGHTDECK_TOKEN is invalid, expired or revoked at "
+                f"{self.url}; set a valid one, or unset it and run `flightdeck login`"
+            )
+        return (
+            f"your API token for {self.url} is invalid, expired or revoked; log in again "
+            "with `flightdeck login`"
+        )
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
@@ -71,41 +101,7 @@ class ApiClient:
 def _error_message(response: httpx.Response) -> str:
     try:
         error = response.json().get("error", {})
-        message = str(error.get("message") or response.reason_phrase)
+        return str(error.get("message") or response.reason_phrase)
     except ValueError:
-        message = response.reason_phrase or f"HTTP {response.status_code}"
-    if response.status_code == 401:
-        return f"{message} (run `flightdeck login`)"
-    return message
+        return response.reason_phrase or f"HTTP {response.status_code}"
 
-
-def resolve_org(client: ApiClient, org: str | None) -> dict[str, Any]:
-    """An organization by id or name; the only one when there is exactly one."""
-    organizations: list[dict[str, Any]] = client.get("/organizations")
-    if org:
-        for candidate in organizations:
-            if org in (candidate["id"], candidate["name"]):
-                return candidate
-        raise CliError(f"no organization {org!r}; see `flightdeck organization list`")
-    if len(organizations) == 1:
-        return organizations[0]
-    if not organizations:
-        raise CliError(
-            "you belong to no organization; create one with `flightdeck organization create NAME`"
-        )
-    names = ", ".join(o["name"] for o in organizations)
-    raise CliError(f"you belong to several organizations ({names}); choose one with --org")
-
-
-def resolve_workspace(client: ApiClient, org_id: str, workspace: str) -> dict[str, Any]:
-    for candidate in client.get(f"/organizations/{org_id}/workspaces"):
-        if workspace in (candidate["id"], candidate["name"]):
-            return dict(candidate)
-    raise CliError(f"no workspace {workspace!r}; see `flightdeck workspace list`")
-
-
-def resolve_member(client: ApiClient, org_id: str, user: str) -> dict[str, Any]:
-    for member in client.get(f"/organizations/{org_id}/members"):
-        if user.lower() in (member["user_id"], member["email"]):
-            return dict(member)
-    raise CliError(f"no member {user!r} in this organization; see `flightdeck user list`")

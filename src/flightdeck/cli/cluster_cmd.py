@@ -6,18 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
+from flightdeck.cli.context import Invocation, invocation
+from flightdeck.cli.options import JSON, ORG, YES
+
 app = typer.Typer(no_args_is_help=True, help="Clusters: the data planes in your AWS accounts.")
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[str | None, typer.Option(
-    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
 CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
 WATCH = Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until done.")]
 ACCOUNT = Annotated[str, typer.Option("--account", help="12-digit AWS account ID.")]
 
 
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="cluster")
+
+
 @app.command()
 def preflight(
+    ctx: typer.Context,
     account: ACCOUNT,
     region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
     cidr: Annotated[str, typer.Option("--cidr", help="VPC CIDR for the cluster.")] =
@@ -28,14 +33,14 @@ def preflight(
     json_output: JSON = False,
 ) -> None:
     """Check quotas, a clean account, permissions, the region and the CIDR; exit 1 on failure."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_checks, print_json
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    report = client.post(f"/organizations/{org_id}/aws/accounts/{account}/preflight",
-                         json={"region": region, "vpc_cidr": cidr, "peer_cidrs": peer_cidr or []})
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    report = cli.client.post(
+        cli.org_path(f"/aws/accounts/{account}/preflight"),
+        json={"region": region, "vpc_cidr": cidr, "peer_cidrs": peer_cidr or []},
+    )
+    if cli.json_output:
         print_json(report)
     else:
         print_checks(report["checks"], title=f"Preflight for {account} in {region}: "
@@ -46,6 +51,7 @@ def preflight(
 
 @app.command()
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Cluster name.")],
     account: ACCOUNT,
     region: Annotated[str, typer.Option(help="AWS region (never changes later).")] =
@@ -64,20 +70,18 @@ def create(
     """Request a cluster; the control plane provisions it through your account's role.
 
     See `GET /api/v1/reference/aws` for supported regions and instance types."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    cluster = client.post(f"/organizations/{org_id}/clusters", json={
+    cli = invocation(ctx, org, json_output)
+    cluster = cli.client.post(cli.org_path("/clusters"), json={
         "account": account, "name": name, "region": region,
         "node_instance_type": node_instance_type, "max_nodes": max_nodes,
         "db_instance_type": db_instance_type, "vpc_cidr": vpc_cidr, "force": force,
     })
     if watch:
-        _watch(client, org_id, cluster["id"], until=("Active", "Failed"))
+        _watch(cli, cluster["id"], until=("Active", "Failed"))
         return
-    if json_output:
+    if cli.json_output:
         print_json(cluster)
     else:
         success(f"cluster {cluster['name']} requested ({cluster['id']}); follow it with "
@@ -85,14 +89,13 @@ def create(
 
 
 @app.command("list")
-def list_(org: ORG = None, json_output: JSON = False) -> None:
+def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> None:
     """List the organization's clusters."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    rows = client.get(f"/organizations/{resolve_org(client, org)['id']}/clusters")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path("/clusters"))
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("region", "REGION"),
@@ -100,27 +103,25 @@ def list_(org: ORG = None, json_output: JSON = False) -> None:
 
 
 @app.command()
-def get(cluster: CLUSTER, watch: WATCH = False, org: ORG = None,
+def get(ctx: typer.Context, cluster: CLUSTER, watch: WATCH = False, org: ORG = None,
         json_output: JSON = False) -> None:
     """Show a cluster: phase, per-resource conditions with AWS ids, timeline."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.get(f"/organizations/{org_id}/clusters/{cluster}")
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/clusters/{cluster}"))
     if watch:
-        _watch(client, org_id, data["id"], until=("Active", "Failed", "Deleted"))
+        _watch(cli, data["id"], until=("Active", "Failed", "Deleted"))
         return
-    if json_output:
-        data["events"] = client.get(f"/organizations/{org_id}/clusters/{data['id']}/events")
+    if cli.json_output:
+        data["events"] = cli.client.get(cli.org_path(f"/clusters/{data['id']}/events"))
         print_json(data)
         return
     from rich.console import Console
 
     console = Console()
     console.print(_render(data))
-    events = client.get(f"/organizations/{org_id}/clusters/{data['id']}/events")
+    events = cli.client.get(cli.org_path(f"/clusters/{data['id']}/events"))
     console.print("[bold]Timeline[/bold]")
     for event in events[-15:]:
         console.print(f"  {event['created_at'][:19]}  {event['action']:<16} "
@@ -129,15 +130,14 @@ def get(cluster: CLUSTER, watch: WATCH = False, org: ORG = None,
 
 
 @app.command()
-def plan(cluster: CLUSTER, org: ORG = None, json_output: JSON = False) -> None:
+def plan(ctx: typer.Context, cluster: CLUSTER, org: ORG = None,
+         json_output: JSON = False) -> None:
     """List what a reconcile (or deletion) would create, change or delete; touches nothing."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    changes = client.get(f"/organizations/{org_id}/clusters/{cluster}/plan")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    changes = cli.client.get(cli.org_path(f"/clusters/{cluster}/plan"))
+    if cli.json_output:
         print_json(changes)
     else:
         print_table(changes, [("action", "ACTION"), ("step", "STEP"), ("resource", "RESOURCE"),
@@ -146,28 +146,26 @@ def plan(cluster: CLUSTER, org: ORG = None, json_output: JSON = False) -> None:
 
 @app.command()
 def delete(
+    ctx: typer.Context,
     cluster: CLUSTER,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] =
-        False,
+    yes: YES = False,
     watch: WATCH = False,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
     """Delete a cluster's AWS resources, backwards, proving none are left; keeps its record."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.get(f"/organizations/{org_id}/clusters/{cluster}")
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/clusters/{cluster}"))
     if not yes:
         typer.confirm(f"Delete cluster {data['name']} and every AWS resource it has?",
                       abort=True)
-    data = client.delete(f"/organizations/{org_id}/clusters/{data['id']}")
+    data = cli.client.delete(cli.org_path(f"/clusters/{data['id']}"))
     if watch:
-        _watch(client, org_id, data["id"], until=("Deleted", "Failed"))
+        _watch(cli, data["id"], until=("Deleted", "Failed"))
         return
-    if json_output:
+    if cli.json_output:
         print_json(data)
     else:
         success(f"deletion of {data['name']} requested; follow it with "
@@ -198,7 +196,7 @@ def _render(data: dict[str, Any]) -> Any:
     return table
 
 
-def _watch(client: Any, org_id: str, cluster_id: str, until: tuple[str, ...],
+def _watch(cli: Invocation, cluster_id: str, until: tuple[str, ...],
            interval: float = 1.0) -> None:
     """Poll and redraw until the cluster reaches one of ``until``; exit 1 if it Failed."""
     import time
@@ -207,12 +205,12 @@ def _watch(client: Any, org_id: str, cluster_id: str, until: tuple[str, ...],
     from rich.live import Live
 
     console = Console()
-    data = client.get(f"/organizations/{org_id}/clusters/{cluster_id}")
+    data = cli.client.get(cli.org_path(f"/clusters/{cluster_id}"))
     with Live(_render(data), console=console, refresh_per_second=4,
               transient=not console.is_terminal) as live:
         while data["phase"] not in until:
             time.sleep(interval)
-            data = client.get(f"/organizations/{org_id}/clusters/{cluster_id}")
+            data = cli.client.get(cli.org_path(f"/clusters/{cluster_id}"))
             live.update(_render(data))
     if not console.is_terminal:
         console.print(_render(data))

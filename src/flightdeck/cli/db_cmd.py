@@ -9,6 +9,10 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="Manage the control-plane database.")
 
 
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="db")
+
+
 @app.command()
 def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
+from flightdeck.cli.context import Invocation, invocation
 from flightdeck.cli.errors import CliError
+from flightdeck.cli.options import JSON, ORG, PROJECT_DIR
 
 
 class _DefaultToCode(TyperGroup):
@@ -32,16 +34,17 @@ app = typer.Typer(
     "[--dags]`; `flightdeck deploy list DEPLOYMENT` shows the history.",
 )
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[str | None, typer.Option(
-    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
 FINAL = ("succeeded", "rejected", "failed")
 
 
-def _choose_deployment(client: Any, org_id: str, ref: str | None) -> dict[str, Any]:
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="deploy")
+
+
+def _choose_deployment(cli: Invocation, ref: str | None) -> dict[str, Any]:
     if ref:
-        return dict(client.get(f"/organizations/{org_id}/deployments/{ref}"))
-    live = [d for d in client.get(f"/organizations/{org_id}/deployments")
+        return dict(cli.client.get(cli.org_path(f"/deployments/{ref}")))
+    live = [d for d in cli.client.get(cli.org_path("/deployments"))
             if d["desired_state"] == "present"]
     if len(live) == 1:
         return dict(live[0])
@@ -50,6 +53,17 @@ def _choose_deployment(client: Any, org_id: str, ref: str | None) -> dict[str, A
                        "`flightdeck deployment create`")
     names = ", ".join(d["name"] for d in live)
     raise CliError(f"several Deployments ({names}); name the one to deploy to")
+
+
+def _project_root(directory: Path) -> Path:
+    """The dev project ``directory`` is in (it or a parent), as ``dev`` commands find it."""
+    from flightdeck.devenv.errors import DevEnvError
+    from flightdeck.devenv.project import find_project
+
+    try:
+        return find_project(directory.resolve()).root
+    except DevEnvError as exc:
+        raise CliError(exc.message) from None
 
 
 def check_dags(project_root: Path, echo: Any) -> list[str]:
@@ -73,10 +87,12 @@ def check_dags(project_root: Path, echo: Any) -> list[str]:
     return list(dags)
 
 
-def wait_for_deploy(client: Any, org_id: str, deployment_id: str, deploy_id: str,
+def wait_for_deploy(client: Any, org_path: str, deployment_id: str, deploy_id: str,
                     timeout: float) -> dict[str, Any]:
+    """Poll until the deploy is final (``client`` an ApiClient, ``org_path`` the
+    organization's API path; the quickstart calls this with its own client)."""
     deadline = time.monotonic() + timeout
-    path = f"/organizations/{org_id}/deployments/{deployment_id}/deploys/{deploy_id}"
+    path = f"{org_path}/deployments/{deployment_id}/deploys/{deploy_id}"
     while True:
         deploy: dict[str, Any] = client.get(path)
         if deploy["status"] in FINAL:
@@ -89,14 +105,13 @@ def wait_for_deploy(client: Any, org_id: str, deployment_id: str, deploy_id: str
 
 @app.command()
 def code(
+    ctx: typer.Context,
     deployment: Annotated[str | None, typer.Argument(
         help="Deployment name or id [default: your only one].")] = None,
     dags: Annotated[bool, typer.Option(
         "--dags", help="Deploy only dags/ (fast); default: the full project with "
                        "requirements.txt, include/ and plugins/.")] = False,
-    project_dir: Annotated[Path, typer.Option(
-        "--project", "-p", help="The dev project [default: the current directory].")] =
-        Path(),
+    project_dir: PROJECT_DIR = Path(),
     description: Annotated[str, typer.Option(help="A note kept in the deploy history.")] = "",
     wait: Annotated[bool, typer.Option(
         help="Wait for the Deployment to check and switch to the code.")] = True,
@@ -105,56 +120,55 @@ def code(
     json_output: JSON = False,
 ) -> None:
     """Parse every DAG, upload a bundle, and wait until the Deployment serves it."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
     from flightdeck.runtime.base import RuntimeError_
     from flightdeck.runtime.bundle import build_bundle
 
+    cli = invocation(ctx, org, json_output)
+
     def echo(message: str) -> None:
-        if not json_output:
+        if not cli.json_output:
             typer.echo(message)
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    target = _choose_deployment(client, org_id, deployment)
+    target = _choose_deployment(cli, deployment)
     kind: Literal["dags", "full"] = "dags" if dags else "full"
-    parsed = check_dags(project_dir, echo)
+    root = _project_root(project_dir)
+    parsed = check_dags(root, echo)
     echo(f"Parsed {len(parsed)} DAG(s): {', '.join(parsed) or '-'}")
     try:
-        bundle = build_bundle(project_dir.resolve(), kind)
+        bundle = build_bundle(root, kind)
     except (RuntimeError_, ValueError) as exc:
         raise CliError(str(exc)) from None
-    deploy = client.upload(
-        f"/organizations/{org_id}/deployments/{target['id']}/deploys", bundle,
+    deploy = cli.client.upload(
+        cli.org_path(f"/deployments/{target['id']}/deploys"), bundle,
         params={"kind": kind, "description": description},
     )
     echo(f"Uploaded {len(bundle)} bytes as deploy {deploy['id']} to {target['name']}")
     if wait:
-        deploy = wait_for_deploy(client, org_id, target["id"], deploy["id"], timeout)
-    if json_output:
+        deploy = wait_for_deploy(cli.client, cli.org_path(), target["id"], deploy["id"], timeout)
+    if cli.json_output:
         print_json(deploy)
     if deploy["status"] in ("rejected", "failed"):
         problems = "".join(f"\n  {path}: {error}" for path, error in deploy["errors"].items())
         raise CliError(f"deploy {deploy['status']}: {deploy['message']}{problems}\n"
                        "the Deployment keeps running its previous code")
-    if not json_output:
+    if not cli.json_output:
         success(f"deploy {deploy['id']} to {target['name']}: {deploy['status']}")
 
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     deployment: Annotated[str, typer.Argument(help="Deployment name or id.")],
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
     """A Deployment's deploys, newest first."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    rows = client.get(f"/organizations/{org_id}/deployments/{deployment}/deploys")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path(f"/deployments/{deployment}/deploys"))
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),

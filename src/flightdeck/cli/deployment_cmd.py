@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
+from flightdeck.cli.context import invocation
 from flightdeck.cli.errors import CliError
+from flightdeck.cli.options import JSON, ORG, WORKSPACE, YES
 
 app = typer.Typer(
     no_args_is_help=True, help="Deployments: Airflow environments on your Active clusters."
 )
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[str | None, typer.Option(
-    "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one].")]
 DEPLOYMENT = Annotated[str, typer.Argument(help="Deployment name or id.")]
 WAIT = Annotated[bool, typer.Option(
     "--wait", "-w", help="Wait until the Deployment is Healthy (exit 1 if Unhealthy).")]
@@ -28,6 +27,12 @@ EXECUTOR = Annotated[str | None, typer.Option(
     help="CeleryExecutor (default) or KubernetesExecutor.")]
 SIZE = Annotated[str | None, typer.Option(
     "--scheduler-size", help="small, medium or large.")]
+
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="deployment")
+
 
 FIELDS = [
     ("name", "Name"), ("id", "ID"), ("phase", "Phase"), ("health_message", "Health"),
@@ -62,13 +67,16 @@ def _readable(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def wait_until_settled(client: Any, org_id: str, deployment_id: str, timeout: float,
+def wait_until_settled(client: Any, org_path: str, deployment_id: str, timeout: float,
                        echo: Any = None) -> dict[str, Any]:
-    """Poll until Healthy or Unhealthy after creation; prints phase changes."""
+    """Poll until Healthy or Unhealthy after creation; prints phase changes.
+
+    ``client`` is an ApiClient and ``org_path`` the organization's API path (the quickstart
+    calls this with its own client)."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        data: dict[str, Any] = client.get(f"/organizations/{org_id}/deployments/{deployment_id}")
+        data: dict[str, Any] = client.get(f"{org_path}/deployments/{deployment_id}")
         settled = data["observed_generation"] >= data["generation"]
         message = data["phase"] + (f": {data['health_message']}" if data["health_message"] else "")
         if message != last and echo is not None:
@@ -86,8 +94,9 @@ def wait_until_settled(client: Any, org_id: str, deployment_id: str, timeout: fl
 
 @app.command()
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Deployment name.")],
-    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id or name.")],
+    workspace: WORKSPACE,
     cluster: Annotated[str, typer.Option("--cluster", help="An Active cluster's name or id.")],
     airflow_version: Annotated[str | None, typer.Option(
         help="Airflow version, e.g. 3.1.0 [default: flightdeck's current default].")] = None,
@@ -105,7 +114,6 @@ def create(
     json_output: JSON = False,
 ) -> None:
     """Create a Deployment on an Active cluster; the worker starts Airflow for it."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
     body: dict[str, Any] = {
@@ -117,13 +125,12 @@ def create(
         "environment": parse_env(env, "--env"),
         "secret_environment": parse_env(secret_env, "--secret-env"),
     }
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.post(f"/organizations/{org_id}/deployments", json=body)
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.post(cli.org_path("/deployments"), json=body)
     if wait:
-        data = wait_until_settled(client, org_id, data["id"], timeout,
-                                  echo=None if json_output else typer.echo)
-    if json_output:
+        data = wait_until_settled(cli.client, cli.org_path(), data["id"], timeout,
+                                  echo=None if cli.json_output else typer.echo)
+    if cli.json_output:
         print_json(data)
     else:
         success(f"deployment {data['name']} {'is ' + data['phase'] if wait else 'requested'} "
@@ -134,19 +141,18 @@ def create(
 
 @app.command("list")
 def list_(
-    workspace: Annotated[str | None, typer.Option(help="Only this workspace.")] = None,
+    ctx: typer.Context,
+    workspace: WORKSPACE = None,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
-    """List the Deployments you can see."""
-    from flightdeck.cli.client import ApiClient, resolve_org
+    """List the Deployments you can see (with --workspace, only that workspace's)."""
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    rows = client.get(f"/organizations/{org_id}/deployments",
-                      params={"workspace": workspace} if workspace else None)
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path("/deployments"),
+                          params={"workspace": workspace} if workspace else None)
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
@@ -154,33 +160,33 @@ def list_(
 
 
 @app.command()
-def get(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False) -> None:
+def get(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
     """Show a Deployment: phase, health, Airflow URL, spec (secret values are never shown)."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_fields, print_json
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.get(f"/organizations/{org_id}/deployments/{deployment}")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/deployments/{deployment}"))
+    if cli.json_output:
         print_json(data)
     else:
         print_fields(_readable(data), FIELDS)
 
 
 @app.command()
-def manifests(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False) -> None:
+def manifests(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
     """Print the Helm values and Kubernetes objects the kubernetes runtime applies for this
     Deployment (secret values redacted); reads no cluster."""
     import yaml
 
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.get(f"/organizations/{org_id}/deployments/{deployment}/manifests")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/deployments/{deployment}/manifests"))
+    if cli.json_output:
         print_json(data)
         return
     typer.echo("# Helm values (apache-airflow/airflow)")
@@ -192,6 +198,7 @@ def manifests(deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
 
 @app.command()
 def update(
+    ctx: typer.Context,
     deployment: DEPLOYMENT,
     airflow_version: Annotated[str | None, typer.Option(help="New Airflow version.")] = None,
     executor: EXECUTOR = None,
@@ -213,7 +220,6 @@ def update(
     json_output: JSON = False,
 ) -> None:
     """Change a Deployment; only the options given change. The runtime restarts as needed."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
     body: dict[str, Any] = {
@@ -232,13 +238,12 @@ def update(
         body["remove_secrets"] = list(remove_secret)
     if not body:
         raise CliError("nothing to change; give at least one option (see --help)")
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.patch(f"/organizations/{org_id}/deployments/{deployment}", json=body)
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.patch(cli.org_path(f"/deployments/{deployment}"), json=body)
     if wait:
-        data = wait_until_settled(client, org_id, data["id"], timeout,
-                                  echo=None if json_output else typer.echo)
-    if json_output:
+        data = wait_until_settled(cli.client, cli.org_path(), data["id"], timeout,
+                                  echo=None if cli.json_output else typer.echo)
+    if cli.json_output:
         print_json(data)
     else:
         success(f"deployment {data['name']} updated (generation {data['generation']})")
@@ -248,32 +253,30 @@ def update(
 
 @app.command()
 def delete(
+    ctx: typer.Context,
     deployment: DEPLOYMENT,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] =
-        False,
+    yes: YES = False,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it is gone.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
     """Delete a Deployment: its Airflow stops and its data is removed."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data = client.get(f"/organizations/{org_id}/deployments/{deployment}")
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/deployments/{deployment}"))
     if not yes:
         typer.confirm(f"Delete deployment {data['name']} and everything it runs?", abort=True)
-    data = client.delete(f"/organizations/{org_id}/deployments/{data['id']}")
+    data = cli.client.delete(cli.org_path(f"/deployments/{data['id']}"))
     if wait:
         deadline = time.monotonic() + timeout
         while data["phase"] != "Deleted":
             if time.monotonic() > deadline:
                 raise CliError(f"deployment {data['name']} is still {data['phase']}")
             time.sleep(1.0)
-            data = client.get(f"/organizations/{org_id}/deployments/{data['id']}")
-    if json_output:
+            data = cli.client.get(cli.org_path(f"/deployments/{data['id']}"))
+    if cli.json_output:
         print_json(data)
     else:
         success(f"deployment {data['name']} {'deleted' if wait else 'deletion requested'}")

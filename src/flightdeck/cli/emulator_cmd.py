@@ -20,6 +20,10 @@ PLATFORM_PROFILE = "flightdeck-emulator-platform"
 CUSTOMER_PROFILE = "flightdeck-emulator-customer"
 
 
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="emulator")
+
+
 @app.callback(invoke_without_command=True)
 def run(
     host: Annotated[

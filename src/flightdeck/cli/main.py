@@ -1,4 +1,10 @@
-"""The ``flightdeck`` command: one root application, one module per command group."""
+"""The ``flightdeck`` command: one root application, one module per command or group.
+
+A module is named for its place in the command tree (``flightdeck aws role`` lives in
+``aws_role_cmd.py``, ``flightdeck server`` in ``server_cmd.py``; ``auth_cmd.py`` holds
+``signup``, ``login`` and ``logout``) and adds itself to its parent with
+``register(parent)``: a group under its name, a top-level command directly.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ import sys
 import typer
 
 from flightdeck.cli import (
-    accounts_cmd,
     auth_cmd,
+    aws_cmd,
     cluster_cmd,
     db_cmd,
     deploy_cmd,
@@ -16,41 +22,52 @@ from flightdeck.cli import (
     dev_cmd,
     emulator_cmd,
     notifications_cmd,
-    orgs_cmd,
+    organization_cmd,
     quickstart_cmd,
     server_cmd,
-    tokens_cmd,
-    users_cmd,
+    token_cmd,
+    user_cmd,
     worker_cmd,
-    workspaces_cmd,
+    workspace_cmd,
 )
+from flightdeck.cli.context import Invocation
 from flightdeck.cli.errors import CliError
 
 app = typer.Typer(
     name="flightdeck",
-    help="Run Apache Airflow in your own AWS account, managed from one control plane.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Run Apache Airflow in your own AWS account, managed from one control plane.
+
+    Start with `flightdeck quickstart` to see it all work on this machine, or
+    `flightdeck server` and `flightdeck signup` to run your own.
+    """
+    ctx.ensure_object(Invocation)
+
+
 quickstart_cmd.register(app)
-auth_cmd.register(app)
 server_cmd.register(app)
+auth_cmd.register(app)
+organization_cmd.register(app)
+workspace_cmd.register(app)
+user_cmd.register(app)
+token_cmd.register(app)
+aws_cmd.register(app)
+cluster_cmd.register(app)
+deployment_cmd.register(app)
+deploy_cmd.register(app)
+dev_cmd.register(app)
+notifications_cmd.register(app)
 worker_cmd.register(app)
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(orgs_cmd.app, name="organization")
-app.add_typer(workspaces_cmd.app, name="workspace")
-app.add_typer(users_cmd.app, name="user")
-app.add_typer(tokens_cmd.app, name="token")
-app.add_typer(accounts_cmd.app, name="aws")
-app.add_typer(cluster_cmd.app, name="cluster")
-app.add_typer(deployment_cmd.app, name="deployment")
-app.add_typer(deploy_cmd.app, name="deploy")
-app.add_typer(notifications_cmd.app, name="notifications")
-app.add_typer(emulator_cmd.app, name="emulator")
-app.add_typer(dev_cmd.app, name="dev")
+db_cmd.register(app)
+emulator_cmd.register(app)
 
 
 def main() -> None:

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
+
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON, ORG
 
 app = typer.Typer(no_args_is_help=True, help="Notifications sent (or queued) to Owners.")
 
 
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="notifications")
+
+
 @app.command("list")
-def list_(
-    org: Annotated[str | None, typer.Option("--org", envvar="FLIGHTDECK_ORG",
-                                            help="Organization id or name.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
+def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> None:
     """List notifications, newest first (the embedded default keeps mail here, unsent)."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    rows = client.get(f"/organizations/{resolve_org(client, org)['id']}/notifications")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path("/notifications"))
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(rows, [("created_at", "CREATED"), ("recipient", "TO"),

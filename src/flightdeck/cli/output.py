@@ -43,7 +43,8 @@ def print_fields(data: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> 
 def success(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[green]✓[/green] {message}", highlight=False)
+    # soft_wrap: a long message stays one line (URLs, ids), however wide the terminal.
+    Console(stderr=True, soft_wrap=True).print(f"[green]✓[/green] {message}", highlight=False)
 
 
 _MARKS = {"pass": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}

@@ -271,8 +271,8 @@ class Quickstart:
                         f"{deployment['airflow_version']}; the worker prepares and starts it")
             from flightdeck.cli.deployment_cmd import wait_until_settled
 
-            data = wait_until_settled(self.api, self.org_id, deployment["id"], self.timeout,
-                                      echo=self.detail)
+            data = wait_until_settled(self.api, f"/organizations/{self.org_id}",
+                                      deployment["id"], self.timeout, echo=self.detail)
             if data["phase"] != "Healthy":
                 raise self.fail(f"Deployment is {data['phase']}: {data['health_message']}")
             self.outcome.airflow_url = data["airflow_url"] or ""
@@ -293,8 +293,8 @@ class Quickstart:
             deploy = self.api.upload(
                 f"/organizations/{self.org_id}/deployments/{self.deployment_id}/deploys",
                 bundle, params={"kind": "dags", "description": "quickstart example project"})
-            deploy = wait_for_deploy(self.api, self.org_id, self.deployment_id, deploy["id"],
-                                     self.timeout)
+            deploy = wait_for_deploy(self.api, f"/organizations/{self.org_id}",
+                                     self.deployment_id, deploy["id"], self.timeout)
             if deploy["status"] != "succeeded":
                 raise self.fail(f"deploy {deploy['status']}: {deploy['message']}")
             self.detail(f"deploy {deploy['id']} is serving")

@@ -23,6 +23,11 @@ app = typer.Typer(
     help="Check that a role trust policy lets in only the platform, with the external ID.",
 )
 
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="trust-policy")
+
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_INVALID_INPUT = 2

@@ -8,67 +8,62 @@ from the control plane, which then also learns the new role's ARN.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
+from flightdeck.cli.context import Invocation, invocation
+from flightdeck.cli.options import JSON, ORG, aws_region, platform_account_id
+
 app = typer.Typer(no_args_is_help=True, help="Create the cross-account role flightdeck assumes.")
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 METHODS = ("iam", "cloudformation")
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="role")
 
 
 @dataclass(frozen=True)
 class ControlPlaneContext:
     """What the control plane knows for the logged-in user's organization."""
 
-    organization_id: str
     external_id: str
     platform_account_id: str | None
     # Registers the role ARN with the organization (raises CliError when the server refuses).
-    register_role: Callable[[str], None] | None
+    register_role: Callable[[str], None]
 
 
-def _control_plane_context(organization: str | None) -> ControlPlaneContext | None:
+def _control_plane_context(cli: Invocation) -> ControlPlaneContext | None:
     """The organization's external ID, platform account and role registration, from the
     control plane.
 
     None when the user is not logged in, so the command works from options alone. This is
     the one place ``role create`` talks to the control plane.
     """
-    try:
-        from flightdeck.cli import client as api
-        from flightdeck.cli import credentials
-        from flightdeck.cli.errors import CliError
-    except ImportError:  # the HTTP client is not part of this installation
+    from flightdeck.cli.errors import CliError
+
+    if not cli.logged_in:
         return None
-    if not credentials.load().token:
-        return None
-    http = api.ApiClient()
-    org_id = str(api.resolve_org(http, organization)["id"])
-    revealed = http.get(f"/organizations/{org_id}/aws-external-id")
+    revealed = cli.client.get(cli.org_path("/aws-external-id"))
     try:
-        platform_account_id: str | None = http.get(f"/organizations/{org_id}/aws/role-setup")[
+        platform: str | None = cli.client.get(cli.org_path("/aws/role-setup"))[
             "platform_account_id"
         ]
     except (CliError, KeyError, TypeError):  # an older server: --platform-account is needed
-        platform_account_id = None
+        platform = None
 
     def register_role(role_arn: str) -> None:
         account_id = role_arn.split(":")[4]
-        http.post(
-            f"/organizations/{org_id}/aws/accounts",
-            json={"account_id": account_id, "role_arn": role_arn},
+        cli.client.post(
+            cli.org_path("/aws/accounts"), json={"account_id": account_id, "role_arn": role_arn}
         )
 
     return ControlPlaneContext(
-        organization_id=org_id,
         external_id=str(revealed["external_id"]),
-        platform_account_id=platform_account_id,
+        platform_account_id=platform,
         register_role=register_role,
     )
 
@@ -79,22 +74,9 @@ def _method(value: str) -> str:
     return value
 
 
-def _optional_account(value: str | None) -> str | None:
-    if value is not None and not _ACCOUNT_ID.match(value.strip()):
-        raise typer.BadParameter(
-            "must be the platform's 12-digit AWS account ID, for example 123456789012"
-        )
-    return value.strip() if value else None
-
-
-def _optional_region(value: str | None) -> str | None:
-    if value is not None and not _REGION.match(value):
-        raise typer.BadParameter(f"{value!r} is not an AWS region name such as us-east-1")
-    return value
-
-
 @app.command("create")
 def create(
+    ctx: typer.Context,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -126,7 +108,7 @@ def create(
         typer.Option(
             "--platform-account",
             envvar="FLIGHTDECK_PLATFORM_ACCOUNT_ID",
-            callback=_optional_account,
+            callback=platform_account_id,
             help="The platform's AWS account ID to trust (12 digits).",
         ),
     ] = None,
@@ -134,40 +116,35 @@ def create(
         str | None,
         typer.Option(
             "--region",
-            callback=_optional_region,
+            callback=aws_region,
             help="Region for AWS calls and the CloudFormation stack (default: the profile's).",
         ),
     ] = None,
-    organization: Annotated[
-        str | None,
-        typer.Option("--org", help="Organization (name or id) when logged in to several."),
-    ] = None,
+    org: ORG = None,
     timeout: Annotated[
         int,
         typer.Option("--timeout", min=30, help="Seconds to wait for the CloudFormation stack."),
     ] = 600,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JSON = False,
 ) -> None:
     """Create or repair the role flightdeck-remote-management; safe to run again."""
     from flightdeck.cli.errors import CliError
 
-    context = _control_plane_context(organization)
+    cli = invocation(ctx, org, json_output)
+    context = _control_plane_context(cli)
     platform, external = _resolve_inputs(context, platform_account, external_id)
     result = _run_setup(profile, region, platform, external, method, timeout)
 
     registered = False
     registration_note = "not logged in to a control plane"
     if context is not None:
-        if context.register_role is None:
-            registration_note = "this control plane cannot register roles yet"
-        else:
-            try:
-                context.register_role(result.role_arn)
-                registered = True
-            except CliError as exc:
-                registration_note = exc.message
+        try:
+            context.register_role(result.role_arn)
+            registered = True
+        except CliError as exc:
+            registration_note = exc.message
 
-    if json_output:
+    if cli.json_output:
         import json
 
         typer.echo(json.dumps({**result.as_dict(), "registered": registered}, indent=2))

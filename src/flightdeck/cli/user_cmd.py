@@ -6,15 +6,12 @@ from typing import Annotated
 
 import typer
 
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON, ORG
+
 app = typer.Typer(no_args_is_help=True, help="Members of an organization or workspace.")
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[
-    str | None,
-    typer.Option(
-        "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one]."
-    ),
-]
+# Not options.WORKSPACE: here it chooses whose membership a command acts on.
 WORKSPACE = Annotated[
     str | None,
     typer.Option(
@@ -23,10 +20,16 @@ WORKSPACE = Annotated[
         help="Act on this workspace's membership instead of the organization's.",
     ),
 ]
+USER = Annotated[str, typer.Argument(help="Member email or user id.")]
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="user")
 
 
 @app.command()
 def invite(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="Email address to invite.")],
     role: Annotated[str, typer.Option(help="Organization role: owner or member.")] = "member",
     workspace: WORKSPACE = None,
@@ -37,17 +40,15 @@ def invite(
     json_output: JSON = False,
 ) -> None:
     """Add a user to the organization, or issue an invitation if they have no account yet."""
-    from flightdeck.cli.client import ApiClient, resolve_org, resolve_workspace
     from flightdeck.cli.output import print_json, success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
+    cli = invocation(ctx, org, json_output)
     body: dict[str, str] = {"email": email, "role": role}
     if workspace:
-        body["workspace_id"] = resolve_workspace(client, org_id, workspace)["id"]
+        body["workspace_id"] = cli.workspace(workspace)["id"]
         body["workspace_role"] = workspace_role
-    result = client.post(f"/organizations/{org_id}/members", json=body)
-    if json_output:
+    result = cli.client.post(cli.org_path("/members"), json=body)
+    if cli.json_output:
         print_json(result)
     elif result["status"] == "added":
         success(f"{email} added as {role}")
@@ -59,19 +60,18 @@ def invite(
 
 
 @app.command("list")
-def list_(workspace: WORKSPACE = None, org: ORG = None, json_output: JSON = False) -> None:
+def list_(
+    ctx: typer.Context, workspace: WORKSPACE = None, org: ORG = None, json_output: JSON = False
+) -> None:
     """List members and their roles."""
-    from flightdeck.cli.client import ApiClient, resolve_org, resolve_workspace
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    path = f"/organizations/{org_id}/members"
+    cli = invocation(ctx, org, json_output)
+    path = cli.org_path("/members")
     if workspace:
-        ws_id = resolve_workspace(client, org_id, workspace)["id"]
-        path = f"/organizations/{org_id}/workspaces/{ws_id}/members"
-    rows = client.get(path)
-    if json_output:
+        path = cli.org_path(f"/workspaces/{cli.workspace(workspace)['id']}/members")
+    rows = cli.client.get(path)
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(
@@ -81,7 +81,8 @@ def list_(workspace: WORKSPACE = None, org: ORG = None, json_output: JSON = Fals
 
 @app.command()
 def role(
-    user: Annotated[str, typer.Argument(help="Member email or user id.")],
+    ctx: typer.Context,
+    user: USER,
     new_role: Annotated[
         str, typer.Argument(metavar="ROLE", help="owner|member, or with --workspace admin|member.")
     ],
@@ -89,41 +90,35 @@ def role(
     org: ORG = None,
 ) -> None:
     """Change a member's role (an organization always keeps at least one Owner)."""
-    from flightdeck.cli.client import ApiClient, resolve_member, resolve_org, resolve_workspace
     from flightdeck.cli.output import success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    member = resolve_member(client, org_id, user)
+    cli = invocation(ctx, org)
+    member = cli.member(user)
     if workspace:
-        ws = resolve_workspace(client, org_id, workspace)
-        path = f"/organizations/{org_id}/workspaces/{ws['id']}/members"
-        client.post(path, json={"user_id": member["user_id"], "role": new_role})
+        ws = cli.workspace(workspace)
+        cli.client.post(
+            cli.org_path(f"/workspaces/{ws['id']}/members"),
+            json={"user_id": member["user_id"], "role": new_role},
+        )
         success(f"{member['email']} is now {new_role} of workspace {ws['name']}")
     else:
-        client.patch(
-            f"/organizations/{org_id}/members/{member['user_id']}", json={"role": new_role}
-        )
+        cli.client.patch(cli.org_path(f"/members/{member['user_id']}"), json={"role": new_role})
         success(f"{member['email']} is now {new_role}")
 
 
 @app.command()
 def remove(
-    user: Annotated[str, typer.Argument(help="Member email or user id.")],
-    workspace: WORKSPACE = None,
-    org: ORG = None,
+    ctx: typer.Context, user: USER, workspace: WORKSPACE = None, org: ORG = None
 ) -> None:
     """Remove a member from the organization (and its workspaces), or from one workspace."""
-    from flightdeck.cli.client import ApiClient, resolve_member, resolve_org, resolve_workspace
     from flightdeck.cli.output import success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    member = resolve_member(client, org_id, user)
+    cli = invocation(ctx, org)
+    member = cli.member(user)
     if workspace:
-        ws = resolve_workspace(client, org_id, workspace)
-        client.delete(f"/organizations/{org_id}/workspaces/{ws['id']}/members/{member['user_id']}")
+        ws = cli.workspace(workspace)
+        cli.client.delete(cli.org_path(f"/workspaces/{ws['id']}/members/{member['user_id']}"))
         success(f"{member['email']} removed from workspace {ws['name']}")
     else:
-        client.delete(f"/organizations/{org_id}/members/{member['user_id']}")
+        cli.client.delete(cli.org_path(f"/members/{member['user_id']}"))
         success(f"{member['email']} removed from the organization")

@@ -6,26 +6,24 @@ from typing import Annotated
 
 import typer
 
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON, ORG, YES
+
 app = typer.Typer(no_args_is_help=True, help="Workspaces of an organization.")
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[
-    str | None,
-    typer.Option(
-        "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one]."
-    ),
-]
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="workspace")
 
 
 @app.command("list")
-def list_(org: ORG = None, json_output: JSON = False) -> None:
+def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> None:
     """List the workspaces you can see."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, print_table
 
-    client = ApiClient()
-    rows = client.get(f"/organizations/{resolve_org(client, org)['id']}/workspaces")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path("/workspaces"))
+    if cli.json_output:
         print_json(rows)
     else:
         print_table(rows, [("id", "ID"), ("name", "NAME"), ("created_at", "CREATED")])
@@ -33,19 +31,17 @@ def list_(org: ORG = None, json_output: JSON = False) -> None:
 
 @app.command()
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Workspace name.")],
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
     """Create a workspace (Organization Owners)."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json, success
 
-    client = ApiClient()
-    workspace = client.post(
-        f"/organizations/{resolve_org(client, org)['id']}/workspaces", json={"name": name}
-    )
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    workspace = cli.client.post(cli.org_path("/workspaces"), json={"name": name})
+    if cli.json_output:
         print_json(workspace)
     else:
         success(f"workspace {workspace['name']} created ({workspace['id']})")
@@ -53,18 +49,17 @@ def create(
 
 @app.command()
 def delete(
+    ctx: typer.Context,
     workspace: Annotated[str, typer.Argument(help="Workspace id or name.")],
     org: ORG = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YES = False,
 ) -> None:
     """Delete a workspace (Workspace Admins and Organization Owners)."""
-    from flightdeck.cli.client import ApiClient, resolve_org, resolve_workspace
     from flightdeck.cli.output import success
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    target = resolve_workspace(client, org_id, workspace)
+    cli = invocation(ctx, org)
+    target = cli.workspace(workspace)
     if not yes:
         typer.confirm(f"Delete workspace {target['name']}?", abort=True)
-    client.delete(f"/organizations/{org_id}/workspaces/{target['id']}")
+    cli.client.delete(cli.org_path(f"/workspaces/{target['id']}"))
     success(f"workspace {target['name']} deleted")

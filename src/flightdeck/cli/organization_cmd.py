@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON
+
 app = typer.Typer(no_args_is_help=True, help="Organizations you belong to.")
 
-JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ORG = Annotated[
+ORG_ARGUMENT = Annotated[
     str | None,
     typer.Argument(
         help="Organization id or name [default: your only organization].",
@@ -19,14 +21,18 @@ ORG = Annotated[
 ]
 
 
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="organization")
+
+
 @app.command("list")
-def list_(json_output: JSON = False) -> None:
+def list_(ctx: typer.Context, json_output: JSON = False) -> None:
     """List your organizations and your role in each."""
-    from flightdeck.cli.client import ApiClient
     from flightdeck.cli.output import print_json, print_table
 
-    organizations = ApiClient().get("/organizations")
-    if json_output:
+    cli = invocation(ctx, json_output=json_output)
+    organizations = cli.client.get("/organizations")
+    if cli.json_output:
         print_json(organizations)
     else:
         print_table(organizations, [("id", "ID"), ("name", "NAME"), ("role", "YOUR ROLE")])
@@ -34,28 +40,29 @@ def list_(json_output: JSON = False) -> None:
 
 @app.command()
 def create(
-    name: Annotated[str, typer.Argument(help="Organization name.")], json_output: JSON = False
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Organization name.")],
+    json_output: JSON = False,
 ) -> None:
     """Create an organization; you become its Owner."""
-    from flightdeck.cli.client import ApiClient
     from flightdeck.cli.output import print_json, success
 
-    org = ApiClient().post("/organizations", json={"name": name})
-    if json_output:
+    cli = invocation(ctx, json_output=json_output)
+    org = cli.client.post("/organizations", json={"name": name})
+    if cli.json_output:
         print_json(org)
     else:
         success(f"organization {org['name']} created ({org['id']}); you are its Owner")
 
 
 @app.command()
-def show(org: ORG = None, json_output: JSON = False) -> None:
+def show(ctx: typer.Context, org: ORG_ARGUMENT = None, json_output: JSON = False) -> None:
     """Show an organization."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_fields, print_json
 
-    client = ApiClient()
-    data = client.get(f"/organizations/{resolve_org(client, org)['id']}")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path())
+    if cli.json_output:
         print_json(data)
     else:
         print_fields(
@@ -64,14 +71,13 @@ def show(org: ORG = None, json_output: JSON = False) -> None:
 
 
 @app.command("external-id")
-def external_id(org: ORG = None, json_output: JSON = False) -> None:
+def external_id(ctx: typer.Context, org: ORG_ARGUMENT = None, json_output: JSON = False) -> None:
     """Reveal the organization's AWS external ID (Organization Owners only; audited)."""
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json
 
-    client = ApiClient()
-    data = client.get(f"/organizations/{resolve_org(client, org)['id']}/aws-external-id")
-    if json_output:
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path("/aws-external-id"))
+    if cli.json_output:
         print_json(data)
     else:
         typer.echo(data["external_id"])

@@ -19,6 +19,11 @@ app = typer.Typer(
     help="Test CloudWatch Logs filter patterns offline.",
 )
 
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="pattern")
+
+
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
 _SNIPPET = 80  # widest pattern excerpt shown above the caret

@@ -6,7 +6,6 @@ chain), which never leave it: the control plane's role deliberately cannot creat
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flightdeck.cli.errors import CliError
+from flightdeck.cli.options import JSON, aws_region
 
 if TYPE_CHECKING:
     from flightdeck.aws.monitoring import MonitorReport, MonitorSpec
@@ -24,7 +24,10 @@ app = typer.Typer(
     "with your own credentials.",
 )
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="monitor")
+
 
 PROFILE = Annotated[
     str | None,
@@ -34,13 +37,6 @@ PROFILE = Annotated[
         "credential chain, e.g. AWS_PROFILE).",
     ),
 ]
-JSON = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-
-
-def _region(value: str | None) -> str | None:
-    if value is not None and not _REGION.match(value):
-        raise typer.BadParameter(f"{value!r} is not an AWS region name such as us-east-1")
-    return value
 
 
 def _email(value: str) -> str:
@@ -56,7 +52,7 @@ REGION = Annotated[
     str | None,
     typer.Option(
         "--region",
-        callback=_region,
+        callback=aws_region,
         help="The trail's home region (default: where the trail already is, else the "
         "profile's region).",
     ),

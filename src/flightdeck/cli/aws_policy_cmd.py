@@ -21,17 +21,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, help="Govern the cross-account role's policy.")
 
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="policy")
+
+
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
-
-PolicyFile = Annotated[
-    str,
-    typer.Argument(
-        help="An IAM identity policy JSON file (or `aws iam get-policy-version` output); "
-        "- reads stdin."
-    ),
-]
-
 
 def read_policy_file(file: str) -> PolicyDocument:
     """Read and parse one policy file; every failure is a CliError naming the file and where."""
@@ -66,8 +62,14 @@ def _read_text(file: str) -> str:
 
 @app.command("compare")
 def compare(
-    old: Annotated[str, typer.Argument(metavar="OLD.json", help="The policy in force.")],
-    new: Annotated[str, typer.Argument(metavar="NEW.json", help="The proposed version.")],
+    old: Annotated[str, typer.Argument(
+        metavar="OLD.json",
+        help="The policy in force: an IAM identity policy file (or `aws iam "
+        "get-policy-version` output); - reads stdin.",
+    )],
+    new: Annotated[str, typer.Argument(
+        metavar="NEW.json", help="The proposed version, in the same forms."
+    )],
     json_output: Annotated[
         bool,
         typer.Option(
@@ -143,6 +145,6 @@ def _print_comparison(comparison: Comparison, new: PolicyDocument, new_file: str
 
 
 # `changes` reads the control plane, unlike `compare`; it lives in its own module.
-from flightdeck.cli import policy_changes_cmd  # noqa: E402
+from flightdeck.cli import aws_policy_changes_cmd  # noqa: E402
 
-policy_changes_cmd.register(app)
+aws_policy_changes_cmd.register(app)

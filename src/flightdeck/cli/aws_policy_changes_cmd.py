@@ -1,7 +1,7 @@
 """``flightdeck aws policy changes``: pending and past changes of the role's policy.
 
-Kept apart from ``policy_cmd`` (offline comparison) because it talks to the control plane;
-``register`` adds the command to the ``aws policy`` group.
+Kept apart from ``aws_policy_cmd`` (offline comparison) because it talks to the control
+plane; ``register`` adds the command to the ``aws policy`` group.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-ORG = Annotated[
-    str | None,
-    typer.Option(
-        "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one]."
-    ),
-]
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON, ORG
+
+
+def register(parent: typer.Typer) -> None:
+    """Add ``changes`` to the ``aws policy`` command group."""
+    parent.command("changes")(changes)
 
 
 def changes(
+    ctx: typer.Context,
     org: ORG = None,
     account: Annotated[
         str | None,
@@ -30,7 +32,7 @@ def changes(
     show_diff: Annotated[
         bool, typer.Option("--diff", help="Print each pending change's policy diff.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JSON = False,
 ) -> None:
     """List pending and past changes of the cross-account role's policy (Owners and Admins).
 
@@ -38,16 +40,14 @@ def changes(
     (EFFECTIVE is empty until then); a reducing version applies at once. Also shows each
     account's version in force and any out-of-band change found on the role.
     """
-    from flightdeck.cli.client import ApiClient, resolve_org
     from flightdeck.cli.output import print_json
 
-    client = ApiClient()
-    org_id = resolve_org(client, org)["id"]
-    data: dict[str, Any] = client.get(f"/organizations/{org_id}/aws/policy-changes")
+    cli = invocation(ctx, org, json_output)
+    data: dict[str, Any] = cli.client.get(cli.org_path("/aws/policy-changes"))
     if account is not None:
         data = _only_account(data, account)
-        data["events"] = client.get(f"/organizations/{org_id}/aws/accounts/{account}/events")
-    if json_output:
+        data["events"] = cli.client.get(cli.org_path(f"/aws/accounts/{account}/events"))
+    if cli.json_output:
         print_json(data)
         return
     _print(data, show_diff)
@@ -127,7 +127,3 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             title="Timeline",
         )
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``changes`` to the ``aws policy`` command group."""
-    app.command("changes")(changes)

@@ -58,8 +58,7 @@ def compile_tree(tree: Pattern) -> EventTest:
     if isinstance(tree, TermsPattern):
         return _terms_test(tree.groups)
     if isinstance(tree, RegexPattern):
-        search = tree.regex.search
-        return lambda event: search(event) is not None
+        return tree.regex.search
     if isinstance(tree, JsonPattern):
         return _json_test(tree)
     return _delimited_test(tree)
@@ -321,7 +320,7 @@ def _regex_test(op: str, value: RegexValue) -> _Test:
 
     def test(actual: Any) -> bool:
         text = scalar_text(actual)
-        return text is not None and (search(text) is not None) == wanted
+        return text is not None and search(text) == wanted
 
     return test
 

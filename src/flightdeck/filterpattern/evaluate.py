@@ -49,6 +49,7 @@ _NUMERIC: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _NUMBER_CHARS = frozenset("0123456789.+-eE")
+_LONGEST_INT = 4000
 
 
 def compile_tree(tree: Pattern) -> EventTest:
@@ -310,7 +311,9 @@ def as_number(actual: Any) -> int | float | None:
         return actual
     if isinstance(actual, str) and NUMBER.fullmatch(actual):
         body = actual.lstrip("+")
-        return float(body) if any(c in body for c in ".eE") else int(body)
+        if any(c in body for c in ".eE") or len(body) > _LONGEST_INT:
+            return float(body)  # Python refuses int() of more than 4300 digits
+        return int(body)
     return None
 
 

@@ -49,7 +49,7 @@ from flightdeck.policy.evaluate import (
     parse_number,
     value_sort,
 )
-from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_regex, parse_glob
+from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_matches, parse_glob
 
 Side = Literal["old", "new"]
 Phase = Literal["definite", "possible"]
@@ -214,10 +214,7 @@ class Encoder:
             candidates = self.universe.by_lower
         else:
             candidates = self.universe.by_service.get(service, ())
-        import re
-
-        regex = re.compile(glob_regex(glob, ignore_case=True))
-        return [action for action in candidates if regex.fullmatch(action)]
+        return [action for action in candidates if glob_matches(glob, action, ignore_case=True)]
 
     def _build_key_variables(self) -> None:
         for key, model in self.keys.items():

@@ -102,11 +102,9 @@ def glob_matches(glob: Glob, text: str, *, ignore_case: bool = False) -> bool:
     literal run: literal runs between stars are found leftmost, one after the other, which
     is exact for ``*``/``?`` patterns and never backtracks (a regular expression such as
     ``.*a.*a.*a.*b`` would, for as long as a policy author likes)."""
-    tokens = glob.tokens
+    segments = _matcher(glob, ignore_case)
     if ignore_case:
-        text = _fold(text)
-        tokens = tuple(Token("char", _fold(t.char)) if t.kind == "char" else t for t in tokens)
-    segments = _segments(tokens)
+        text = text.lower() if text.isascii() else _fold(text)
     if len(segments) == 1:
         return len(text) == len(segments[0]) and _matches_at(segments[0], text, 0)
     first, *middle, last = segments
@@ -120,6 +118,20 @@ def glob_matches(glob: Glob, text: str, *, ignore_case: bool = False) -> bool:
             return False
         position = found + len(segment)
     return True
+
+
+_Segment = tuple[str | None, ...]  # a character, or None for ``?``
+
+
+@lru_cache(maxsize=8192)
+def _matcher(glob: Glob, ignore_case: bool) -> tuple[_Segment, ...]:
+    tokens = glob.tokens
+    if ignore_case:
+        tokens = tuple(Token("char", _fold(t.char)) if t.kind == "char" else t for t in tokens)
+    return tuple(
+        tuple(None if token.kind == "one" else token.char for token in segment)
+        for segment in _segments(tokens)
+    )
 
 
 def _fold(text: str) -> str:
@@ -141,19 +153,18 @@ def _segments(tokens: tuple[Token, ...]) -> list[tuple[Token, ...]]:
     return segments
 
 
-def _matches_at(segment: tuple[Token, ...], text: str, start: int) -> bool:
+def _matches_at(segment: _Segment, text: str, start: int) -> bool:
     if start + len(segment) > len(text):
         return False
     return all(
-        token.kind == "one" or token.char == text[start + offset]
-        for offset, token in enumerate(segment)
+        char is None or char == text[start + offset] for offset, char in enumerate(segment)
     )
 
 
-def _find(segment: tuple[Token, ...], text: str, start: int, end: int) -> int:
+def _find(segment: _Segment, text: str, start: int, end: int) -> int:
     """The leftmost place in ``text[start:end]`` where ``segment`` matches, or -1."""
-    if all(token.kind == "char" for token in segment):
-        return text.find("".join(token.char for token in segment), start, end)
+    if None not in segment:
+        return text.find("".join(segment), start, end)  # type: ignore[arg-type]
     for position in range(start, end - len(segment) + 1):
         if _matches_at(segment, text, position):
             return position

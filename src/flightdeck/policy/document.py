@@ -219,7 +219,7 @@ def parse_policy(
             f"unknown top-level field {unknown[0]!r}; a policy has only Version, Id and Statement"
         )
     version = raw.get("Version")
-    if version is not None and version not in KNOWN_VERSIONS:
+    if version is not None and (not isinstance(version, str) or version not in KNOWN_VERSIONS):
         raise InvalidPolicyError(
             f'Version {version!r} is not an IAM policy version; use "2012-10-17"'
         )

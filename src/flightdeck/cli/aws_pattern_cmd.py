@@ -34,7 +34,10 @@ def read_events(file: str) -> list[str]:
     from flightdeck.cli.errors import CliError
 
     if file == "-":
-        text = sys.stdin.read()
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError:
+            raise CliError("stdin is not UTF-8 text", EXIT_INVALID_INPUT) from None
     else:
         try:
             text = Path(file).read_text(encoding="utf-8")

@@ -47,7 +47,10 @@ def _read_policy(file: str) -> str:
     from flightdeck.cli.errors import CliError
 
     if file == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError:
+            raise CliError("stdin is not UTF-8 text", EXIT_INVALID_INPUT) from None
     path = Path(file)
     try:
         return path.read_text(encoding="utf-8")

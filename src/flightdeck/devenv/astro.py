@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.textfile import read_project_text
 
 # Astro Runtime major (Airflow 2 line) -> Airflow minor it is built on.
 RUNTIME_MAJOR_TO_AIRFLOW = {
@@ -27,7 +28,10 @@ RUNTIME_MAJOR_TO_AIRFLOW = {
     13: "2.11",
 }
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+# Blanks, not \s: \s* would run across line ends and make the search quadratic.
+_FROM = re.compile(
+    r"^[ \t]*FROM[ \t]+(?:--platform=\S+[ \t]+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE
+)
 _RUNTIME_AF3 = re.compile(r"^(?P<minor>3\.\d+)-\d+(?:-.*)?$")
 _RUNTIME_AF2 = re.compile(r"^(?P<major>\d+)\.\d+\.\d+(?:-.*)?$")
 _APACHE = re.compile(r"^(?:slim-)?(?P<version>[23]\.\d+\.\d+)(?:-.*)?$")
@@ -59,7 +63,7 @@ def airflow_version_from_dockerfile(path: Path) -> str | None:
     """The Airflow version of the first ``FROM`` line, or ``None`` without a Dockerfile."""
     if not path.exists():
         return None
-    match = _FROM.search(path.read_text(encoding="utf-8"))
+    match = _FROM.search(read_project_text(path))
     if match is None:
         raise DevEnvError(
             "Dockerfile: no FROM line found; add one (for example FROM apache/airflow:3.1.0) "

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.textfile import read_project_text
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -19,6 +20,11 @@ def parse_env_text(text: str, source: str = ".env") -> dict[str, str]:
     """Parse ``KEY=VALUE`` lines (optional ``export``, quotes, comments); refuse anything else."""
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
+        if "\x00" in raw:
+            raise DevEnvError(
+                f"{source} line {number}: contains a NUL byte, which no environment variable "
+                "can hold; remove it"
+            )
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -66,7 +72,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     """Read ``path`` if it exists; a missing file is an empty environment."""
     if not path.exists():
         return {}
-    return parse_env_text(path.read_text(encoding="utf-8"), source=path.name)
+    return parse_env_text(read_project_text(path), source=path.name)
 
 
 def _quote(value: str) -> str:
@@ -80,7 +86,7 @@ def update_env_file(path: Path, updates: dict[str, str | None], comment: str | N
 
     The existing file is parsed first so a broken ``.env`` is reported, not made worse.
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = read_project_text(path) if path.exists() else ""
     parse_env_text(text, source=path.name)
     remaining = dict(updates)
     out: list[str] = []

@@ -18,6 +18,8 @@ import yaml
 from flightdeck.devenv import templates
 from flightdeck.devenv.astro import airflow_version_from_dockerfile
 from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.safeyaml import SettingsYamlError, load_settings_yaml
+from flightdeck.devenv.textfile import read_project_text
 
 DEFAULT_AIRFLOW_VERSION = "3.3.2"
 DEFAULT_API_PORT = 8080
@@ -125,7 +127,7 @@ class Project:
                 "Dockerfile FROM line (run `flightdeck dev init` to create a project)"
             )
         port = raw.get("api_port", DEFAULT_API_PORT)
-        if not isinstance(port, int) or not 1 <= port <= 65535:
+        if not _is_port(port):
             raise DevEnvError(".flightdeck/config.yaml api_port: must be a port number 1-65535")
         aws = raw.get("aws") or {}
         if not isinstance(aws, dict):
@@ -173,16 +175,31 @@ def find_project(start: Path) -> Project:
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse YAML safely; a syntax error becomes one message naming the file and line."""
+    """Parse YAML safely (no aliases, bounded size and depth); anything refused becomes one
+    message naming the file and line."""
+    text = read_project_text(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        return load_settings_yaml(text)
+    except SettingsYamlError as exc:
+        where = f" line {exc.line}" if exc.line is not None else ""
+        raise DevEnvError(f"{path.name}{where}: {exc.reason}") from None
+
+
+def _entries(airflow: dict[str, Any], section: str) -> list[Any]:
+    """A section of ``airflow:`` (connections, pools, variables): a list, or nothing."""
+    value = airflow.get(section)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
         raise DevEnvError(
-            f"{path.name}{where}: {problem}; fix the YAML syntax (indentation, quotes, colons)"
-        ) from None
+            f"airflow_settings.yaml airflow.{section}: expected a list of entries "
+            f"(each starting with '- '), not {type(value).__name__} {str(value)[:40]!r}"
+        )
+    return value
+
+
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
 
 
 def _text(value: Any) -> str | None:
@@ -197,7 +214,7 @@ def parse_settings(raw: Any) -> AirflowSettings:
     if not isinstance(airflow, dict):
         raise DevEnvError("airflow_settings.yaml: expected a top-level 'airflow:' mapping")
     connections: list[Connection] = []
-    for index, item in enumerate(airflow.get("connections") or []):
+    for index, item in enumerate(_entries(airflow, "connections")):
         where = f"airflow_settings.yaml connections[{index}]"
         if not isinstance(item, dict):
             raise DevEnvError(f"{where}: expected a mapping with conn_id and conn_type")
@@ -213,9 +230,16 @@ def parse_settings(raw: Any) -> AirflowSettings:
                 raise DevEnvError(f"{where}: conn_extra is not valid JSON; use a mapping") from None
         if not isinstance(extra, dict):
             raise DevEnvError(f"{where}: conn_extra must be a mapping")
+        try:
+            json.dumps(extra)
+        except (TypeError, ValueError):
+            raise DevEnvError(
+                f"{where}: conn_extra must hold only strings, numbers, booleans, lists and "
+                "mappings (quote dates and other values)"
+            ) from None
         port = item.get("conn_port")
-        if port not in (None, "") and not isinstance(port, int):
-            raise DevEnvError(f"{where}: conn_port must be a number")
+        if port not in (None, "") and not _is_port(port):
+            raise DevEnvError(f"{where}: conn_port must be a port number 1-65535")
         connections.append(
             Connection(
                 conn_id=str(item["conn_id"]),
@@ -229,14 +253,14 @@ def parse_settings(raw: Any) -> AirflowSettings:
             )
         )
     pools: list[Pool] = []
-    for index, item in enumerate(airflow.get("pools") or []):
+    for index, item in enumerate(_entries(airflow, "pools")):
         where = f"airflow_settings.yaml pools[{index}]"
         if not isinstance(item, dict):
             raise DevEnvError(f"{where}: expected a mapping with pool_name and pool_slot")
         if not item.get("pool_name"):
             continue
         slots = item.get("pool_slot")
-        if not isinstance(slots, int) or slots < -1:
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < -1:
             raise DevEnvError(f"{where} ({item['pool_name']}): pool_slot must be a whole number")
         deferred = item.get("pool_include_deferred", False)
         if not isinstance(deferred, bool):
@@ -244,7 +268,7 @@ def parse_settings(raw: Any) -> AirflowSettings:
         description = str(item.get("pool_description") or "")
         pools.append(Pool(str(item["pool_name"]), slots, description, deferred))
     variables: dict[str, str] = {}
-    for index, item in enumerate(airflow.get("variables") or []):
+    for index, item in enumerate(_entries(airflow, "variables")):
         if not isinstance(item, dict):
             raise DevEnvError(
                 f"airflow_settings.yaml variables[{index}]: expected variable_name and "
@@ -307,5 +331,6 @@ def read_packages(project: Project) -> list[str]:
     path = project.root / "packages.txt"
     if not path.exists():
         return []
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    text = read_project_text(path)
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from flightdeck.devenv.errors import DevEnvError
+from flightdeck.devenv.textfile import read_project_text
 
 LAYOUT_VERSION = "1"  # bump when what goes into every venv changes
 BASE_PACKAGES = ("apache-airflow-providers-amazon", "pytest")
@@ -41,7 +42,8 @@ def uv_binary() -> str:
 def requirement_lines(requirements_file: Path) -> list[str]:
     if not requirements_file.exists():
         return []
-    lines = (line.split("#", 1)[0].strip() for line in requirements_file.read_text().splitlines())
+    text = read_project_text(requirements_file)
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return sorted(line for line in lines if line)
 
 

@@ -49,6 +49,7 @@ _NUMERIC: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _NUMBER_CHARS = frozenset("0123456789.+-eE")
+_LONGEST_INT = 4000
 
 
 def compile_tree(tree: Pattern) -> EventTest:
@@ -58,8 +59,7 @@ def compile_tree(tree: Pattern) -> EventTest:
     if isinstance(tree, TermsPattern):
         return _terms_test(tree.groups)
     if isinstance(tree, RegexPattern):
-        search = tree.regex.search
-        return lambda event: search(event) is not None
+        return tree.regex.search
     if isinstance(tree, JsonPattern):
         return _json_test(tree)
     return _delimited_test(tree)
@@ -311,7 +311,9 @@ def as_number(actual: Any) -> int | float | None:
         return actual
     if isinstance(actual, str) and NUMBER.fullmatch(actual):
         body = actual.lstrip("+")
-        return float(body) if any(c in body for c in ".eE") else int(body)
+        if any(c in body for c in ".eE") or len(body) > _LONGEST_INT:
+            return float(body)  # Python refuses int() of more than 4300 digits
+        return int(body)
     return None
 
 
@@ -321,7 +323,7 @@ def _regex_test(op: str, value: RegexValue) -> _Test:
 
     def test(actual: Any) -> bool:
         text = scalar_text(actual)
-        return text is not None and (search(text) is not None) == wanted
+        return text is not None and search(text) == wanted
 
     return test
 

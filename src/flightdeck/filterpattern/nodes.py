@@ -7,9 +7,10 @@ the same way.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
+
+from flightdeck.filterpattern.regex import Regex
 
 ComparisonOp = Literal["=", "!=", "<", "<=", ">", ">="]
 PostfixCheck = Literal["IS NULL", "IS TRUE", "IS FALSE", "NOT EXISTS"]
@@ -44,7 +45,7 @@ class AnyValue:
 class RegexValue:
     """A `%regex%` value, searched (not anchored) in the string form of the value."""
 
-    regex: re.Pattern[str]
+    regex: Regex
     source: str
 
 
@@ -122,7 +123,7 @@ class TermsPattern:
 class RegexPattern:
     """A standalone `%regex%` pattern, searched anywhere in the event."""
 
-    regex: re.Pattern[str]
+    regex: Regex
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ from flightdeck.filterpattern.regex import MAX_REGEXES_PER_PATTERN, compile_rege
 MAX_PATTERN_LENGTH = 1024
 """CloudWatch Logs refuses longer filter patterns (PutMetricFilter, PutSubscriptionFilter)."""
 
-# AWS's number syntax: optional sign, integer or decimal, optional exponent.
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# AWS's number syntax: optional sign, integer or decimal, optional exponent. Written so
+# that no two parts can take the same digits: ``re`` then needs linear time on any field.
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 _TERM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _BLANK = " \t\r\n"

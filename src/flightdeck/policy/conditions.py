@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from flightdeck.policy.document import ConditionClause
+from flightdeck.policy.patterns import ONE, STAR, Glob, Token, glob_matches
 
 _LIKE_OPERATORS = frozenset({"StringLike", "StringNotLike", "ArnLike", "ArnNotLike"})
 _TOKEN = re.compile(r"\$\{([^}]*)\}|(\*)|(\?)|(.)", re.DOTALL)
@@ -94,12 +95,14 @@ def value_matches(
     tokens = _tokens(value, like=like, variables=variables)
     if any(token.kind == "variable" for token in tokens):
         return None
-    pattern = "".join(
-        ".*" if token.kind == "star" else "." if token.kind == "question" else re.escape(token.text)
-        for token in tokens
+    glob = Glob(
+        tuple(
+            STAR if token.kind == "star" else ONE if token.kind == "question" else Token("char", c)
+            for token in tokens
+            for c in (token.text if token.kind == "text" else "*")
+        )
     )
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.fullmatch(pattern, text, flags) is not None
+    return glob_matches(glob, text, ignore_case=ignore_case)
 
 
 def evaluate(clause: ConditionClause, request_value: str | None, *, variables: bool) -> bool | None:

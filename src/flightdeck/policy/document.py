@@ -16,9 +16,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import unquote
+
+from flightdeck.policy.patterns import glob_matches, parse_glob
+
+MAX_POLICY_CHARS = 256 * 1024
+"""The longest policy text read; IAM's own limit is 10,240 characters (inline role policy),
+so this leaves room for ``aws iam get-role`` output around it."""
+MAX_JSON_DEPTH = 32
+"""How deeply objects and lists may nest; a real policy (with a get-role wrapper) needs 9."""
 
 VERSIONS_WITH_VARIABLES = frozenset({"2012-10-17"})
 KNOWN_VERSIONS = frozenset({"2012-10-17", "2008-10-17"})
@@ -79,6 +86,7 @@ _IDENTITY_STATEMENT_FIELDS = frozenset(
     {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 )
 _DOCUMENT_FIELDS = frozenset({"Version", "Id", "Statement"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InvalidPolicyError(ValueError):
@@ -185,13 +193,8 @@ class PolicyDocument:
 
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: case-insensitive, ``*`` any run of characters, ``?`` one."""
-    return _action_regex(pattern.lower()).fullmatch(action.lower()) is not None
-
-
-@lru_cache(maxsize=512)
-def _action_regex(pattern: str) -> re.Pattern[str]:
-    parts = [".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern]
-    return re.compile("".join(parts), re.DOTALL)
+    glob = parse_glob(pattern, wildcards=True, variables=False)
+    return glob_matches(glob, action, ignore_case=True)
 
 
 def parse_policy(
@@ -216,7 +219,7 @@ def parse_policy(
             f"unknown top-level field {unknown[0]!r}; a policy has only Version, Id and Statement"
         )
     version = raw.get("Version")
-    if version is not None and version not in KNOWN_VERSIONS:
+    if version is not None and (not isinstance(version, str) or version not in KNOWN_VERSIONS):
         raise InvalidPolicyError(
             f'Version {version!r} is not an IAM policy version; use "2012-10-17"'
         )
@@ -238,21 +241,72 @@ def parse_policy(
 
 def _decode(source: str | bytes | Mapping[str, Any]) -> Any:
     if isinstance(source, Mapping):
+        _check_values(source)
         return source
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
+    if len(text) > MAX_POLICY_CHARS:
+        raise InvalidPolicyError(
+            f"the policy is {len(text)} characters long; at most {MAX_POLICY_CHARS} are read "
+            "(IAM itself accepts at most 10,240)"
+        )
     stripped = text.strip()
     if stripped.startswith("%7B") or stripped.startswith("%7b"):
         stripped = unquote(stripped)
     if not stripped:
         raise InvalidPolicyError("the policy is empty; expected a JSON object with a Statement")
     try:
-        return json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
+        raw = json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InvalidPolicyError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             line=exc.lineno,
             column=exc.colno,
         ) from None
+    except InvalidPolicyError:
+        raise
+    except RecursionError:
+        raise InvalidPolicyError(_too_deep()) from None
+    except ValueError:  # the only other refusal: an integer of more than 4300 digits
+        raise InvalidPolicyError(
+            "not valid JSON: a number has more digits than can be read (at most 4300)"
+        ) from None
+    _check_values(raw)
+    return raw
+
+
+def _too_deep() -> str:
+    return (
+        f"objects and lists nest more than {MAX_JSON_DEPTH} levels deep; a policy needs far "
+        "fewer: check the brackets"
+    )
+
+
+def _check_values(raw: Any) -> None:
+    """Refuse nesting past MAX_JSON_DEPTH and strings that are not Unicode text (a lone
+    surrogate from a ``\\ud800`` escape): neither is a policy IAM accepts, and a lone
+    surrogate cannot even be printed."""
+    pending: list[tuple[Any, int]] = [(raw, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise InvalidPolicyError(
+                    f"the string {_printable(value)} holds an unpaired UTF-16 surrogate "
+                    "(a \\uD800-\\uDFFF escape without its pair); IAM accepts only Unicode "
+                    "text: remove the escape"
+                )
+            continue
+        if not isinstance(value, Mapping | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidPolicyError(_too_deep())
+        items = [*value.keys(), *value.values()] if isinstance(value, Mapping) else value
+        pending.extend((item, depth + 1) for item in items)
+
+
+def _printable(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return json.dumps(shown)
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

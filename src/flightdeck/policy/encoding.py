@@ -49,7 +49,7 @@ from flightdeck.policy.evaluate import (
     parse_number,
     value_sort,
 )
-from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_regex, parse_glob
+from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_matches, parse_glob
 
 Side = Literal["old", "new"]
 Phase = Literal["definite", "possible"]
@@ -106,6 +106,7 @@ class Encoder:
         self.opaque: dict[str, Opaque] = {}
         self._opaque_vars: dict[str, z3.BoolRef] = {}
         self.keys: dict[str, KeyModel] = {}
+        self._matching: dict[str, list[str]] = {}
         self._collect_keys()
         self.text_alphabet = self._alphabet(self._condition_chars())
         self.resource_alphabet = self._alphabet(self._resource_chars())
@@ -203,7 +204,17 @@ class Encoder:
             )
         return ActionClasses(representatives, members, statement_classes)
 
+    def known_actions_matching(self, pattern: str) -> list[str]:
+        """The known actions (canonical spelling) an action pattern matches, sorted."""
+        return sorted(self.universe.by_lower[a] for a in self._actions_matching(pattern.lower()))
+
     def _actions_matching(self, pattern: str) -> list[str]:
+        known = self._matching.get(pattern)
+        if known is None:
+            known = self._matching[pattern] = self._scan_actions(pattern)
+        return known
+
+    def _scan_actions(self, pattern: str) -> list[str]:
         glob = parse_glob(pattern, wildcards=True, variables=False)
         literal = glob.literal
         if literal is not None:
@@ -214,10 +225,7 @@ class Encoder:
             candidates = self.universe.by_lower
         else:
             candidates = self.universe.by_service.get(service, ())
-        import re
-
-        regex = re.compile(glob_regex(glob, ignore_case=True))
-        return [action for action in candidates if regex.fullmatch(action)]
+        return [action for action in candidates if glob_matches(glob, action, ignore_case=True)]
 
     def _build_key_variables(self) -> None:
         for key, model in self.keys.items():

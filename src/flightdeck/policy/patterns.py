@@ -97,29 +97,78 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
     return Glob(tuple(tokens))
 
 
-@lru_cache(maxsize=8192)
-def glob_regex(glob: Glob, *, ignore_case: bool = False, exclude: str = "") -> str:
-    """The Python regular expression of ``glob``; wildcards never match ``exclude`` chars."""
-    any_char = f"[^{re.escape(exclude)}]" if exclude else "."
-    parts = []
-    for token in glob.tokens:
-        if token.kind == "star":
-            parts.append(f"{any_char}*")
-        elif token.kind == "one":
-            parts.append(any_char)
-        else:
-            parts.append(re.escape(token.char))
-    prefix = "(?is)" if ignore_case else "(?s)"
-    return prefix + "".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(regex: str) -> re.Pattern[str]:
-    return re.compile(regex)
-
-
 def glob_matches(glob: Glob, text: str, *, ignore_case: bool = False) -> bool:
-    return _compiled(glob_regex(glob, ignore_case=ignore_case)).fullmatch(text) is not None
+    """Whether ``text`` matches the whole of ``glob``, in time linear in ``text`` for each
+    literal run: literal runs between stars are found leftmost, one after the other, which
+    is exact for ``*``/``?`` patterns and never backtracks (a regular expression such as
+    ``.*a.*a.*a.*b`` would, for as long as a policy author likes)."""
+    segments = _matcher(glob, ignore_case)
+    if ignore_case:
+        text = text.lower() if text.isascii() else _fold(text)
+    if len(segments) == 1:
+        return len(text) == len(segments[0]) and _matches_at(segments[0], text, 0)
+    first, *middle, last = segments
+    end = len(text) - len(last)
+    if end < len(first) or not _matches_at(first, text, 0) or not _matches_at(last, text, end):
+        return False
+    position = len(first)
+    for segment in middle:
+        found = _find(segment, text, position, end)
+        if found < 0:
+            return False
+        position = found + len(segment)
+    return True
+
+
+_Segment = tuple[str | None, ...]  # a character, or None for ``?``
+
+
+@lru_cache(maxsize=8192)
+def _matcher(glob: Glob, ignore_case: bool) -> tuple[_Segment, ...]:
+    tokens = glob.tokens
+    if ignore_case:
+        tokens = tuple(Token("char", _fold(t.char)) if t.kind == "char" else t for t in tokens)
+    return tuple(
+        tuple(None if token.kind == "one" else token.char for token in segment)
+        for segment in _segments(tokens)
+    )
+
+
+def _fold(text: str) -> str:
+    """Lowercase character by character, keeping the length (``?`` counts characters)."""
+    return "".join(low if len(low := char.lower()) == 1 else char for char in text)
+
+
+def _segments(tokens: tuple[Token, ...]) -> list[tuple[Token, ...]]:
+    """The runs of characters and ``?`` between stars (empty runs included)."""
+    segments: list[tuple[Token, ...]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.kind == "star":
+            segments.append(tuple(current))
+            current = []
+        else:
+            current.append(token)
+    segments.append(tuple(current))
+    return segments
+
+
+def _matches_at(segment: _Segment, text: str, start: int) -> bool:
+    if start + len(segment) > len(text):
+        return False
+    return all(
+        char is None or char == text[start + offset] for offset, char in enumerate(segment)
+    )
+
+
+def _find(segment: _Segment, text: str, start: int, end: int) -> int:
+    """The leftmost place in ``text[start:end]`` where ``segment`` matches, or -1."""
+    if None not in segment:
+        return text.find("".join(segment), start, end)  # type: ignore[arg-type]
+    for position in range(start, end - len(segment) + 1):
+        if _matches_at(segment, text, position):
+            return position
+    return -1
 
 
 def arn_matches(segments: tuple[Glob, ...], text: str) -> bool:

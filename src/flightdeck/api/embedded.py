@@ -11,17 +11,32 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from flightdeck.api.server_lock import ServerLock
 from flightdeck.config import Settings, get_settings
 
 log = logging.getLogger("flightdeck")
+
+EMULATOR_STATE_DIR = "aws-emulator"
+
+
+def emulator_state_dir(settings: Settings) -> Path:
+    """Where the embedded emulator keeps every AWS resource between runs of the server."""
+    return settings.data_dir / EMULATOR_STATE_DIR
+
+
+def own_data_dir(settings: Settings) -> ServerLock:
+    """Refuse a data directory another server runs on; only its owner writes the profile."""
+    return ServerLock.take(settings.data_dir)
 
 
 @contextmanager
 def embedded_aws(settings: Settings) -> Iterator[Settings]:
     from flightdeck.aws.emulator import start_emulator, write_aws_profile
 
-    emulator = start_emulator()
+    own_data_dir(settings)
+    emulator = start_emulator(state_dir=emulator_state_dir(settings))
     aws_dir = settings.data_dir / "aws"
     config_file, credentials_file = aws_dir / "config", aws_dir / "credentials"
     write_aws_profile(

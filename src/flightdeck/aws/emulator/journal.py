@@ -75,16 +75,21 @@ def segments(directory: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.name)
 
 
-def read_records(directory: Path, expected: StateHeader) -> Iterator[JournalRecord]:
-    """Every record of every segment, in order; cuts off a torn tail of the last segment."""
+def read_records(
+    directory: Path, expected: StateHeader, repair: bool = True
+) -> Iterator[JournalRecord]:
+    """Every record of every segment, in order; a torn tail of the last segment is skipped
+    (and, with ``repair``, cut off so new records follow the last intact one)."""
     paths = segments(directory)
     for index, path in enumerate(paths):
         last = index == len(paths) - 1
-        yield from _read_segment(path, expected, last)
+        yield from _read_segment(path, expected, last, repair)
 
 
-def _read_segment(path: Path, expected: StateHeader, last: bool) -> Iterator[JournalRecord]:
-    with path.open("r+b" if last else "rb") as handle:
+def _read_segment(
+    path: Path, expected: StateHeader, last: bool, repair: bool
+) -> Iterator[JournalRecord]:
+    with path.open("r+b" if last and repair else "rb") as handle:
         header_line = handle.readline()
         if not header_line.endswith(b"\n"):
             if last and not header_line.strip():
@@ -105,7 +110,8 @@ def _read_segment(path: Path, expected: StateHeader, last: bool) -> Iterator[Jou
             if not intact:
                 if last and not handle.read(1):
                     # A crash while appending: never fsynced, so never acknowledged.
-                    handle.truncate(offset)
+                    if repair:
+                        handle.truncate(offset)
                     return
                 raise EmulatorStateError.corrupt(path, f"a damaged record at byte {offset}")
             try:

@@ -16,6 +16,7 @@ default VPC, with ids), so replays rebuild backends in the same order with the s
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -149,6 +151,35 @@ def _replay_environ(record: JournalRecord) -> dict[str, Any]:
     return environ
 
 
+def read_snapshot(path: Path) -> bytes:
+    """A snapshot's pickle, once its header is compatible and its checksum matches."""
+    try:
+        with path.open("rb") as handle:
+            header_line = handle.readline()
+            data = handle.read()
+    except OSError as exc:
+        raise EmulatorStateError.corrupt(path, exc.strerror or str(exc)) from exc
+    header = StateHeader.parse(header_line, path)
+    header.require_compatible(StateHeader.current("snapshot"), path)
+    if header.sha256 != hashlib.sha256(data).hexdigest():
+        raise EmulatorStateError.corrupt(path, "its checksum does not match its contents")
+    return data
+
+
+def check_state_dir(directory: Path) -> None:
+    """Refuse a damaged or incompatible state directory without loading it (fast, read-only).
+
+    The server calls this before it serves anything, so a bad directory is one clear line.
+    """
+    if not directory.exists():
+        return
+    snapshot_path = directory / SNAPSHOT_FILE
+    if snapshot_path.exists():
+        read_snapshot(snapshot_path)
+    for _ in journal.read_records(directory, StateHeader.current("journal"), repair=False):
+        pass
+
+
 class StateStore:
     """One state directory: its lock, snapshot and journal, and the moto lock they rely on."""
 
@@ -187,7 +218,8 @@ class StateStore:
         """Load the snapshot into moto and ``state``, then replay the journal behind it."""
         started = time.monotonic()
         self._state = state
-        snapshot.clear_backends()
+        if self.snapshot_path.exists() or journal.segments(self.directory):
+            snapshot.clear_backends()  # what is restored is all this emulator holds
         if self.snapshot_path.exists():
             self._load_snapshot(state)
         self._seq = self._snapshot_seq
@@ -203,24 +235,15 @@ class StateStore:
         self.startup_seconds = time.monotonic() - started
 
     def _load_snapshot(self, state: EmulatorState) -> None:
-        path = self.snapshot_path
-        try:
-            with path.open("rb") as handle:
-                header_line = handle.readline()
-                data = handle.read()
-        except OSError as exc:
-            raise EmulatorStateError.corrupt(path, exc.strerror or str(exc)) from exc
-        StateHeader.parse(header_line, path).require_compatible(
-            StateHeader.current("snapshot"), path
-        )
+        data = read_snapshot(self.snapshot_path)
         try:
             extra = snapshot.load_backends(data)
             self._snapshot_seq = int(extra["seq"])
             state.restore(extra["emulator"])
-        except EmulatorStateError:
-            raise
         except Exception as exc:  # any unpickling failure means the file is not usable
-            raise EmulatorStateError.corrupt(path, f"{type(exc).__name__}: {exc}") from exc
+            raise EmulatorStateError.corrupt(
+                self.snapshot_path, f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def _replay(self, app: WSGIApplication, record: JournalRecord) -> None:
         _seed_moto(record.seed)
@@ -304,8 +327,8 @@ class StateStore:
             data = snapshot.dump_backends({"seq": seq, "emulator": self._state.export()})
             self._writer.open_segment(seq + 1)
             self._first_unsnapshotted = None
-        header = StateHeader.current("snapshot").line()
-        atomic_write(self.snapshot_path, [header, data])
+        header = replace(StateHeader.current("snapshot"), sha256=hashlib.sha256(data).hexdigest())
+        atomic_write(self.snapshot_path, [header.line(), data])
         self._snapshot_seq = seq
         current = journal.segment_path(self.directory, seq + 1)
         for path in journal.segments(self.directory):

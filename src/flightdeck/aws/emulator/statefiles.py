@@ -44,6 +44,7 @@ class StateHeader:
     format: int
     moto: str
     python: str
+    sha256: str | None = None  # of what follows the header (snapshots)
 
     @classmethod
     def current(cls, kind: str) -> StateHeader:
@@ -51,7 +52,14 @@ class StateHeader:
         return cls(kind, STATE_FORMAT, moto_version(), python)
 
     def line(self) -> bytes:
-        body = {"kind": self.kind, "format": self.format, "moto": self.moto, "python": self.python}
+        body: dict[str, object] = {
+            "kind": self.kind,
+            "format": self.format,
+            "moto": self.moto,
+            "python": self.python,
+        }
+        if self.sha256:
+            body["sha256"] = self.sha256
         return json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
     @classmethod
@@ -59,7 +67,10 @@ class StateHeader:
         try:
             data = json.loads(line)
             kind, version = str(data["kind"]), int(data["format"])
-            return cls(kind, version, str(data["moto"]), str(data["python"]))
+            digest = data.get("sha256")
+            return cls(
+                kind, version, str(data["moto"]), str(data["python"]), digest and str(digest)
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise EmulatorStateError.corrupt(path, "its header is unreadable") from exc
 

@@ -47,8 +47,8 @@ log = logging.getLogger("flightdeck.emulator")
 SNAPSHOT_FILE = "snapshot.pickle"
 PORT_FILE = "port"
 # Snapshot once this many requests are journaled, or this long after the first of them.
-SNAPSHOT_EVERY_RECORDS = 500
-SNAPSHOT_EVERY_SECONDS = 60.0
+SNAPSHOT_EVERY_RECORDS = 200
+SNAPSHOT_EVERY_SECONDS = 30.0
 
 _READ_PREFIXES = (
     "Describe", "Get", "List", "Head", "Lookup", "Search", "Filter", "Scan", "Query",

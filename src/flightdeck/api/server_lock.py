@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from flightdeck.devenv.process_identity import process_start_time
+
 log = logging.getLogger("flightdeck")
 
 LOCK_FILE = "server.lock"
@@ -27,17 +29,6 @@ _held_guard = threading.Lock()
 
 class ServerLockError(RuntimeError):
     """The data directory belongs to another running server, or cannot be written."""
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19])  # field 22 of stat(5), counted from field 3
 
 
 @dataclass(frozen=True)

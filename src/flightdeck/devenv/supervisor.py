@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,12 @@ from flightdeck.devenv.airflow_env import (
 )
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.ports import choose_ports
+from flightdeck.devenv.process_identity import (
+    RUN_TOKEN_VARIABLE,
+    is_ours,
+    new_run_token,
+    process_start_time,
+)
 from flightdeck.devenv.project import (
     AirflowSettings,
     Project,
@@ -90,9 +96,16 @@ class RunState:
     ports: dict[str, int]
     pids: dict[str, int]
     url: str
+    # Which processes are ours: their start times and the token this start gave them.
+    token: str = ""
+    started: dict[str, int] = field(default_factory=dict)
 
     def alive(self) -> dict[str, bool]:
-        return {name: _group_alive(pid) for name, pid in self.pids.items()}
+        return {name: self.is_running(name) for name in self.pids}
+
+    def is_running(self, component: str) -> bool:
+        pid = self.pids[component]
+        return _group_alive(pid) and is_ours(pid, self.started.get(component), self.token)
 
 
 def logs_dir(project: Project) -> Path:
@@ -112,7 +125,15 @@ def read_state(project: Project) -> RunState | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return RunState(data["airflow_version"], data["venv"], data["ports"], data["pids"], data["url"])
+    return RunState(
+        data["airflow_version"],
+        data["venv"],
+        data["ports"],
+        data["pids"],
+        data["url"],
+        str(data.get("token", "")),
+        dict(data.get("started", {})),
+    )
 
 
 def _write_state(project: Project, state: RunState) -> None:
@@ -276,9 +297,13 @@ def launch(
     url = f"http://127.0.0.1:{ports.api}"
     version = prepared.config.airflow_version
     pids: dict[str, int] = {}
-    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url)
+    started: dict[str, int] = {}
+    token = new_run_token()
+    env = {**env, RUN_TOKEN_VARIABLE: token}
+    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url, token, started)
     for component in components_for(prepared.major):
         pids[component] = _spawn(prepared, component, ports, env)
+        _record_start_time(started, component, pids[component])
         _write_state(prepared.project, state)
     return state, password
 
@@ -308,6 +333,12 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
             start_new_session=True,
         )
     return process.pid
+
+
+def _record_start_time(started: dict[str, int], component: str, pid: int) -> None:
+    start_time = process_start_time(pid)
+    if start_time is not None:
+        started[component] = start_time
 
 
 def health(url: str, major: int) -> dict[str, Any] | None:
@@ -361,7 +392,8 @@ def stop(project: Project, grace: float = 20.0) -> list[str]:
     state = read_state(project)
     if state is None:
         return []
-    running = {name: pid for name, pid in state.pids.items() if _group_alive(pid)}
+    # Only processes this start launched: a reused pid belongs to someone else.
+    running = {name: pid for name, pid in state.pids.items() if state.is_running(name)}
     for pid in running.values():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)

@@ -204,8 +204,9 @@ class LocalRuntime:
     def stop_all(self) -> list[str]:
         """Stop the processes of every Deployment under ``root``; their files stay.
 
-        For a control plane that is going away for good (``quickstart`` starting over);
-        returns the ids of the Deployments that had something running.
+        For a control plane that stops (or finds processes a killed one left): the record
+        says "stopped", so the next ``apply`` starts it at once, without waiting out the
+        restart backoff. Returns the ids of the Deployments that had something running.
         """
         stopped: list[str] = []
         if not self.root.is_dir():
@@ -219,6 +220,7 @@ class LocalRuntime:
                 if supervisor.stop(project, grace=20.0):
                     stopped.append(directory.name)
                 _kill_stragglers(project.airflow_home)
+                _mark_stopped(directory)
             finally:
                 lock.release()
         return stopped
@@ -505,6 +507,12 @@ class LocalRuntime:
                 "The start was interrupted (the control plane stopped); the next apply retries",
                 deploy_id=deploy_id,
             )
+        if phase == "stopped":
+            return RuntimeStatus(
+                "creating",
+                "Stopped with the control plane; the next apply starts it again",
+                deploy_id=deploy_id,
+            )
         if phase == "failed":
             return RuntimeStatus(
                 "unhealthy", f"Airflow could not start: {record.get('error')}", deploy_id=deploy_id
@@ -590,6 +598,13 @@ def _base_environment(directory: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
     }
     return env
+
+
+def _mark_stopped(directory: Path) -> None:
+    """Stopped on purpose: not a crash to back off from, and not a start in progress."""
+    record = layout.read_record(directory)
+    if record.get("phase") in ("started", "starting", "failed"):
+        layout.update_record(directory, phase="stopped", attempted_at=0, error=None)
 
 
 def _kill_stragglers(airflow_home: Path) -> None:

@@ -308,6 +308,16 @@ def launch(
     return state, password
 
 
+def loopback_arguments(component: str) -> list[str]:
+    """No listener beyond loopback: Airflow's log servers bind every interface, hard-coded.
+
+    Scheduler and triggerer start a log server for workers on other hosts; here every task
+    runs on this machine and its log files are read from disk by the API server, so the
+    log servers are not started at all.
+    """
+    return ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
+
+
 def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
     log = component_log(prepared.project, component)
     # Every component runs under the log guard, which keeps task output (and so any secret
@@ -318,6 +328,7 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
         command += ["--host", "127.0.0.1", "--port", str(ports.api)]
     elif component == "webserver":
         command += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
+    command += loopback_arguments(component)
     env = {**env, "AIRFLOW__LOGGING__JSON_LOGS": "True"}
     with log.open("a") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")

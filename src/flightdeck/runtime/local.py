@@ -59,6 +59,7 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
+from flightdeck.runtime.local_sizing import local_parallelism
 
 log = logging.getLogger(__name__)
 
@@ -388,9 +389,8 @@ class LocalRuntime:
         """Tuning defaults < the user's variables < what the platform decides."""
         cluster = record.get("cluster") or {}
         queue = spec.worker_queue
-        parallelism = max(1, queue.max_workers * queue.tasks_per_worker)
-        if self.max_parallelism is not None:
-            parallelism = min(parallelism, self.max_parallelism)
+        requested = queue.max_workers * queue.tasks_per_worker
+        parallelism = local_parallelism(requested, self.max_parallelism)
         values = {
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": REFRESH_SECONDS,
             "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": REFRESH_SECONDS,

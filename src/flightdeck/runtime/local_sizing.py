@@ -1,6 +1,6 @@
 """How much a local Deployment may run at once: sized to this machine, not to the request.
 
-A Kubernetes Deployment's parallelism is max_workers × tasks_per_worker because each worker
+A Kubernetes Deployment's parallelism is max_workers x tasks_per_worker because each worker
 is a pod on its own node. On one machine every LocalExecutor slot is a process that stays
 up while idle (about 100 MiB each), so the host decides: two per core, and no more than a
 quarter of the memory holds, never more than the Deployment asked for.

@@ -401,10 +401,8 @@ class LocalRuntime:
             values["AWS_ENDPOINT_URL"] = str(cluster["aws_endpoint_url"])
         values |= dict(spec.environment)
         values |= dict(spec.secret_environment)
-        major = airflow_major(spec.airflow_version)
         values |= {
-            # One machine has no Celery broker or Kubernetes cluster: both run locally.
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor" if major >= 3 else "SequentialExecutor",
+            "AIRFLOW__CORE__EXECUTOR": local_executor(spec.airflow_version),
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__DAGS_FOLDER": str(project.dags_dir),
             "AIRFLOW__CORE__FERNET_KEY": layout.fernet_key(project),
@@ -549,6 +547,14 @@ class LocalRuntime:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def local_executor(airflow_version: str) -> str:
+    """What a local Deployment really runs, whatever executor it asked Kubernetes for.
+
+    One machine has no Celery broker or Kubernetes cluster: tasks run as local processes.
+    """
+    return "LocalExecutor" if airflow_major(airflow_version) >= 3 else "SequentialExecutor"
+
+
 def _check_spec(spec: DeploymentSpec) -> None:
     try:
         version = check_airflow_version(spec.airflow_version, "airflow_version")

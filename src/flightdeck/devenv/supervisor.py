@@ -32,7 +32,8 @@ from flightdeck.devenv.airflow_env import (
     read_project_env,
 )
 from flightdeck.devenv.errors import DevEnvError
-from flightdeck.devenv.ports import choose_ports
+from flightdeck.devenv.listeners import port_owner
+from flightdeck.devenv.ports import choose_ports, free_port
 from flightdeck.devenv.process_identity import (
     RUN_TOKEN_VARIABLE,
     is_ours,
@@ -59,6 +60,17 @@ _HEALTH_KEYS = {
 }
 DEFAULT_WORKER_LOG_PORT = 8793
 DEFAULT_TRIGGER_LOG_PORT = 8794
+START_ATTEMPTS = 3  # a port taken between choosing it and Airflow binding it: try another
+
+
+class PortTaken(DevEnvError):
+    """Another program listens on the port chosen for Airflow's UI (it took it meanwhile)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"port {port} was taken by another program before Airflow could listen on it"
+        )
+        self.port = port
 
 
 def components_for(major: int) -> tuple[str, ...]:
@@ -102,6 +114,10 @@ class RunState:
 
     def alive(self) -> dict[str, bool]:
         return {name: self.is_running(name) for name in self.pids}
+
+    def api_is_ours(self) -> bool | None:
+        """Whether the UI port's listener is one of our components (None: nobody listens)."""
+        return port_owner(int(self.ports["api"]), set(self.pids.values()))
 
     def is_running(self, component: str) -> bool:
         pid = self.pids[component]
@@ -272,16 +288,25 @@ def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunStat
         "worker_logs": DEFAULT_WORKER_LOG_PORT,
         "trigger_logs": DEFAULT_TRIGGER_LOG_PORT,
     }
-    ports = Ports(**choose_ports(preferred))
-    if ports.api != prepared.config.api_port:
-        echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
-    state, password = launch(prepared, ports, environment(prepared, ports), echo)
-    try:
-        wait_healthy(project, state, prepared.major, timeout)
-    except DevEnvError:
-        stop(project)
-        raise
-    return state, password, prepared
+    for attempt in range(1, START_ATTEMPTS + 1):
+        ports = Ports(**choose_ports(preferred))
+        if ports.api != prepared.config.api_port and attempt == 1:
+            echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
+        state, password = launch(prepared, ports, environment(prepared, ports), echo)
+        try:
+            wait_healthy(project, state, prepared.major, timeout)
+        except PortTaken as exc:
+            stop(project)
+            if attempt == START_ATTEMPTS:
+                raise
+            echo(f"Port {exc.port} was taken by another program meanwhile; trying another.")
+            preferred = {role: free_port() for role in preferred}
+            continue
+        except DevEnvError:
+            stop(project)
+            raise
+        return state, password, prepared
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def launch(
@@ -383,12 +408,15 @@ def wait_healthy(project: Project, state: RunState, major: int, timeout: float) 
     bad: list[str] = []
     while time.monotonic() < deadline:
         dead = [name for name, alive in state.alive().items() if not alive]
+        owner = state.api_is_ours()
+        if owner is False:  # someone else answers on our port: never health-check them
+            raise PortTaken(int(state.ports["api"]))
         if dead:
             raise DevEnvError(
                 f"Airflow {dead[0]} exited during start-up; last log lines:\n"
                 + tail(component_log(project, dead[0]), 15)
             )
-        bad = unhealthy_components(health(state.url, major), major)
+        bad = unhealthy_components(health(state.url, major) if owner else None, major)
         if not bad:
             return
         time.sleep(1)

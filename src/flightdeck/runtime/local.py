@@ -523,6 +523,8 @@ class LocalRuntime:
         alive = state.alive()
         names = supervisor.components_for(major)
         dead = [name for name in names if not alive.get(name, False)]
+        if state.api_is_ours() is False:
+            return _port_taken(state, deploy_id)
         bad = supervisor.unhealthy_components(supervisor.health(state.url, major), major)
         components = {name: name not in dead and name not in bad for name in names}
         if dead:
@@ -604,6 +606,16 @@ def _base_environment(directory: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
     }
     return env
+
+
+def _port_taken(state: supervisor.RunState, deploy_id: str | None) -> RuntimeStatus:
+    """Another program answers on this Deployment's port: never report its health as ours."""
+    port = state.ports["api"]
+    return RuntimeStatus(
+        "unhealthy",
+        f"port {port} is taken by another program; the next apply starts Airflow on another port",
+        deploy_id=deploy_id,
+    )
 
 
 def _mark_stopped(directory: Path) -> None:

@@ -70,6 +70,12 @@ class ServerLock:
             return lock
 
     @classmethod
+    def held_here(cls, data_dir: Path) -> bool:
+        """Whether this process already holds ``data_dir``'s lock."""
+        with _held_guard:
+            return data_dir.resolve() in _held
+
+    @classmethod
     def holder(cls, data_dir: Path) -> LockHolder | None:
         """Who holds ``data_dir`` now (None: nobody), found without writing anything."""
         try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from flightdeck import __version__
 from flightdeck.api.embedded import embedded_aws
 from flightdeck.api.errors import install_error_handlers
+from flightdeck.api.local_deployments import local_deployments_follow_server
 from flightdeck.api.routes import (
     auth,
     aws_accounts,
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         with ExitStack() as stack:
             if settings.embedded_emulator and not settings.aws_endpoint_url:
                 app.state.settings = stack.enter_context(embedded_aws(settings))
+            # Stopped after the workers (exit order), before the emulator.
+            stack.enter_context(local_deployments_follow_server(app.state.settings))
             if settings.run_worker_in_server:
                 from flightdeck.services.background import BackgroundWorkers
 

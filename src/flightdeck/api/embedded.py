@@ -9,19 +9,67 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from flightdeck.api.server_lock import ServerLock
 from flightdeck.config import Settings, get_settings
 
+if TYPE_CHECKING:
+    from flightdeck.aws.emulator import RunningEmulator
+
 log = logging.getLogger("flightdeck")
+
+EMULATOR_STATE_DIR = "aws-emulator"
+
+
+def emulator_state_dir(settings: Settings) -> Path:
+    """Where the embedded emulator keeps every AWS resource between runs of the server."""
+    return settings.data_dir / EMULATOR_STATE_DIR
+
+
+def own_data_dir(settings: Settings) -> ServerLock:
+    """Refuse a data directory another server runs on; only its owner writes the profile."""
+    return ServerLock.take(settings.data_dir)
+
+
+def start_owned_emulator(settings: Settings) -> tuple[RunningEmulator, Callable[[], None]]:
+    """The data directory's emulator, started under the directory's lock; and how to stop both.
+
+    `flightdeck server` takes the lock before anything else and releases it itself; an
+    in-process server (the quickstart) takes it here and lets it go with the emulator.
+    """
+    from flightdeck.aws.emulator import start_emulator
+
+    taken_here = not ServerLock.held_here(settings.data_dir)
+    lock = own_data_dir(settings)
+
+    def release() -> None:
+        if taken_here:
+            lock.release()
+
+    try:
+        emulator = start_emulator(state_dir=emulator_state_dir(settings))
+    except BaseException:
+        release()
+        raise
+
+    def stop() -> None:
+        try:
+            emulator.stop()
+        finally:
+            release()
+
+    return emulator, stop
 
 
 @contextmanager
 def embedded_aws(settings: Settings) -> Iterator[Settings]:
-    from flightdeck.aws.emulator import start_emulator, write_aws_profile
+    from flightdeck.aws.emulator import write_aws_profile
 
-    emulator = start_emulator()
+    emulator, stop_emulator = start_owned_emulator(settings)
     aws_dir = settings.data_dir / "aws"
     config_file, credentials_file = aws_dir / "config", aws_dir / "credentials"
     write_aws_profile(
@@ -56,7 +104,7 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
             }
         )
     finally:
-        emulator.stop()
+        stop_emulator()
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()

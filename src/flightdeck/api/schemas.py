@@ -332,6 +332,8 @@ class DeploymentOut(Output):
     runtime: str
     airflow_version: str
     executor: str
+    # What really runs: LocalExecutor on the local runtime, the requested one on Kubernetes.
+    running_executor: str = ""
     scheduler_size: str
     scheduler_count: int
     worker_queue: WorkerQueueOut

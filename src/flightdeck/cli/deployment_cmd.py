@@ -37,6 +37,7 @@ def register(parent: typer.Typer) -> None:
 FIELDS = [
     ("name", "Name"), ("id", "ID"), ("phase", "Phase"), ("health_message", "Health"),
     ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
+    ("running_executor", "Runs"),
     ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
     ("current_deploy_id", "Current deploy"), ("environment_keys", "Environment"),
     ("secret_keys", "Secret environment"), ("last_error", "Last error"),
@@ -156,7 +157,8 @@ def list_(
         print_json(rows)
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
-                           ("executor", "EXECUTOR"), ("airflow_url", "URL"), ("id", "ID")])
+                           ("executor", "EXECUTOR"), ("running_executor", "RUNS"),
+                           ("airflow_url", "URL"), ("id", "ID")])
 
 
 @app.command()

@@ -6,6 +6,7 @@ printed credentials; nothing in them knows it is not AWS.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,6 +58,15 @@ def run(
     log_requests: Annotated[
         bool, typer.Option("--log-requests", help="Print one line per request.")
     ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar="FLIGHTDECK_EMULATOR_STATE_DIR",
+            help="Keep every AWS resource in this directory across restarts "
+            "(default: in memory only, lost at exit).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulator until Ctrl-C."""
     import signal
@@ -64,6 +74,7 @@ def run(
 
     from flightdeck.aws.emulator import (
         DEFAULT_CUSTOMER_ACCOUNT_IDS,
+        EmulatorStateError,
         is_loopback,
         start_emulator,
         write_aws_profile,
@@ -84,7 +95,10 @@ def run(
             customer_account_ids=customers,
             allow_remote=allow_remote,
             log_requests=log_requests,
+            state_dir=state_dir,
         )
+    except EmulatorStateError as exc:
+        raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}). "
@@ -103,6 +117,14 @@ def run(
         echo(f"AWS emulator listening on {url}")
         echo(f"  platform account:  {emulator.platform_account_id}")
         echo(f"  customer accounts: {', '.join(emulator.customer_account_ids)}")
+        if emulator.store is not None:
+            echo(
+                f"  state:             {emulator.store.directory} (restored in "
+                f"{emulator.store.startup_seconds:.1f} s, {emulator.store.restored_records} "
+                "journaled requests replayed)"
+            )
+        else:
+            echo("  state:             in memory only (--state-dir keeps it)")
         echo("")
         echo("Point the control plane (boto3 default chain) at it:")
         echo(f"  export FLIGHTDECK_AWS_ENDPOINT_URL={url} AWS_ENDPOINT_URL={url}")

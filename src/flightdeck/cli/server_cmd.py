@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import socket
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from flightdeck.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from flightdeck.api.server_lock import ServerLock
+    from flightdeck.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -28,18 +35,71 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
-        typer.echo(
-            f"flightdeck control plane on http://{settings.host}:{settings.port} "
-            f"(database: {_describe_db(settings.resolved_database_url)})",
-            err=True,
-        )
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            access_log=False,
-        )
+        lock, listener = _claim(settings)
+        try:
+            typer.echo(
+                f"flightdeck control plane on http://{settings.host}:{settings.port} "
+                f"(database: {_describe_db(settings.resolved_database_url)})",
+                err=True,
+            )
+            config = uvicorn.Config(
+                create_app(settings), log_level="info", access_log=False, lifespan="on"
+            )
+            uvicorn.Server(config).run(sockets=[listener])
+        finally:
+            listener.close()
+            lock.release()
+
+
+def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
+    """The listening socket, then the data directory's lock, before anything is written.
+
+    A second server on the same data directory, a port in use, a damaged emulator state:
+    each stops here with one line, and the running server (if any) is left untouched.
+    """
+    from flightdeck.api.embedded import emulator_state_dir, own_data_dir
+    from flightdeck.api.server_lock import ServerLock, ServerLockError
+    from flightdeck.aws.emulator import EmulatorStateError
+    from flightdeck.aws.emulator.persistence import check_state_dir
+
+    try:
+        listener = _listen(settings.host, settings.port)
+    except OSError as exc:
+        holder = ServerLock.holder(settings.data_dir)
+        if holder is not None:
+            raise CliError(str(ServerLock.refusal(settings.data_dir, holder))) from exc
+        raise CliError(
+            f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc}); stop "
+            "what uses it, or choose another port with --port or FLIGHTDECK_PORT"
+        ) from exc
+    try:
+        lock = own_data_dir(settings)
+    except ServerLockError as exc:
+        listener.close()
+        raise CliError(str(exc)) from exc
+    try:
+        if settings.embedded_emulator and not settings.aws_endpoint_url:
+            check_state_dir(emulator_state_dir(settings))
+    except EmulatorStateError as exc:
+        listener.close()
+        lock.release()
+        raise CliError(str(exc)) from exc
+    lock.announce(f"http://{settings.host}:{settings.port}")
+    return lock, listener
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except BaseException:
+        listener.close()
+        raise
+    listener.set_inheritable(False)
+    return listener
 
 
 def _describe_db(url: str) -> str:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,14 @@ from flightdeck.devenv.airflow_env import (
     read_project_env,
 )
 from flightdeck.devenv.errors import DevEnvError
-from flightdeck.devenv.ports import choose_ports
+from flightdeck.devenv.listeners import port_owner
+from flightdeck.devenv.ports import choose_ports, free_port
+from flightdeck.devenv.process_identity import (
+    RUN_TOKEN_VARIABLE,
+    is_ours,
+    new_run_token,
+    process_start_time,
+)
 from flightdeck.devenv.project import (
     AirflowSettings,
     Project,
@@ -53,6 +60,17 @@ _HEALTH_KEYS = {
 }
 DEFAULT_WORKER_LOG_PORT = 8793
 DEFAULT_TRIGGER_LOG_PORT = 8794
+START_ATTEMPTS = 3  # a port taken between choosing it and Airflow binding it: try another
+
+
+class PortTaken(DevEnvError):
+    """Another program listens on the port chosen for Airflow's UI (it took it meanwhile)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"port {port} was taken by another program before Airflow could listen on it"
+        )
+        self.port = port
 
 
 def components_for(major: int) -> tuple[str, ...]:
@@ -90,9 +108,20 @@ class RunState:
     ports: dict[str, int]
     pids: dict[str, int]
     url: str
+    # Which processes are ours: their start times and the token this start gave them.
+    token: str = ""
+    started: dict[str, int] = field(default_factory=dict)
 
     def alive(self) -> dict[str, bool]:
-        return {name: _group_alive(pid) for name, pid in self.pids.items()}
+        return {name: self.is_running(name) for name in self.pids}
+
+    def api_is_ours(self) -> bool | None:
+        """Whether the UI port's listener is one of our components (None: nobody listens)."""
+        return port_owner(int(self.ports["api"]), set(self.pids.values()))
+
+    def is_running(self, component: str) -> bool:
+        pid = self.pids[component]
+        return _group_alive(pid) and is_ours(pid, self.started.get(component), self.token)
 
 
 def logs_dir(project: Project) -> Path:
@@ -112,7 +141,15 @@ def read_state(project: Project) -> RunState | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return RunState(data["airflow_version"], data["venv"], data["ports"], data["pids"], data["url"])
+    return RunState(
+        data["airflow_version"],
+        data["venv"],
+        data["ports"],
+        data["pids"],
+        data["url"],
+        str(data.get("token", "")),
+        dict(data.get("started", {})),
+    )
 
 
 def _write_state(project: Project, state: RunState) -> None:
@@ -251,16 +288,25 @@ def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunStat
         "worker_logs": DEFAULT_WORKER_LOG_PORT,
         "trigger_logs": DEFAULT_TRIGGER_LOG_PORT,
     }
-    ports = Ports(**choose_ports(preferred))
-    if ports.api != prepared.config.api_port:
-        echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
-    state, password = launch(prepared, ports, environment(prepared, ports), echo)
-    try:
-        wait_healthy(project, state, prepared.major, timeout)
-    except DevEnvError:
-        stop(project)
-        raise
-    return state, password, prepared
+    for attempt in range(1, START_ATTEMPTS + 1):
+        ports = Ports(**choose_ports(preferred))
+        if ports.api != prepared.config.api_port and attempt == 1:
+            echo(f"Port {prepared.config.api_port} is busy; using {ports.api} for the Airflow UI.")
+        state, password = launch(prepared, ports, environment(prepared, ports), echo)
+        try:
+            wait_healthy(project, state, prepared.major, timeout)
+        except PortTaken as exc:
+            stop(project)
+            if attempt == START_ATTEMPTS:
+                raise
+            echo(f"Port {exc.port} was taken by another program meanwhile; trying another.")
+            preferred = {role: free_port() for role in preferred}
+            continue
+        except DevEnvError:
+            stop(project)
+            raise
+        return state, password, prepared
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def launch(
@@ -276,11 +322,25 @@ def launch(
     url = f"http://127.0.0.1:{ports.api}"
     version = prepared.config.airflow_version
     pids: dict[str, int] = {}
-    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url)
+    started: dict[str, int] = {}
+    token = new_run_token()
+    env = {**env, RUN_TOKEN_VARIABLE: token}
+    state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url, token, started)
     for component in components_for(prepared.major):
         pids[component] = _spawn(prepared, component, ports, env)
+        _record_start_time(started, component, pids[component])
         _write_state(prepared.project, state)
     return state, password
+
+
+def loopback_arguments(component: str) -> list[str]:
+    """No listener beyond loopback: Airflow's log servers bind every interface, hard-coded.
+
+    Scheduler and triggerer start a log server for workers on other hosts; here every task
+    runs on this machine and its log files are read from disk by the API server, so the
+    log servers are not started at all.
+    """
+    return ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
 
 
 def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
@@ -293,6 +353,7 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
         command += ["--host", "127.0.0.1", "--port", str(ports.api)]
     elif component == "webserver":
         command += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
+    command += loopback_arguments(component)
     env = {**env, "AIRFLOW__LOGGING__JSON_LOGS": "True"}
     with log.open("a") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -308,6 +369,12 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
             start_new_session=True,
         )
     return process.pid
+
+
+def _record_start_time(started: dict[str, int], component: str, pid: int) -> None:
+    start_time = process_start_time(pid)
+    if start_time is not None:
+        started[component] = start_time
 
 
 def health(url: str, major: int) -> dict[str, Any] | None:
@@ -341,12 +408,15 @@ def wait_healthy(project: Project, state: RunState, major: int, timeout: float) 
     bad: list[str] = []
     while time.monotonic() < deadline:
         dead = [name for name, alive in state.alive().items() if not alive]
+        owner = state.api_is_ours()
+        if owner is False:  # someone else answers on our port: never health-check them
+            raise PortTaken(int(state.ports["api"]))
         if dead:
             raise DevEnvError(
                 f"Airflow {dead[0]} exited during start-up; last log lines:\n"
                 + tail(component_log(project, dead[0]), 15)
             )
-        bad = unhealthy_components(health(state.url, major), major)
+        bad = unhealthy_components(health(state.url, major) if owner else None, major)
         if not bad:
             return
         time.sleep(1)
@@ -361,7 +431,8 @@ def stop(project: Project, grace: float = 20.0) -> list[str]:
     state = read_state(project)
     if state is None:
         return []
-    running = {name: pid for name, pid in state.pids.items() if _group_alive(pid)}
+    # Only processes this start launched: a reused pid belongs to someone else.
+    running = {name: pid for name, pid in state.pids.items() if state.is_running(name)}
     for pid in running.values():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)

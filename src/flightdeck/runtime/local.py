@@ -59,6 +59,7 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
+from flightdeck.runtime.local_sizing import local_parallelism
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +205,9 @@ class LocalRuntime:
     def stop_all(self) -> list[str]:
         """Stop the processes of every Deployment under ``root``; their files stay.
 
-        For a control plane that is going away for good (``quickstart`` starting over);
-        returns the ids of the Deployments that had something running.
+        For a control plane that stops (or finds processes a killed one left): the record
+        says "stopped", so the next ``apply`` starts it at once, without waiting out the
+        restart backoff. Returns the ids of the Deployments that had something running.
         """
         stopped: list[str] = []
         if not self.root.is_dir():
@@ -219,6 +221,7 @@ class LocalRuntime:
                 if supervisor.stop(project, grace=20.0):
                     stopped.append(directory.name)
                 _kill_stragglers(project.airflow_home)
+                _mark_stopped(directory)
             finally:
                 lock.release()
         return stopped
@@ -386,9 +389,8 @@ class LocalRuntime:
         """Tuning defaults < the user's variables < what the platform decides."""
         cluster = record.get("cluster") or {}
         queue = spec.worker_queue
-        parallelism = max(1, queue.max_workers * queue.tasks_per_worker)
-        if self.max_parallelism is not None:
-            parallelism = min(parallelism, self.max_parallelism)
+        requested = queue.max_workers * queue.tasks_per_worker
+        parallelism = local_parallelism(requested, self.max_parallelism)
         values = {
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": REFRESH_SECONDS,
             "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": REFRESH_SECONDS,
@@ -399,10 +401,8 @@ class LocalRuntime:
             values["AWS_ENDPOINT_URL"] = str(cluster["aws_endpoint_url"])
         values |= dict(spec.environment)
         values |= dict(spec.secret_environment)
-        major = airflow_major(spec.airflow_version)
         values |= {
-            # One machine has no Celery broker or Kubernetes cluster: both run locally.
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor" if major >= 3 else "SequentialExecutor",
+            "AIRFLOW__CORE__EXECUTOR": local_executor(spec.airflow_version),
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__DAGS_FOLDER": str(project.dags_dir),
             "AIRFLOW__CORE__FERNET_KEY": layout.fernet_key(project),
@@ -505,6 +505,12 @@ class LocalRuntime:
                 "The start was interrupted (the control plane stopped); the next apply retries",
                 deploy_id=deploy_id,
             )
+        if phase == "stopped":
+            return RuntimeStatus(
+                "creating",
+                "Stopped with the control plane; the next apply starts it again",
+                deploy_id=deploy_id,
+            )
         if phase == "failed":
             return RuntimeStatus(
                 "unhealthy", f"Airflow could not start: {record.get('error')}", deploy_id=deploy_id
@@ -517,6 +523,8 @@ class LocalRuntime:
         alive = state.alive()
         names = supervisor.components_for(major)
         dead = [name for name in names if not alive.get(name, False)]
+        if state.api_is_ours() is False:
+            return _port_taken(state, deploy_id)
         bad = supervisor.unhealthy_components(supervisor.health(state.url, major), major)
         components = {name: name not in dead and name not in bad for name in names}
         if dead:
@@ -541,6 +549,14 @@ class LocalRuntime:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def local_executor(airflow_version: str) -> str:
+    """What a local Deployment really runs, whatever executor it asked Kubernetes for.
+
+    One machine has no Celery broker or Kubernetes cluster: tasks run as local processes.
+    """
+    return "LocalExecutor" if airflow_major(airflow_version) >= 3 else "SequentialExecutor"
+
+
 def _check_spec(spec: DeploymentSpec) -> None:
     try:
         version = check_airflow_version(spec.airflow_version, "airflow_version")
@@ -590,6 +606,23 @@ def _base_environment(directory: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
     }
     return env
+
+
+def _port_taken(state: supervisor.RunState, deploy_id: str | None) -> RuntimeStatus:
+    """Another program answers on this Deployment's port: never report its health as ours."""
+    port = state.ports["api"]
+    return RuntimeStatus(
+        "unhealthy",
+        f"port {port} is taken by another program; the next apply starts Airflow on another port",
+        deploy_id=deploy_id,
+    )
+
+
+def _mark_stopped(directory: Path) -> None:
+    """Stopped on purpose: not a crash to back off from, and not a start in progress."""
+    record = layout.read_record(directory)
+    if record.get("phase") in ("started", "starting", "failed"):
+        layout.update_record(directory, phase="stopped", attempted_at=0, error=None)
 
 
 def _kill_stragglers(airflow_home: Path) -> None:

@@ -35,6 +35,7 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         runtime=d.runtime,
         airflow_version=spec["airflow_version"],
         executor=spec["executor"],
+        running_executor=running_executor(d.runtime, spec),
         scheduler_size=spec["scheduler_size"],
         scheduler_count=spec["scheduler_count"],
         worker_queue=WorkerQueueOut(**spec["worker_queue"]),
@@ -52,6 +53,14 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         created_at=d.created_at,
         updated_at=d.updated_at,
     )
+
+
+def running_executor(runtime: str, spec: dict[str, Any]) -> str:
+    if runtime == "local":
+        from flightdeck.runtime.local import local_executor
+
+        return local_executor(str(spec["airflow_version"]))
+    return str(spec["executor"])
 
 
 def deploy_out(deploy: Deploy) -> DeployOut:

@@ -21,6 +21,7 @@ from flightdeck.aws.emulator.server import (
     is_loopback,
     start_emulator,
 )
+from flightdeck.aws.emulator.statefiles import EmulatorStateError
 
 __all__ = [
     "DEFAULT_CUSTOMER_ACCOUNT_IDS",
@@ -29,6 +30,7 @@ __all__ = [
     "AwsCredentials",
     "EmulatorControl",
     "EmulatorControlError",
+    "EmulatorStateError",
     "RunningEmulator",
     "is_loopback",
     "start_emulator",

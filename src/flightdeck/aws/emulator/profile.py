@@ -7,10 +7,12 @@ command run with ``--profile`` reaches the emulator without any flightdeck-speci
 from __future__ import annotations
 
 import configparser
+import io
 import os
 from pathlib import Path
 
 from flightdeck.aws.emulator.accounts import AwsCredentials
+from flightdeck.aws.emulator.statefiles import atomic_write
 
 
 def _update(path: Path, section: str, values: dict[str, str]) -> None:
@@ -23,9 +25,10 @@ def _update(path: Path, section: str, values: dict[str, str]) -> None:
     for key, value in values.items():
         parser.set(section, key, value)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        parser.write(handle)
-    path.chmod(0o600)
+    text = io.StringIO()
+    parser.write(text)
+    # Atomic: a customer command reading the file meanwhile sees the old or the new profile.
+    atomic_write(path, [text.getvalue().encode()], mode=0o600)
 
 
 def write_aws_profile(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from flightdeck.aws.emulator.accounts import (
     validate_account_id,
 )
 from flightdeck.aws.emulator.control import EmulatorControl
+from flightdeck.aws.emulator.persistence import PersistentApp, StateStore
 from flightdeck.aws.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
@@ -47,8 +50,10 @@ class RunningEmulator:
         state: EmulatorState,
         platform_account_id: str,
         customer_account_ids: tuple[str, ...],
+        store: StateStore | None = None,
     ) -> None:
         self._server = server
+        self.store = store
         self._thread = thread
         self.state = state
         self.host = str(server.server_address[0])
@@ -76,10 +81,17 @@ class RunningEmulator:
         """
         return static_credentials(validate_account_id(account_id or self.customer_account_id))
 
+    @property
+    def state_dir(self) -> Path | None:
+        """Where this emulator keeps its resources across restarts (None: in memory only)."""
+        return None if self.store is None else self.store.directory
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        if self.store is not None:
+            self.store.close()
 
     def __enter__(self) -> RunningEmulator:
         return self
@@ -101,8 +113,15 @@ def start_emulator(
     customer_account_ids: tuple[str, ...] = DEFAULT_CUSTOMER_ACCOUNT_IDS,
     allow_remote: bool = False,
     log_requests: bool = False,
+    state_dir: Path | None = None,
 ) -> RunningEmulator:
-    """Serve the emulator on ``host:port`` (0 picks a free port) and return once it listens."""
+    """Serve the emulator on ``host:port`` (0 picks a free port) and return once it listens.
+
+    With ``state_dir`` every AWS resource outlives the process (see ``persistence``): the
+    directory's state is restored before the first request, and with ``port=0`` the port of
+    the previous run is tried first so saved endpoint URLs stay true.
+    Raises ``EmulatorStateError`` for a directory in use, unwritable, damaged or incompatible.
+    """
     if not allow_remote and not is_loopback(host):
         raise ValueError(
             f"refusing to bind the AWS emulator to {host}: it accepts any credentials; "
@@ -128,7 +147,6 @@ def start_emulator(
         MotoRequestHandler,
         create_backend_app,
     )
-    from werkzeug.serving import make_server
 
     from flightdeck.aws.emulator.app import EmulatorApp
 
@@ -138,15 +156,69 @@ def start_emulator(
                 super().log_request(*args, **kwargs)
 
     state = EmulatorState()
-    app = EmulatorApp(
+    emulator_app = EmulatorApp(
         DomainDispatcherApplication(create_backend_app),
         state,
         platform_account_id,
         tuple(customer_account_ids),
     )
-    server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
+    store = None if state_dir is None else StateStore(Path(state_dir))
+    app: Any = emulator_app
+    if store is not None:
+        store.open()
+    try:
+        if store is not None:
+            store.restore(emulator_app, state)
+            app = PersistentApp(emulator_app, store)
+        server = _bind(host, port, store, app, _RequestHandler)
+        if store is not None:
+            store.remember_port(int(server.server_address[1]))
+            store.start_snapshots()
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     thread = threading.Thread(
         target=server.serve_forever, name="flightdeck-aws-emulator", daemon=True
     )
     thread.start()
-    return RunningEmulator(server, thread, state, platform_account_id, tuple(customer_account_ids))
+    return RunningEmulator(
+        server, thread, state, platform_account_id, tuple(customer_account_ids), store
+    )
+
+
+def _bind(host: str, port: int, store: StateStore | None, app: Any, handler: Any) -> BaseWSGIServer:
+    """Listen on ``port``; for port 0 with a state directory, the previous run's port first.
+
+    The socket is bound here, not by werkzeug, whose server exits the process on EADDRINUSE;
+    this raises ``OSError`` instead.
+    """
+    from werkzeug.serving import make_server
+
+    remembered = store.remembered_port() if store is not None and port == 0 else None
+    listener: socket.socket | None = None
+    if remembered:
+        try:
+            listener = _listen(host, remembered)
+        except OSError:
+            listener = None  # taken meanwhile: any free port will do
+    if listener is None:
+        listener = _listen(host, port)
+    with listener:
+        bound_port = int(listener.getsockname()[1])
+        return make_server(
+            host, bound_port, app, threaded=True, request_handler=handler, fd=listener.fileno()
+        )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except BaseException:
+        listener.close()
+        raise
+    return listener

@@ -212,6 +212,23 @@ class EmulatorState:
             self.transition_reads = 0
             self._faults.clear()
 
+    def export(self) -> dict[str, Any]:
+        """What outlives a restart: quotas and region statuses (fault rules are test tools)."""
+        with self._lock:
+            return {
+                "quotas": dict(self._quotas),
+                "regions": dict(self._regions),
+                "pending_reads": dict(self._pending_reads),
+                "transition_reads": self.transition_reads,
+            }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._quotas = dict(data.get("quotas", {}))
+            self._regions = dict(data.get("regions", {}))
+            self._pending_reads = dict(data.get("pending_reads", {}))
+            self.transition_reads = int(data.get("transition_reads", 0))
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     runtime: Literal["local", "kubernetes"] = "local"
     # Largest code bundle `flightdeck deploy` may upload.
     max_bundle_bytes: int = 50 * 1024 * 1024
+    # Uploaded bundles kept in the database per Deployment (the newest finished ones, and
+    # none older than the days given); rejected ones are dropped at once, pending ones kept.
+    deploy_bundles_kept: int = Field(default=5, ge=1)
+    deploy_bundle_days: int = Field(default=30, ge=1)
 
     smtp_host: str | None = None
     smtp_port: int = 587

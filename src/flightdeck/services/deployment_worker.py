@@ -29,6 +29,7 @@ from flightdeck.runtime.base import (
     Runtime,
     RuntimeError_,
     RuntimeStatus,
+    bounded,
 )
 from flightdeck.services import notifications
 from flightdeck.services.deployments import cluster_outputs, runtime_spec
@@ -70,6 +71,27 @@ def default_runtime_factory(settings: Settings) -> RuntimeFactory:
         return kubernetes_runtime_for(session, deployment, settings)
 
     return factory
+
+
+def prune_bundles(session: Session, deployment_id: str, settings: Settings) -> int:
+    """Drop the stored bytes of finished deploys past the retention settings (the newest
+    ``deploy_bundles_kept`` within ``deploy_bundle_days`` stay); returns how many."""
+    finished = session.scalars(
+        select(Deploy)
+        .where(
+            Deploy.deployment_id == deployment_id,
+            Deploy.status.in_(("succeeded", "rejected", "failed")),
+            Deploy.bundle.is_not(None),
+        )
+        .order_by(Deploy.created_at.desc())
+    ).all()
+    oldest = utcnow() - timedelta(days=settings.deploy_bundle_days)
+    dropped = 0
+    for index, deploy in enumerate(finished):
+        if index >= settings.deploy_bundles_kept or deploy.created_at < oldest:
+            deploy.bundle = None
+            dropped += 1
+    return dropped
 
 
 def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
@@ -189,13 +211,16 @@ class DeploymentWorker:
                     status = runtime.deploy_code(spec, bundle)
                 except CodeRejected as exc:
                     deploy.status, deploy.message, deploy.errors = "rejected", str(exc), exc.errors
+                    deploy.bundle = None  # a refused upload is not kept
                 except RuntimeError_ as exc:
-                    deploy.status, deploy.message = "failed", str(exc)
+                    deploy.status, deploy.message = "failed", bounded(str(exc))
                 else:
                     deploy.status = "succeeded"
                     deploy.message = "serving"
                     deployment.current_deploy_id = deploy.id
             deploy.finished_at = utcnow()
+            session.commit()
+            prune_bundles(session, deployment.id, self.settings)
             session.commit()
         return status
 

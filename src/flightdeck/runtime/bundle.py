@@ -28,7 +28,7 @@ import sys
 import tarfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -47,11 +47,6 @@ MAX_FILES = 10_000
 MAX_ENTRIES = 20_000  # files, directories and links together
 MAX_DEPTH = 32  # path components of one entry
 MAX_NAME_BYTES = 1024  # one entry's path, UTF-8
-MAX_HEADER_BYTES = 8 * 1024  # one pax or GNU long-name header (names, link targets)
-# The child process that unpacks: the kernel ends it past these.
-UNPACK_CPU_SECONDS = 20
-UNPACK_MEMORY_BYTES = 768 * 1024 * 1024  # address space; Python itself needs ~100 MB
-UNPACK_WALL_SECONDS = 60.0
 UNPACK_RESULT_PREFIX = "FLIGHTDECK-UNPACK "
 # Hidden files stay out of bundles, except the ones Airflow itself reads.
 KEPT_HIDDEN = frozenset({".airflowignore"})
@@ -62,6 +57,19 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 class BundleError(RuntimeError_):
     """The project cannot be packed into a bundle (missing dags/, too large, a bad link)."""
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    """What the unpacking child process may use; the kernel ends it past the first three."""
+
+    cpu_seconds: int = 20
+    memory_bytes: int = 768 * 1024 * 1024  # address space; Python itself needs ~100 MB
+    wall_seconds: float = 60.0
+    header_bytes: int = 8 * 1024  # one pax or GNU long-name header (names, link targets)
+
+
+LIMITS = UnpackLimits()
 
 
 @dataclass(frozen=True)
@@ -187,8 +195,7 @@ def _clean_name(raw: str) -> str:
     """The member's path inside the bundle, or a refusal if it could land outside."""
     if len(raw.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         raise CodeRejected(
-            f"bundle entry {shown(raw)} has a name over {MAX_NAME_BYTES} bytes; "
-            "use shorter paths"
+            f"bundle entry {shown(raw)} has a name over {MAX_NAME_BYTES} bytes; use shorter paths"
         )
     if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
         raise CodeRejected(
@@ -214,6 +221,7 @@ def safe_extract(
     allowed: tuple[str, ...] = CONTENTS["full"],
     max_files: int = MAX_FILES,
     max_bytes: int = MAX_UNPACKED_BYTES,
+    limits: UnpackLimits = LIMITS,
 ) -> Extracted:
     """Unpack ``archive`` into the new directory ``dest``; raises :class:`CodeRejected`.
 
@@ -244,22 +252,22 @@ def safe_extract(
         "max_bytes": max_bytes,
     }
     try:
-        return _run_child(request)
+        return _run_child(request, limits)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
 
 
-def check_in_child(archive: Path) -> None:
+def check_in_child(archive: Path, limits: UnpackLimits = LIMITS) -> None:
     """Read every header of ``archive`` in a limited child process; raises
     :class:`CodeRejected` for one that is oversized, too many entries, or an archive that
     takes too long. After this the archive is safe to list in the server's process."""
-    _run_child({"mode": "scan", "archive": str(archive)})
+    _run_child({"mode": "scan", "archive": str(archive)}, limits)
 
 
-def scan_in_this_process(archive: Path) -> Extracted:
+def scan_in_this_process(archive: Path, header_bytes: int) -> Extracted:
     """The checks of :func:`check_in_child`, for the child process only."""
-    scan_headers(archive)
+    scan_headers(archive, header_bytes)
     entries = 0
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
@@ -277,21 +285,22 @@ def scan_in_this_process(archive: Path) -> Extracted:
     return Extracted(entries, 0)
 
 
-def _run_child(request: dict[str, object]) -> Extracted:
+def _run_child(request: dict[str, object], limits: UnpackLimits) -> Extracted:
     """Run :mod:`flightdeck.runtime.unpack` on ``request``; its one result line, or why not."""
+    request = {**request, "limits": asdict(limits)}
     command = [sys.executable, "-I", "-m", "flightdeck.runtime.unpack", json.dumps(request)]
     try:
         result = subprocess.run(
             command,
             capture_output=True,
             text=True,
-            timeout=UNPACK_WALL_SECONDS,
+            timeout=limits.wall_seconds,
             check=False,
             env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
         )
     except subprocess.TimeoutExpired:  # run() has killed the child
         raise CodeRejected(
-            f"the bundle took more than {UNPACK_WALL_SECONDS:.0f} s to unpack and was stopped; "
+            f"the bundle took more than {limits.wall_seconds:.0f} s to unpack and was stopped; "
             "build it with `flightdeck deploy`"
         ) from None
     for line in result.stdout.splitlines():
@@ -300,19 +309,19 @@ def _run_child(request: dict[str, object]) -> Extracted:
             if "rejected" in data:
                 raise CodeRejected(str(data["rejected"]))
             return Extracted(int(data["files"]), int(data["bytes"]))
-    raise CodeRejected(_child_failure(result.returncode, result.stderr))
+    raise CodeRejected(_child_failure(result.returncode, result.stderr, limits))
 
 
-def _child_failure(returncode: int, stderr: str) -> str:
+def _child_failure(returncode: int, stderr: str, limits: UnpackLimits) -> str:
     """One line for a child that ended without a result (killed by a limit, or crashed)."""
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return (
-            f"the bundle needed more than {UNPACK_CPU_SECONDS} s of CPU to unpack and was "
+            f"the bundle needed more than {limits.cpu_seconds} s of CPU to unpack and was "
             "stopped; build it with `flightdeck deploy`"
         )
     if "MemoryError" in stderr:
         return (
-            f"the bundle needed more than {_size(UNPACK_MEMORY_BYTES)} of memory to unpack "
+            f"the bundle needed more than {_size(limits.memory_bytes)} of memory to unpack "
             "and was stopped; build it with `flightdeck deploy`"
         )
     last = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
@@ -320,19 +329,22 @@ def _child_failure(returncode: int, stderr: str) -> str:
 
 
 def extract_in_this_process(
-    archive: Path, dest: Path, allowed: tuple[str, ...], max_files: int, max_bytes: int
+    archive: Path,
+    dest: Path,
+    allowed: tuple[str, ...],
+    max_files: int,
+    max_bytes: int,
+    header_bytes: int,
 ) -> Extracted:
     """The unpacking itself, for the child process only (:func:`safe_extract` runs it)."""
-    scan_headers(archive)
+    scan_headers(archive, header_bytes)
     try:
         return _extract(archive, dest, allowed, max_files, max_bytes)
     except OSError as exc:  # a name the file system refuses, a link loop, a full disk
-        raise CodeRejected(
-            f"the bundle could not be unpacked: {shown(str(exc), 200)}"
-        ) from None
+        raise CodeRejected(f"the bundle could not be unpacked: {shown(str(exc), 200)}") from None
 
 
-def scan_headers(archive: Path) -> None:
+def scan_headers(archive: Path, header_bytes: int = LIMITS.header_bytes) -> None:
     """Refuse oversized pax / GNU long-name headers before ``tarfile`` parses them.
 
     Reads the decompressed stream block by block (linear time, constant memory) and stops
@@ -349,10 +361,10 @@ def scan_headers(archive: Path) -> None:
                     raise _too_many_entries()
                 size = _header_size(block)
                 kind = block[156:157]
-                if kind in (b"x", b"g", b"L", b"K") and size > MAX_HEADER_BYTES:
+                if kind in (b"x", b"g", b"L", b"K") and size > header_bytes:
                     raise CodeRejected(
                         f"the bundle holds a {size}-byte extended header, over the limit of "
-                        f"{MAX_HEADER_BYTES} bytes; build it with `flightdeck deploy`"
+                        f"{header_bytes} bytes; build it with `flightdeck deploy`"
                     )
                 if kind in (b"5", b"2", b"1", b"3", b"4", b"6"):
                     size = 0  # no data follows these, whatever the size field says

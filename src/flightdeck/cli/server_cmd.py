@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from flightdeck.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +31,8 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
+        if settings.runtime == "local":
+            typer.echo(f"customer code: {_customer_code_isolation(settings)}", err=True)
         typer.echo(
             f"flightdeck control plane on http://{settings.host}:{settings.port} "
             f"(database: {_describe_db(settings.resolved_database_url)})",
@@ -40,6 +45,24 @@ def register(app: typer.Typer) -> None:
             log_level="info",
             access_log=False,
         )
+
+
+def _customer_code_isolation(settings: Settings) -> str:
+    """How the local runtime confines customer code, chosen once at start; production mode
+    refuses to run it unconfined."""
+    from flightdeck.cli.errors import CliError
+    from flightdeck.devenv.sandbox import DESCRIPTIONS, Isolation, available
+
+    isolation = available()
+    if settings.mode == "production" and isolation is Isolation.SINGLE_TENANT:
+        raise CliError(
+            "FLIGHTDECK_RUNTIME=local needs a sandbox for customer code in production, and "
+            "bubblewrap cannot run here; install it (apt-get install bubblewrap) or use "
+            "FLIGHTDECK_RUNTIME=kubernetes"
+        )
+    if isolation is Isolation.SINGLE_TENANT:
+        return DESCRIPTIONS[isolation]
+    return f"{isolation.value} ({DESCRIPTIONS[isolation]})"
 
 
 def _describe_db(url: str) -> str:

@@ -140,7 +140,8 @@ class Sandbox:
     """The view one Deployment's processes get (see the module docstring).
 
     ``writable`` maps a path as the processes see it to the host directory behind it;
-    ``handed`` are control-plane files they may read (given to their user, bound read-only).
+    ``handed`` are control-plane files they use (given to their user; Airflow rewrites its
+    passwords file): each is bound alone, in a directory they cannot change.
     """
 
     isolation: Isolation
@@ -208,7 +209,7 @@ class Sandbox:
         mounts: list[tuple[str, Path, Path]] = [("--ro-bind", p, p) for p in self.readable]
         mounts.append(("--ro-bind", self.root, self.root))
         mounts += [("--bind", host, inside) for inside, host in self.writable.items()]
-        mounts += [("--ro-bind", p, p) for p in self.handed if p.exists()]
+        mounts += [("--bind", p, p) for p in self.handed if p.exists()]
         mounts.sort(key=lambda mount: len(mount[2].parts))
         covered = [Path(top) for top in _SYSTEM_READ_ONLY]
         made: set[Path] = {Path(_TMP)}

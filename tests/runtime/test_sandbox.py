@@ -296,3 +296,69 @@ def test_the_server_reports_its_isolation_and_production_refuses_none(
     with pytest.raises(CliError, match="needs a sandbox for customer code in production"):
         server_cmd._customer_code_isolation(production)
     assert sys.executable  # the check ran in this process, without starting a server
+
+
+NAMESPACE_PROBE = """
+import pathlib, subprocess, sys
+from flightdeck.devenv import sandbox
+root = pathlib.Path(sys.argv[1])
+home = root / "a" / "home"
+view = sandbox.Sandbox(sandbox.available(), root / "a", writable={home: home})
+read = "import pathlib, sys; print(pathlib.Path(sys.argv[1]).read_text())"
+for target in (root / "db", root / "b" / "token"):
+    run = subprocess.run(view.wrap([sys.executable, "-c", read, str(target)], root / "a"),
+                         capture_output=True, text=True)
+    print(sandbox.available().value, run.returncode, run.stdout.strip() or "denied")
+"""
+
+
+@needs_sandbox
+def test_a_server_that_is_not_root_gets_the_namespace_sandbox(tmp_path: Path) -> None:
+    """The non-root path, run here as an unprivileged system user of its own."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a process as another, unprivileged user")
+    account = sandbox.ensure_account("test-namespace-probe")
+    root = tmp_path / "host"
+    for part in ("a/home", "b"):
+        (root / part).mkdir(parents=True)
+    (root / "db").write_text(EXTERNAL_ID)
+    (root / "b" / "token").write_text(SECRET_B)
+    for path in (
+        tmp_path,
+        root,
+        root / "a",
+        root / "a" / "home",
+        root / "b",
+        root / "db",
+        root / "b" / "token",
+    ):
+        os.chown(path, account.uid, account.gid)
+    parents = (tmp_path.parent, tmp_path.parent.parent)  # pytest's own, 0700: let it through
+    modes = [stat.S_IMODE(path.stat().st_mode) for path in parents]
+    for path in parents:
+        path.chmod(0o755)
+    import flightdeck
+
+    source = Path(flightdeck.__file__).parents[1]  # the system Python, with this checkout
+    try:
+        result = subprocess.run(
+            ["/usr/bin/python3", "-c", NAMESPACE_PROBE, str(root)],
+            user=account.uid,
+            group=account.gid,
+            extra_groups=[],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(root / "a" / "home"),
+                "PYTHONPATH": str(source),
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=root,
+        )
+    finally:
+        sandbox.remove_account("test-namespace-probe")
+        for path, mode in zip(parents, modes, strict=True):
+            path.chmod(mode)
+    # Unconfined, this user could read both files (it owns them); in the sandbox it cannot.
+    assert result.stdout.splitlines() == ["namespace 1 denied", "namespace 1 denied"], result

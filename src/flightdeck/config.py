@@ -6,6 +6,9 @@ configuration at all; production mode refuses the defaults that are only safe on
 
 from __future__ import annotations
 
+import os
+import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,8 +16,37 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET_KEY = "flightdeck-development-secret-key-do-not-use-in-production"
 DEFAULT_PORT = 8765  # Airflow owns 8080; stay well clear of it.
+SECRET_KEY_FILE = "secret.key"  # the embedded default's own key, in its data directory
+MIN_SECRET_KEY_CHARS = 32
+
+
+def secure_data_dir(data_dir: Path) -> Path:
+    """Create the data directory owner-only (0700) and make the files directly in it 0600.
+
+    It holds the database, the secret key and the emulator's credentials; the files below
+    it are created owner-only where they are written. Run at every start, so a directory
+    from an older version is tightened too.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    for entry in data_dir.iterdir():
+        info = entry.lstat()
+        if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
+            entry.chmod(0o600)
+    return data_dir
+
+
+def data_dir_secret_key(data_dir: Path) -> str:
+    """The data directory's random secret key, created (0600) on first use."""
+    path = secure_data_dir(data_dir) / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text().strip()
 
 
 class Settings(BaseSettings):
@@ -23,7 +55,9 @@ class Settings(BaseSettings):
     mode: Literal["embedded", "production"] = "embedded"
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".flightdeck")
     database_url: str | None = None
-    secret_key: str = DEVELOPMENT_SECRET_KEY
+    # Seals Deployment secrets and signs sessions. Required in production; the embedded
+    # default makes a random one per data directory (``secret.key``) when none is given.
+    secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     hosted_mode: bool = False
@@ -53,6 +87,10 @@ class Settings(BaseSettings):
     runtime: Literal["local", "kubernetes"] = "local"
     # Largest code bundle `flightdeck deploy` may upload.
     max_bundle_bytes: int = 50 * 1024 * 1024
+    # Uploaded bundles kept in the database per Deployment (the newest finished ones, and
+    # none older than the days given); rejected ones are dropped at once, pending ones kept.
+    deploy_bundles_kept: int = Field(default=5, ge=1)
+    deploy_bundle_days: int = Field(default=30, ge=1)
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -63,9 +101,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.mode != "production":
+            if not self.secret_key:
+                self.secret_key = data_dir_secret_key(self.data_dir)
             return self
         problems = []
-        if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+        if len(self.secret_key) < MIN_SECRET_KEY_CHARS:
             problems.append(
                 "FLIGHTDECK_SECRET_KEY must be set to a random value of at least 32 characters "
                 "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"

@@ -23,7 +23,7 @@ from flightdeck.api.routes import (
     tokens,
     workspaces,
 )
-from flightdeck.config import Settings, get_settings
+from flightdeck.config import Settings, get_settings, secure_data_dir
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             yield
         app.state.engine.dispose()
 
+    secure_data_dir(settings.data_dir)
     if migrate:
         upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)

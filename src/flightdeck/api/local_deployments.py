@@ -23,7 +23,7 @@ def local_deployments_follow_server(settings: Settings) -> Iterator[None]:
         yield
         return
     from flightdeck.runtime.local import LocalRuntime
-    from flightdeck.services.deployment_worker import local_runtime
+    from flightdeck.services.deployments.runtimes import local_runtime
 
     runtime = local_runtime(settings.deployments_dir)
     assert isinstance(runtime, LocalRuntime)

@@ -35,8 +35,13 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
+        isolation = (
+            _customer_code_isolation(settings) if settings.runtime == "local" else None
+        )
         lock, listener = _claim(settings)
         try:
+            if isolation is not None:
+                typer.echo(f"customer code: {isolation}", err=True)
             typer.echo(
                 f"flightdeck control plane on http://{settings.host}:{settings.port} "
                 f"(database: {_describe_db(settings.resolved_database_url)})",
@@ -100,6 +105,24 @@ def _listen(host: str, port: int) -> socket.socket:
         raise
     listener.set_inheritable(False)
     return listener
+
+
+def _customer_code_isolation(settings: Settings) -> str:
+    """How the local runtime confines customer code, chosen once at start; production mode
+    refuses to run it unconfined."""
+    from flightdeck.cli.errors import CliError
+    from flightdeck.devenv.sandbox import DESCRIPTIONS, Isolation, available
+
+    isolation = available()
+    if settings.mode == "production" and isolation is Isolation.SINGLE_TENANT:
+        raise CliError(
+            "FLIGHTDECK_RUNTIME=local needs a sandbox for customer code in production, and "
+            "bubblewrap cannot run here; install it (apt-get install bubblewrap) or use "
+            "FLIGHTDECK_RUNTIME=kubernetes"
+        )
+    if isolation is Isolation.SINGLE_TENANT:
+        return DESCRIPTIONS[isolation]
+    return f"{isolation.value} ({DESCRIPTIONS[isolation]})"
 
 
 def _describe_db(url: str) -> str:

@@ -47,6 +47,7 @@ from flightdeck.devenv.project import (
     airflow_major,
     read_packages,
 )
+from flightdeck.devenv.sandbox import Sandbox
 
 Echo = Callable[[str], None]
 
@@ -91,6 +92,7 @@ class Prepared:
     dotenv: dict[str, str]
     venv: Path
     notes: list[str]
+    sandbox: Sandbox | None = None  # the local runtime's Deployments run in one
 
     @property
     def major(self) -> int:
@@ -209,6 +211,12 @@ def current_ports(prepared: Prepared) -> Ports:
     return Ports(prepared.config.api_port, DEFAULT_WORKER_LOG_PORT, DEFAULT_TRIGGER_LOG_PORT)
 
 
+def contained(sandbox: Sandbox | None, command: list[str], cwd: Path) -> list[str]:
+    """``command`` inside ``sandbox`` when there is one (customer code runs in every Airflow
+    process: DAGs and plugins are imported by each)."""
+    return sandbox.wrap(command, cwd) if sandbox is not None else command
+
+
 def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None:
     """Create or upgrade the metadata DB in ``.flightdeck/airflow`` (fast when up to date)."""
     home = prepared.project.airflow_home
@@ -217,8 +225,9 @@ def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None
     if not (home / "airflow.db").exists():
         echo("Creating the Airflow metadata database...")
     with log.open("w") as out:
+        command = [str(prepared.python), "-m", "airflow", "db", "migrate"]
         result = subprocess.run(
-            [str(prepared.python), "-m", "airflow", "db", "migrate"],
+            contained(prepared.sandbox, command, prepared.project.root),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -241,26 +250,27 @@ def _ensure_login(prepared: Prepared, env: dict[str, str]) -> str:
         return password
     marker = prepared.project.airflow_home / ".admin-user-created"
     if not marker.exists():
+        command = [
+            str(prepared.python),
+            "-m",
+            "airflow",
+            "users",
+            "create",
+            "--username",
+            ADMIN_USER,
+            "--password",
+            password,
+            "--role",
+            "Admin",
+            "--firstname",
+            "Local",
+            "--lastname",
+            "Admin",
+            "--email",
+            "admin@localhost",
+        ]
         result = subprocess.run(
-            [
-                str(prepared.python),
-                "-m",
-                "airflow",
-                "users",
-                "create",
-                "--username",
-                ADMIN_USER,
-                "--password",
-                password,
-                "--role",
-                "Admin",
-                "--firstname",
-                "Local",
-                "--lastname",
-                "Admin",
-                "--email",
-                "admin@localhost",
-            ],
+            contained(prepared.sandbox, command, prepared.project.root),
             env=env,
             capture_output=True,
             text=True,
@@ -347,13 +357,15 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
     log = component_log(prepared.project, component)
     # Every component runs under the log guard, which keeps task output (and so any secret
     # a task prints) out of the component logs; JSON makes task events recognisable.
-    command = [sys.executable, "-m", "flightdeck.devenv.logguard", str(log)]
-    command += [str(prepared.python), "-m", "airflow", component]
+    airflow = [str(prepared.python), "-m", "airflow", component]
     if component == "api-server":
-        command += ["--host", "127.0.0.1", "--port", str(ports.api)]
+        airflow += ["--host", "127.0.0.1", "--port", str(ports.api)]
     elif component == "webserver":
-        command += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
-    command += loopback_arguments(component)
+        airflow += ["--hostname", "127.0.0.1", "--port", str(ports.api)]
+    airflow += loopback_arguments(component)
+    # The guard is the control plane's own code: it runs outside the sandbox, Airflow inside.
+    command = [sys.executable, "-m", "flightdeck.devenv.logguard", str(log)]
+    command += contained(prepared.sandbox, airflow, prepared.project.root)
     env = {**env, "AIRFLOW__LOGGING__JSON_LOGS": "True"}
     with log.open("a") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -515,15 +527,22 @@ def parse_dags(prepared: Prepared) -> tuple[list[str], dict[str, str]]:
 
 
 def parse_dag_folder(
-    python: Path, env: dict[str, str], dags_dir: Path, cwd: Path, timeout: float | None = None
+    python: Path,
+    env: dict[str, str],
+    dags_dir: Path,
+    cwd: Path,
+    timeout: float | None = None,
+    sandbox: Sandbox | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """Import every DAG file under ``dags_dir`` with ``python``; returns DAG ids and errors.
 
-    Errors map each failing file (absolute path) to Airflow's message for it.
+    Errors map each failing file (absolute path) to Airflow's message for it. Importing runs
+    the files' code: the local runtime passes its Deployment's ``sandbox``.
     """
+    command = [str(python), "-c", _PARSE_SCRIPT, str(dags_dir)]
     try:
         result = subprocess.run(
-            [str(python), "-c", _PARSE_SCRIPT, str(dags_dir)],
+            contained(sandbox, command, cwd),
             env=env,
             capture_output=True,
             text=True,

@@ -33,15 +33,29 @@ class RuntimeError_(Exception):  # named so as not to shadow the builtin Runtime
     """A runtime could not do what was asked; the message is for the user."""
 
 
+MAX_MESSAGE_CHARS = 1000  # what a deploy stores and lists: its reason, and each error
+MAX_ERRORS = 20  # files named in a rejected deploy's errors
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters: a reason is stored and listed, never megabytes."""
+    return text if len(text) <= limit else text[: limit - 15] + " ... (cut short)"
+
+
 class CodeRejected(RuntimeError_):
     """A code bundle failed its checks (import errors, bad archive); nothing was switched.
 
-    ``errors`` maps a file (relative to the bundle) to the first line of its problem.
+    ``errors`` maps a file (relative to the bundle) to the first line of its problem. Both
+    are bounded here, where every runtime raises them, so no upload can make them large.
     """
 
     def __init__(self, message: str, errors: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = dict(errors or {})
+        super().__init__(bounded(message))
+        items = sorted((errors or {}).items())
+        kept = {bounded(path, 200): bounded(line, 300) for path, line in items[:MAX_ERRORS]}
+        if len(items) > MAX_ERRORS:
+            kept["..."] = f"{len(items) - MAX_ERRORS} more file(s) not shown"
+        self.errors = kept
 
 
 @dataclass(frozen=True)

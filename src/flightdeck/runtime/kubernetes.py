@@ -43,6 +43,7 @@ from flightdeck.runtime.base import (
     RuntimeError_,
     RuntimeStatus,
 )
+from flightdeck.runtime.bundle import check_in_child
 from flightdeck.runtime.eks_token import eks_token
 
 if TYPE_CHECKING:
@@ -107,7 +108,9 @@ def object_path(obj: dict[str, Any]) -> str:
 
 def check_bundle(bundle: CodeBundle) -> None:
     """Refuse an archive the pods could not use: not a .tar.gz, no ``dags/``, unsafe member
-    names or links, or Python files that do not compile. Nothing is uploaded before this."""
+    names or links, or Python files that do not compile. Nothing is uploaded before this.
+    The headers are read first in a limited child process, so listing them here is safe."""
+    check_in_child(bundle.archive)
     errors: dict[str, str] = {}
     try:
         with tarfile.open(bundle.archive, mode="r:gz") as tar:

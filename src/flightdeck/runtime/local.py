@@ -6,7 +6,10 @@ health polling) runs it unchanged::
 
     <root>/<deployment id>/
         .flightdeck/config.yaml     airflow_version
-        .flightdeck/airflow/        AIRFLOW_HOME: SQLite metadata DB, logs, run.json
+        .flightdeck/airflow/        the control plane's files: run.json, component logs, keys
+        airflow-home/               AIRFLOW_HOME as Airflow sees it (metadata DB, task logs):
+                                    mounted at .flightdeck/airflow inside the sandbox
+        home/                       the processes' HOME
         deployment.json             what this runtime recorded (spec digest, ports, deploys)
         bundles/<deploy id>/        unpacked code bundles (the last few)
         current -> bundles/<id>     switched atomically by a deploy
@@ -15,6 +18,11 @@ health polling) runs it unchanged::
 Everything lives on disk, so the processes outlive the control plane and the next call
 re-attaches. Secret environment values reach only the processes' environment: they are
 never written under the directory, and every message is scrubbed of them.
+
+Every Airflow process (and the parse gate) runs in the Deployment's sandbox
+(:mod:`flightdeck.devenv.sandbox`): as its own system user when the server runs as root,
+seeing only its own directory, venv and processes. ``airflow-home/`` and ``home/`` are the
+only places it can write; the control plane never writes there.
 """
 
 from __future__ import annotations
@@ -36,9 +44,9 @@ from typing import Any
 
 import httpx
 
-from flightdeck.devenv import supervisor, venvs
+from flightdeck.devenv import sandbox, supervisor, venvs
 from flightdeck.devenv.airflow_api import AirflowApi
-from flightdeck.devenv.airflow_env import ADMIN_USER, Ports, local_secrets
+from flightdeck.devenv.airflow_env import ADMIN_USER, Ports, local_secrets, passwords_file
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.ports import choose_ports, free_port
 from flightdeck.devenv.project import (
@@ -71,7 +79,8 @@ PARSE_TIMEOUT = 300.0
 REFRESH_SECONDS = "5"  # how soon a deploy's new or changed DAG files are seen
 TERMINAL_RUN_STATES = ("success", "failed")
 # The only variables of the control plane's own environment a Deployment inherits.
-PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+SANDBOX_HOME = "airflow-home"  # the host directory behind AIRFLOW_HOME inside the sandbox
 
 
 class LocalRuntime:
@@ -87,8 +96,10 @@ class LocalRuntime:
         restart_backoff: float = RESTART_BACKOFF,
         keep_bundles: int = KEEP_BUNDLES,
         max_parallelism: int | None = None,
+        isolation: sandbox.Isolation | None = None,
     ) -> None:
         self.root = root
+        self.isolation = isolation or sandbox.available()
         self.startup_grace = startup_grace
         self.restart_backoff = restart_backoff
         self.keep_bundles = max(1, keep_bundles)
@@ -198,6 +209,8 @@ class LocalRuntime:
                 supervisor.stop(project, grace=20.0)
                 _kill_stragglers(project.airflow_home)
                 shutil.rmtree(directory)
+            if self.isolation is sandbox.Isolation.USERS:
+                sandbox.remove_account(spec.id)
         finally:
             lock.release()  # the lock file stays: a waiter may hold it open
 
@@ -324,7 +337,7 @@ class LocalRuntime:
 
     def task_log(self, spec: DeploymentSpec, dag_id: str, run_id: str) -> str:
         """Every task log of one DAG run, concatenated (Airflow masks known secrets in them)."""
-        logs = Project(self.directory(spec)).airflow_home / "logs" / f"dag_id={dag_id}"
+        logs = self._airflow_files(spec) / "logs" / f"dag_id={dag_id}"
         paths = sorted((logs / f"run_id={run_id}").rglob("*.log"))
         return "\n".join(path.read_text(errors="replace") for path in paths)
 
@@ -381,7 +394,39 @@ class LocalRuntime:
         config = ProjectConfig(airflow_version=spec.airflow_version)
         venv = venvs.ensure_venv(spec.airflow_version, requirements)
         dotenv = self._environment_values(spec, record, project)
-        return supervisor.Prepared(project, config, AirflowSettings(), dotenv, venv, [])
+        contained = self.sandbox_for(spec, venv)
+        return supervisor.Prepared(project, config, AirflowSettings(), dotenv, venv, [], contained)
+
+    def sandbox_for(self, spec: DeploymentSpec, venv: Path) -> sandbox.Sandbox:
+        """What this Deployment's processes see and run as (see the module docstring)."""
+        directory = self.directory(spec)
+        project = Project(directory)
+        if self.isolation is sandbox.Isolation.SINGLE_TENANT:
+            return sandbox.Sandbox(self.isolation, directory)
+        prefix = sandbox.interpreter_prefix(venvs.venv_python(venv))
+        account = (
+            sandbox.ensure_account(spec.id)
+            if self.isolation is sandbox.Isolation.USERS
+            else None
+        )
+        return sandbox.Sandbox(
+            self.isolation,
+            directory,
+            writable={
+                project.airflow_home: directory / SANDBOX_HOME,
+                directory / "home": directory / "home",
+            },
+            readable=(venv,) if prefix is None else (venv, prefix),
+            handed=(passwords_file(project),),
+            account=account,
+        )
+
+    def _airflow_files(self, spec: DeploymentSpec) -> Path:
+        """Where Airflow's own files (metadata DB, task logs) are on this host."""
+        directory = self.directory(spec)
+        if self.isolation is sandbox.Isolation.SINGLE_TENANT:
+            return Project(directory).airflow_home
+        return directory / SANDBOX_HOME
 
     def _environment_values(
         self, spec: DeploymentSpec, record: Mapping[str, Any], project: Project
@@ -471,10 +516,15 @@ class LocalRuntime:
             "PYTHONDONTWRITEBYTECODE": "1",  # bundles stay as uploaded
         }
         try:
-            if not (prepared.project.airflow_home / "airflow.db").exists():
+            if not (self._airflow_files(spec) / "airflow.db").exists():
                 supervisor.ensure_database(prepared, env, lambda _message: None)
             _dags, errors = supervisor.parse_dag_folder(
-                prepared.python, env, bundle_dir / "dags", bundle_dir, timeout=PARSE_TIMEOUT
+                prepared.python,
+                env,
+                bundle_dir / "dags",
+                bundle_dir,
+                timeout=PARSE_TIMEOUT,
+                sandbox=prepared.sandbox,
             )
         except DevEnvError as exc:
             raise CodeRejected(_scrub(exc.message, spec)) from None

@@ -1,4 +1,4 @@
-"""Clusters: requested here, provisioned by the reconcile worker (services/reconcile.py).
+"""Clusters: requested here, provisioned by the reconcile worker (services/clusters/worker.py).
 
 A request only records the spec and makes the cluster due; nothing here waits on AWS
 except the preflight checks that must pass before a request is accepted.

@@ -35,6 +35,7 @@ from flightdeck.runtime.base import (
     Runtime,
     RuntimeError_,
     RuntimeStatus,
+    bounded,
 )
 from flightdeck.services import notifications
 from flightdeck.services.deployments.mail import health_mail
@@ -48,14 +49,32 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 600  # renewed while a runtime call runs; this is how long a dead worker holds it
 POLL_WHILE_CHANGING = 2.0
 POLL_STEADY = 30.0
-MAX_DEPLOY_MESSAGE = 1024  # what a deploy's message may hold; a runtime's text can be long
 RESUMED = "resumed: the worker checking this deploy stopped; checking it again"
 
 DEPLOYMENTS = LeasedTable(Deployment, Deployment.id, Deployment.next_reconcile_at)
 
 
-def bounded(text: str, limit: int = MAX_DEPLOY_MESSAGE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def prune_bundles(session: Session, deployment_id: str, settings: Settings) -> int:
+    """Drop the stored bytes of finished deploys past the retention settings (the newest
+    ``deploy_bundles_kept`` within ``deploy_bundle_days`` stay); returns how many."""
+    finished = session.scalars(
+        select(Deploy)
+        .where(
+            Deploy.deployment_id == deployment_id,
+            Deploy.status.in_(
+                (DeployStatus.SUCCEEDED, DeployStatus.REJECTED, DeployStatus.FAILED)
+            ),
+            Deploy.bundle.is_not(None),
+        )
+        .order_by(Deploy.created_at.desc())
+    ).all()
+    oldest = utcnow() - timedelta(days=settings.deploy_bundle_days)
+    dropped = 0
+    for index, deploy in enumerate(finished):
+        if index >= settings.deploy_bundles_kept or deploy.created_at < oldest:
+            deploy.bundle = None
+            dropped += 1
+    return dropped
 
 
 def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
@@ -256,11 +275,14 @@ class DeploymentWorker(LeasedWorker):
             deploy.status, deploy.message = outcome, bounded(message)
             if outcome == DeployStatus.REJECTED:
                 deploy.errors = {bounded(k, 256): bounded(v) for k, v in errors.items()}
+                deploy.bundle = None  # a refused upload is not kept
             deploy.finished_at = utcnow()
             if outcome == DeployStatus.SUCCEEDED:
                 deployment = session.get(Deployment, deployment_id)
                 assert deployment is not None
                 deployment.current_deploy_id = deploy_id
+            session.commit()
+            prune_bundles(session, deployment_id, self.settings)
             session.commit()
         return status
 

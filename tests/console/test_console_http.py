@@ -105,7 +105,8 @@ def test_member_sees_no_external_id_and_owner_pages_answer_403(client: TestClien
     assert landed == "/"
     member_settings = client.get(f"{org}/settings")
     assert member_settings.status_code == 200
-    assert "External ID" not in member_settings.text and 'id="external-id"' not in member_settings.text
+    assert "External ID" not in member_settings.text
+    assert 'id="external-id"' not in member_settings.text
     reveal = client.post(f"{org}/settings/external-id",
                          data={"csrf_token": csrf(client, f"{org}/settings")})
     assert reveal.status_code == 403 and "Organization Owners" in reveal.text

@@ -49,7 +49,7 @@ def test_member_outsider_csrf_and_expiry_in_the_browser(
     owner.get_by_role("button", name="Invite").click()
     link = owner.locator("#invitation-link").inner_text().strip()
     pages.check(owner, "invitation link")
-    owner.reload()  # the POST's result page was the only place the link appeared
+    owner.goto(url + org + "/people")  # the POST's answer was the only page with the link
     assert link not in owner.content()
 
     member = pages.watch(browser.new_context().new_page())

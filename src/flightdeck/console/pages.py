@@ -201,6 +201,6 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
             status=status,
             user=user,
             title=ERROR_TITLES.get(status, "Something went wrong"),
-            message=message,
+            message=message[:1].upper() + message[1:],
             status_code=status,
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
@@ -108,7 +109,15 @@ def deployment_list(
 ) -> Response:
     ctx = org_context(session, user, organization_id)
     rows = data.deployments.list_deployments(session, user, organization_id)
-    names = {c.id: c.name for c in data.clusters.list_clusters(session, user, organization_id)}
+    # Only the names: every member may list the organization's clusters (org_context
+    # checked membership), and their status documents are not needed here.
+    names = dict(
+        session.execute(
+            select(data.Cluster.id, data.Cluster.name).where(
+                data.Cluster.organization_id == organization_id
+            )
+        ).tuples().all()
+    )
     return render(
         request,
         "deployments.html",

@@ -24,6 +24,7 @@ from flightdeck.api.routes import (
     workspaces,
 )
 from flightdeck.config import Settings, get_settings, secure_data_dir
+from flightdeck.console import mount_console
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
 
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         title="flightdeck",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # the console serves /docs and /redoc from local assets
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -86,4 +88,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    mount_console(app)
     return app

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
 Success: a DAG run succeeded on a Deployment of a cluster flightdeck provisioned itself
 ({total:.0f}s in all).
 
-  Control plane  {outcome.control_plane_url}   (API docs: {outcome.control_plane_url}/docs)
+  Web console    {outcome.control_plane_url}/   (the control plane; API docs at /docs)
                  login: {outcome.owner_email} / {outcome.owner_password}
   Airflow        {outcome.airflow_url}
                  login: {outcome.airflow_username} / {outcome.airflow_password}

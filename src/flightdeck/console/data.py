@@ -1,0 +1,103 @@
+"""The one place the console imports the services layer from.
+
+Pages call exactly what the API calls (same use cases, same authorization); keeping the
+imports here means a reorganised services package is followed by editing one file.
+"""
+
+from __future__ import annotations
+
+from flightdeck.aws import reference
+from flightdeck.aws.checks import CheckResult, overall
+from flightdeck.aws.permissions import MANAGED_POLICY_NAME, POLICY_VERSION, ROLE_NAME
+from flightdeck.aws.role_template import STACK_NAME, quick_create_url, role_template_yaml
+from flightdeck.db.models import (
+    ApiToken,
+    AuditEvent,
+    AwsAccount,
+    Cluster,
+    ClusterEvent,
+    Deploy,
+    Deployment,
+    Invitation,
+    Notification,
+    Organization,
+    OrganizationMembership,
+    User,
+    Workspace,
+    WorkspaceMembership,
+)
+from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
+from flightdeck.phases import ACTIVE_POLICY_CHANGE_STATUSES
+from flightdeck.runtime.base import EXECUTORS, SCHEDULER_SIZES
+from flightdeck.services import (
+    access,
+    audit,
+    auth,
+    notifications,
+    onboarding,
+    orgs,
+    workspaces,
+)
+from flightdeck.services.clusters import engine as provisioning
+from flightdeck.services.clusters import requests as clusters
+from flightdeck.services.deployments import requests as deployments
+from flightdeck.services.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from flightdeck.services.governance import views as governance
+from flightdeck.services.platform import platform_account_id
+from flightdeck.services.validation import MIN_PASSWORD_LENGTH
+
+__all__ = [
+    "ACTIVE_POLICY_CHANGE_STATUSES",
+    "DEFAULT_AIRFLOW_VERSION",
+    "EXECUTORS",
+    "MANAGED_POLICY_NAME",
+    "MIN_PASSWORD_LENGTH",
+    "POLICY_VERSION",
+    "ROLE_NAME",
+    "SCHEDULER_SIZES",
+    "STACK_NAME",
+    "ApiToken",
+    "AuditEvent",
+    "AwsAccount",
+    "CheckResult",
+    "Cluster",
+    "ClusterEvent",
+    "Conflict",
+    "Deploy",
+    "Deployment",
+    "DomainError",
+    "Forbidden",
+    "InvalidInput",
+    "Invitation",
+    "NotFound",
+    "Notification",
+    "Organization",
+    "OrganizationMembership",
+    "Unauthenticated",
+    "User",
+    "Workspace",
+    "WorkspaceMembership",
+    "access",
+    "audit",
+    "auth",
+    "clusters",
+    "deployments",
+    "governance",
+    "notifications",
+    "onboarding",
+    "orgs",
+    "overall",
+    "platform_account_id",
+    "provisioning",
+    "quick_create_url",
+    "reference",
+    "role_template_yaml",
+    "workspaces",
+]

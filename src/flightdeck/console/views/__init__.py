@@ -1,0 +1,27 @@
+"""The console's pages, one module per area of the product."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from flightdeck.console.views import (
+    aws,
+    clusters,
+    deployments,
+    governance,
+    organization,
+    people,
+    sign_in,
+    tokens,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    sign_in.router,
+    tokens.router,
+    organization.router,
+    aws.router,
+    clusters.router,
+    deployments.router,
+    people.router,
+    governance.router,
+)

@@ -1,0 +1,161 @@
+"""Sign up, sign in, sign out, and where a signed-in person lands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from flightdeck.console import data, security
+from flightdeck.console.pages import (
+    DbDep,
+    FormDep,
+    MaybeUserDep,
+    UserDep,
+    field,
+    redirect,
+    render,
+)
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def _start_session(request: Request, session: DbDep, user: data.User, target: str) -> Response:
+    settings = security.settings_of(request)
+    secret = data.auth.start_browser_session(session, user, settings.session_max_age_seconds)
+    request.state.new_session_cookie = secret
+    response = redirect(request, _safe_next(target))
+    security.set_session_cookie(request, response, secret)
+    return response
+
+
+@router.get("/")
+def home(request: Request, user: UserDep, session: DbDep) -> Response:
+    organizations = data.orgs.list_organizations(session, user)
+    if organizations:
+        return redirect(request, f"/o/{organizations[0][0].id}")
+    return render(request, "no_organization.html", user=user, title="Create an organization")
+
+
+@router.post("/organizations")
+def create_organization(request: Request, user: UserDep, session: DbDep, form: FormDep) -> Response:
+    name = field(form, "organization_name")
+    try:
+        org = data.orgs.create_organization(session, user, name)
+    except data.InvalidInput as exc:
+        return render(
+            request,
+            "no_organization.html",
+            status=422,
+            user=user,
+            title="Create an organization",
+            error=exc.message,
+            values={"organization_name": name},
+        )
+    return redirect(request, f"/o/{org.id}")
+
+
+@router.get("/login")
+def login_page(
+    request: Request,
+    user: MaybeUserDep,
+    next_path: Annotated[str, Query(alias="next", max_length=2000)] = "/",
+    expired: Annotated[str, Query(max_length=5)] = "",
+) -> Response:
+    if user is not None:
+        return redirect(request, _safe_next(next_path))
+    notice = "Your session has ended. Sign in again to continue." if expired else None
+    return render(
+        request,
+        "login.html",
+        title="Sign in",
+        next_path=_safe_next(next_path),
+        notice=notice,
+        values={},
+    )
+
+
+@router.post("/login")
+def login(request: Request, session: DbDep, form: FormDep) -> Response:
+    email = field(form, "email")
+    target = field(form, "next", "/")
+    try:
+        user = data.auth.authenticate_password(session, email, field(form, "password"))
+    except data.Unauthenticated as exc:
+        return render(
+            request,
+            "login.html",
+            status=401,
+            title="Sign in",
+            next_path=_safe_next(target),
+            error=exc.message,
+            values={"email": email},
+        )
+    return _start_session(request, session, user, target)
+
+
+@router.get("/signup")
+def signup_page(
+    request: Request,
+    user: MaybeUserDep,
+    invitation: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    if user is not None:
+        return redirect(request, "/")
+    return render(
+        request, "signup.html", title="Create your account", invitation=invitation, values={}
+    )
+
+
+@router.post("/signup")
+def signup(request: Request, session: DbDep, form: FormDep) -> Response:
+    values = {
+        "email": field(form, "email"),
+        "name": field(form, "name"),
+        "organization_name": field(form, "organization_name"),
+    }
+    invitation = field(form, "invitation")
+    settings = security.settings_of(request)
+    try:
+        result = data.auth.sign_up(
+            session,
+            email=values["email"],
+            password=field(form, "password"),
+            name=values["name"],
+            organization_name=None if invitation else values["organization_name"],
+            invitation_token=invitation or None,
+            hosted_mode=settings.hosted_mode,
+        )
+    except (data.InvalidInput, data.Conflict, data.NotFound) as exc:
+        status = 409 if isinstance(exc, data.Conflict) else 422
+        return render(
+            request,
+            "signup.html",
+            status=status,
+            title="Create your account",
+            invitation=invitation,
+            error=exc.message,
+            error_field=exc.field,
+            values=values,
+        )
+    target = f"/o/{result.organization.id}" if result.organization else "/"
+    return _start_session(request, session, result.user, target)
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbDep, form: FormDep) -> Response:
+    del form  # checked: a cross-site page cannot sign anyone out
+    cookie = request.cookies.get(security.settings_of(request).session_cookie_name)
+    if cookie:
+        data.auth.end_browser_session(session, cookie)
+    response = redirect(request, "/login")
+    security.clear_session_cookie(request, response)
+    return response

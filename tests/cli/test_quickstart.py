@@ -81,6 +81,10 @@ def test_quickstart_runs_the_secrets_dag_on_a_provisioned_cluster_then_stops(
         "Success: a DAG run succeeded on a Deployment of a cluster flightdeck provisioned"
         in result.stdout
     )
+    assert re.search(
+        r"Web console    http://127\.0\.0\.1:\d+/ .*\n\s+login: owner@quickstart\.example / \S+",
+        result.stdout,
+    )
     assert "Traceback" not in output
     phases = json.loads(timings.read_text())
     assert len(phases) == STEPS and all(p["seconds"] >= 0 for p in phases)

@@ -164,3 +164,58 @@ def test_docs_and_redoc_load_their_assets_from_this_server(client: TestClient) -
             asset = client.get(source)
             assert asset.status_code == 200 and len(asset.content) > 100, source
     assert client.get("/openapi.json").json()["info"]["title"] == "flightdeck"
+
+
+def _active_cluster(client: TestClient, org_path: str, name: str = "prod") -> str:
+    """A cluster row as the worker leaves it when Active (provisioning is tested elsewhere)."""
+    from flightdeck.db.models import AwsAccount, Cluster
+
+    organization_id = org_path.rsplit("/", 1)[1]
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        account = AwsAccount(organization_id=organization_id, account_id="222222222222",
+                             role_arn="arn:aws:iam::222222222222:role/flightdeck-remote-management",
+                             status="verified")
+        session.add(account)
+        session.flush()
+        cluster = Cluster(organization_id=organization_id, aws_account_ref=account.id, name=name,
+                          region="us-east-1", phase="Active", spec={"account_id": "222222222222"},
+                          status={"phase": "Active", "conditions": {}})
+        session.add(cluster)
+        session.commit()
+        return cluster.id
+
+
+def test_deleting_a_cluster_needs_its_name_typed(client: TestClient) -> None:
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    page = f"{org}/clusters/{cluster}"
+    wrong = client.post(f"{page}/delete", data={"csrf_token": csrf(client, f"{page}/delete"),
+                                                "confirm_name": "prod2"})
+    assert wrong.status_code == 422 and "type the cluster&#39;s name, prod," in wrong.text
+    assert "data-live-src" not in client.get(page).text  # Active: nothing to follow
+    deleted = client.post(f"{page}/delete", data={"csrf_token": csrf(client, f"{page}/delete"),
+                                                  "confirm_name": "prod"})
+    assert deleted.status_code == 200 and "Deleting" in deleted.text
+    assert f'data-live-src="{page}/_live"' in deleted.text  # the teardown updates live
+    live = client.get(f"{page}/_live")
+    assert live.status_code == 200 and "Deleting" in live.text and "<html" not in live.text
+
+
+def test_a_refused_deployment_form_never_sends_the_secret_back(client: TestClient) -> None:
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    form = csrf(client, f"{org}/deployments/new")
+    new_page = client.get(f"{org}/deployments/new").text
+    assert f'<option value="{cluster}"' in new_page and "prod (us-east-1)" in new_page
+    refused = client.post(f"{org}/deployments", data={
+        "csrf_token": form, "name": "etl", "workspace": "data", "cluster": cluster,
+        "airflow_version": "3.1.0", "executor": "CeleryExecutor", "scheduler_size": "small",
+        "scheduler_count": "1", "min_workers": "1", "max_workers": "10",
+        "tasks_per_worker": "5", "environment": "1BAD=x",
+        "secret_environment": "WAREHOUSE_PASSWORD=hunter2-secret"})
+    assert refused.status_code == 422
+    assert "environment: &#39;1BAD&#39; is not a valid variable name" in refused.text
+    assert "hunter2-secret" not in refused.text

@@ -117,7 +117,11 @@ def register(app: typer.Typer) -> None:
         success(f"logged in to {client.url} as {result['user']['email']}; token in {path}")
 
     @app.command()
-    def logout(url: Annotated[str | None, URL_OPTION] = None) -> None:
+    def logout(
+        url: Annotated[str | None, typer.Option(
+            "--url", help="The control plane to log out of [default: FLIGHTDECK_URL, else the "
+            "one remembered, else http://127.0.0.1:8765].")] = None,
+    ) -> None:
         """Revoke your API token on the server and forget it; says what happened if the
         server cannot revoke it."""
         from flightdeck.cli import credentials

@@ -10,6 +10,9 @@ from flightdeck.cli import credentials
 from flightdeck.cli.errors import CliError
 
 API = "/api/v1"
+# Some requests wait on AWS (verifying a role makes dozens of calls), so reads may be slow;
+# an unreachable server is still reported at once.
+TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
 
 class ApiClient:
@@ -22,7 +25,7 @@ class ApiClient:
         self.token = token if token is not None else stored.token
         self.token_from_environment = token is None and stored.token_from_environment
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT)
 
     def request(
         self,
@@ -39,6 +42,11 @@ class ApiClient:
             )
         except httpx.ConnectError:
             raise self.not_running() from None
+        except httpx.ReadTimeout:
+            raise CliError(
+                f"the server at {self.url} did not answer within {TIMEOUT.read:.0f}s; it may "
+                "still finish the request: check before trying again"
+            ) from None
         except httpx.HTTPError as exc:
             raise CliError(f"could not reach {self.url}: {exc}") from None
         if response.status_code == 401 and not path.startswith("/auth/"):

@@ -91,3 +91,42 @@ def test_compose_command_writes_files(project: Path) -> None:
                      "--project-dir", str(project))
     assert result.returncode == 0, result.stderr
     assert "D:/creds/.aws" in (project / "docker-compose.override.yml").read_text()
+
+
+_ALIAS_BOMB = (  # under 500 bytes that stand for 9**9 strings once a value is read
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(
+        f"{name}: &{name} [{','.join([f'*{previous}'] * 9)}]\n"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "airflow:\n  variables:\n    - variable_name: boom\n      variable_value: *i\n"
+)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("file", "content", "says"),
+    [
+        ("airflow_settings.yaml", b"airflow:\n  connections: 5\n", "expected a list"),
+        ("airflow_settings.yaml", b"airflow: " + b"[" * 5000, "levels deep"),
+        ("airflow_settings.yaml", b"airflow:\n  pools: \xff\n", "line 2: byte 0xff"),
+        ("airflow_settings.yaml", _ALIAS_BOMB.encode(), "anchors and aliases"),
+        (".env", b"A=1\nB=caf\xe9\n", ".env line 2: byte 0xe9 is not UTF-8"),
+        (".env", b"A=b\x00c\n", ".env line 1: contains a NUL byte"),
+        ("Dockerfile", b"FROM apache/airflow:3.1.0\n\xff", "Dockerfile line 2"),
+    ],
+    ids=["connections-5", "deep", "non-utf8-yaml", "alias-bomb", "non-utf8-env", "nul", "docker"],
+)
+def test_hostile_project_files_are_one_line(
+    project: Path, tmp_path: Path, file: str, content: bytes, says: str
+) -> None:
+    if file == "Dockerfile":
+        (project / ".flightdeck" / "config.yaml").write_text("api_port: 8080\n")
+    (project / file).write_bytes(content)
+    cache = tmp_path / "cache"
+    result = run_cli("dev", "start", "--project-dir", str(project), env=_env(cache), timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and says in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not cache.exists()

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flightdeck.services.errors import (
@@ -23,6 +24,39 @@ from flightdeck.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. not_found.")
+    message: str = Field(description="One sentence naming the field and the fix.")
+    field: str | None = Field(description="The request field at fault, when there is one.")
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS: dict[int, str] = {
+    401: "Not signed in, or the API token is invalid, expired or revoked.",
+    403: "Signed in, but the role does not allow this.",
+    404: "The organization or resource does not exist, or is not visible to the caller.",
+    409: "The request conflicts with the current state (a duplicate name, the last Owner...).",
+    422: "A field is missing or invalid; the message names it.",
+    429: "Too many attempts; retry after the Retry-After header's seconds.",
+    502: "AWS refused the call; the message says why.",
+    503: "AWS could not be reached; retry later.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for error answers, all with the ErrorOut body."""
+    return {
+        status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidInput: 422,

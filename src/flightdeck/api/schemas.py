@@ -4,14 +4,27 @@ field (password hash, token hash, external ID) can never slip into a response.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from flightdeck.db.models import OrganizationMembership, WorkspaceMembership
+from flightdeck.services.validation import MIN_PASSWORD_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN
 
 OrgRole = Literal["owner", "member"]
 WorkspaceRole = Literal["admin", "member"]
+
+
+# What the services check, documented in the OpenAPI schema (the services stay the check:
+# they strip surrounding blanks first and answer with a message naming the field).
+NAME_RULE: dict[str, Any] = {
+    "pattern": NAME_PATTERN,
+    "minLength": 1,
+    "maxLength": NAME_MAX_LENGTH,
+    "description": "1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or "
+    "digit.",
+}
+EMAIL_RULE: dict[str, Any] = {"format": "email", "description": "An email address."}
 
 
 class Input(BaseModel):
@@ -23,20 +36,21 @@ class Output(BaseModel):
 
 
 class SignUpIn(Input):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    name: str = Field(default="", max_length=200)
-    organization_name: str | None = Field(default=None, max_length=100)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL_RULE)
+    password: str = Field(max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
+    name: str = Field(default="", max_length=200, description="Display name, any text.")
+    organization_name: str | None = Field(default=None, max_length=100, json_schema_extra=NAME_RULE)
     invitation_token: str | None = Field(default=None, max_length=200)
 
 
 class LoginIn(Input):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL_RULE)
     password: str = Field(max_length=1024)
     token_name: str | None = Field(
         default=None,
         max_length=100,
         description="Also issue an API token with this name (for the CLI); shown once.",
+        json_schema_extra=NAME_RULE,
     )
 
 
@@ -73,7 +87,7 @@ class MeOut(Output):
 
 
 class OrganizationCreateIn(Input):
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
 
 
 class ExternalIdOut(Output):
@@ -100,7 +114,7 @@ class MemberOut(Output):
 
 
 class InviteIn(Input):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL_RULE)
     role: OrgRole = "member"
     workspace_id: str | None = None
     workspace_role: WorkspaceRole | None = None
@@ -127,7 +141,7 @@ class RoleIn(Input):
 
 
 class WorkspaceCreateIn(Input):
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
 
 
 class WorkspaceOut(Output):
@@ -147,7 +161,7 @@ class WorkspaceRoleIn(Input):
 
 
 class TokenCreateIn(Input):
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
     expires_in_days: int | None = None
 
 
@@ -227,7 +241,7 @@ class RoleSetupOut(Output):
 
 class ClusterCreateIn(Input):
     account: str = Field(max_length=36, description="12-digit AWS account ID or its id.")
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
     region: str = Field(default="us-east-1", max_length=32)
     node_instance_type: str = Field(default="m5.xlarge", max_length=32)
     max_nodes: int = 20
@@ -292,7 +306,7 @@ class WorkerQueueOut(Output):
 
 
 class DeploymentCreateIn(Input):
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
     workspace: str = Field(max_length=100, description="Workspace id or name.")
     cluster: str = Field(max_length=100, description="An Active cluster's id or name.")
     airflow_version: str | None = Field(default=None, max_length=20)

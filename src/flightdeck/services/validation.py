@@ -8,7 +8,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from flightdeck.services.errors import InvalidInput
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-]?$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-]?$"
+"""Organization, workspace, cluster, Deployment and token names (1-64 characters)."""
+NAME_MAX_LENGTH = 64
+_NAME = re.compile(NAME_PATTERN)
 MIN_PASSWORD_LENGTH = 12
 
 

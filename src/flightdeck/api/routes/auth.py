@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     LoginIn,
     LoginOut,
@@ -33,7 +34,12 @@ def _set_session_cookie(response: Response, settings: Settings, secret: str) -> 
     )
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignUpOut)
+@router.post(
+    "/auth/signup",
+    responses=error_responses(409, 422),
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignUpOut,
+)
 def sign_up(
     body: SignUpIn, response: Response, session: SessionDep, settings: SettingsDep
 ) -> SignUpOut:
@@ -56,7 +62,7 @@ def sign_up(
     )
 
 
-@router.post("/auth/login", response_model=LoginOut)
+@router.post("/auth/login", responses=error_responses(401, 422, 429), response_model=LoginOut)
 def login(
     body: LoginIn, response: Response, session: SessionDep, settings: SettingsDep
 ) -> LoginOut:
@@ -80,7 +86,7 @@ def logout(
     response.delete_cookie(settings.session_cookie_name, path="/")
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", responses=error_responses(401), response_model=MeOut)
 def me(user: CurrentUser, session: SessionDep) -> MeOut:
     return MeOut(
         user=UserOut.model_validate(user),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AwsAccountIn,
     AwsAccountOut,
@@ -20,7 +21,11 @@ from flightdeck.aws.role_template import STACK_NAME, quick_create_url, role_temp
 from flightdeck.services import access, onboarding, orgs
 from flightdeck.services.platform import platform_account_id
 
-router = APIRouter(prefix="/organizations/{organization_id}/aws", tags=["aws"])
+router = APIRouter(
+    prefix="/organizations/{organization_id}/aws",
+    tags=["aws"],
+    responses=error_responses(401, 403, 404, 422, 502, 503),
+)
 
 
 def _report(results: list[CheckResult]) -> CheckReportOut:
@@ -89,7 +94,12 @@ def list_accounts(
     ]
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AwsAccountOut)
+@router.post(
+    "/accounts",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=AwsAccountOut,
+)
 def register_account(
     organization_id: str, body: AwsAccountIn, user: CurrentUser, session: SessionDep
 ) -> AwsAccountOut:
@@ -138,7 +148,12 @@ def preflight(
     )
 
 
-@router.post("/hosted-account", status_code=status.HTTP_201_CREATED, response_model=AwsAccountOut)
+@router.post(
+    "/hosted-account",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=AwsAccountOut,
+)
 def hosted_account(
     organization_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> AwsAccountOut:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     ClusterCreateIn,
     ClusterEventOut,
@@ -16,7 +17,11 @@ from flightdeck.db.models import Cluster
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import requests as clusters
 
-router = APIRouter(prefix="/organizations/{organization_id}/clusters", tags=["clusters"])
+router = APIRouter(
+    prefix="/organizations/{organization_id}/clusters",
+    tags=["clusters"],
+    responses=error_responses(401, 403, 404, 422, 502, 503),
+)
 
 
 def cluster_out(cluster: Cluster) -> ClusterOut:
@@ -43,7 +48,12 @@ def list_clusters(organization_id: str, user: CurrentUser, session: SessionDep) 
     return [cluster_out(c) for c in clusters.list_clusters(session, user, organization_id)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClusterOut)
+@router.post(
+    "",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClusterOut,
+)
 def create_cluster(
     organization_id: str, body: ClusterCreateIn, user: CurrentUser, session: SessionDep
 ) -> ClusterOut:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     DeploymentCreateIn,
     DeploymentOut,
@@ -21,7 +22,11 @@ from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput
 
-router = APIRouter(prefix="/organizations/{organization_id}/deployments", tags=["deployments"])
+router = APIRouter(
+    prefix="/organizations/{organization_id}/deployments",
+    tags=["deployments"],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
 def deployment_out(d: Deployment) -> DeploymentOut:
@@ -78,7 +83,12 @@ def list_deployments(
     return [deployment_out(d) for d in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeploymentOut)
+@router.post(
+    "",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentOut,
+)
 def create_deployment(
     organization_id: str,
     body: DeploymentCreateIn,
@@ -102,7 +112,7 @@ def show_deployment(
     return deployment_out(deployments.get_deployment(session, user, organization_id, deployment))
 
 
-@router.patch("/{deployment}", response_model=DeploymentOut)
+@router.patch("/{deployment}", responses=error_responses(409), response_model=DeploymentOut)
 def update_deployment(
     organization_id: str,
     deployment: str,
@@ -149,6 +159,7 @@ def list_deploys(
 
 @router.post(
     "/{deployment}/deploys",
+    responses=error_responses(409),
     response_model=DeployOut,
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra={

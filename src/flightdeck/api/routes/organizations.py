@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AuditEventOut,
     ExternalIdOut,
@@ -18,7 +19,11 @@ from flightdeck.api.schemas import (
 )
 from flightdeck.services import access, audit, orgs
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = APIRouter(
+    prefix="/organizations",
+    tags=["organizations"],
+    responses=error_responses(401),
+)
 
 
 @router.get("", response_model=list[MyOrganizationOut])
@@ -29,7 +34,12 @@ def list_organizations(user: CurrentUser, session: SessionDep) -> list[MyOrganiz
     ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MyOrganizationOut)
+@router.post(
+    "",
+    responses=error_responses(422),
+    status_code=status.HTTP_201_CREATED,
+    response_model=MyOrganizationOut,
+)
 def create_organization(
     body: OrganizationCreateIn, user: CurrentUser, session: SessionDep
 ) -> MyOrganizationOut:
@@ -37,7 +47,9 @@ def create_organization(
     return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role="owner")
 
 
-@router.get("/{organization_id}", response_model=MyOrganizationOut)
+@router.get(
+    "/{organization_id}", responses=error_responses(403, 404, 422), response_model=MyOrganizationOut
+)
 def show_organization(
     organization_id: str, user: CurrentUser, session: SessionDep
 ) -> MyOrganizationOut:
@@ -46,7 +58,11 @@ def show_organization(
     return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
 
 
-@router.get("/{organization_id}/aws-external-id", response_model=ExternalIdOut)
+@router.get(
+    "/{organization_id}/aws-external-id",
+    responses=error_responses(403, 404, 422),
+    response_model=ExternalIdOut,
+)
 def reveal_external_id(
     organization_id: str, user: CurrentUser, session: SessionDep
 ) -> ExternalIdOut:
@@ -54,13 +70,20 @@ def reveal_external_id(
     return ExternalIdOut(organization_id=organization_id, external_id=value)
 
 
-@router.get("/{organization_id}/members", response_model=list[MemberOut])
+@router.get(
+    "/{organization_id}/members",
+    responses=error_responses(403, 404, 422),
+    response_model=list[MemberOut],
+)
 def list_members(organization_id: str, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
     return [MemberOut.from_membership(m) for m in orgs.list_members(session, user, organization_id)]
 
 
 @router.post(
-    "/{organization_id}/members", status_code=status.HTTP_201_CREATED, response_model=InviteOut
+    "/{organization_id}/members",
+    responses=error_responses(403, 404, 409, 422),
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteOut,
 )
 def invite_member(
     organization_id: str, body: InviteIn, user: CurrentUser, session: SessionDep
@@ -83,7 +106,11 @@ def invite_member(
     )
 
 
-@router.patch("/{organization_id}/members/{user_id}", response_model=MemberOut)
+@router.patch(
+    "/{organization_id}/members/{user_id}",
+    responses=error_responses(403, 404, 409, 422),
+    response_model=MemberOut,
+)
 def change_member_role(
     organization_id: str, user_id: str, body: RoleIn, user: CurrentUser, session: SessionDep
 ) -> MemberOut:
@@ -92,14 +119,22 @@ def change_member_role(
     )
 
 
-@router.delete("/{organization_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{organization_id}/members/{user_id}",
+    responses=error_responses(403, 404, 409, 422),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def remove_member(
     organization_id: str, user_id: str, user: CurrentUser, session: SessionDep
 ) -> None:
     orgs.remove_member(session, user, organization_id, user_id)
 
 
-@router.get("/{organization_id}/audit-events", response_model=list[AuditEventOut])
+@router.get(
+    "/{organization_id}/audit-events",
+    responses=error_responses(403, 404, 422),
+    response_model=list[AuditEventOut],
+)
 def list_audit_events(
     organization_id: str, user: CurrentUser, session: SessionDep
 ) -> list[AuditEventOut]:

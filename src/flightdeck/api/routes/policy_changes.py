@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AccountEventOut,
     AccountPolicyOut,
@@ -16,7 +17,11 @@ from flightdeck.api.schemas import (
 from flightdeck.db.models import RolePolicyChange
 from flightdeck.services.governance import views as governance
 
-router = APIRouter(prefix="/organizations/{organization_id}/aws", tags=["aws"])
+router = APIRouter(
+    prefix="/organizations/{organization_id}/aws",
+    tags=["aws"],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
 @router.get("/policy-changes", response_model=PolicyChangesOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     MemberOut,
     WorkspaceCreateIn,
@@ -14,7 +15,11 @@ from flightdeck.api.schemas import (
 )
 from flightdeck.services import workspaces
 
-router = APIRouter(prefix="/organizations/{organization_id}/workspaces", tags=["workspaces"])
+router = APIRouter(
+    prefix="/organizations/{organization_id}/workspaces",
+    tags=["workspaces"],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
 @router.get("", response_model=list[WorkspaceOut])
@@ -27,7 +32,12 @@ def list_workspaces(
     ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceOut)
+@router.post(
+    "",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkspaceOut,
+)
 def create_workspace(
     organization_id: str, body: WorkspaceCreateIn, user: CurrentUser, session: SessionDep
 ) -> WorkspaceOut:
@@ -45,7 +55,9 @@ def show_workspace(
     )
 
 
-@router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{workspace_id}", responses=error_responses(409), status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_workspace(
     organization_id: str, workspace_id: str, user: CurrentUser, session: SessionDep
 ) -> None:

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
         if settings.runtime == "local":
-            typer.echo(f"customer code: {_customer_code_isolation(settings)}", err=True)
+            typer.echo(f"customer code: {customer_code_isolation(settings)}", err=True)
         typer.echo(
             f"flightdeck control plane on http://{settings.host}:{settings.port} "
             f"(database: {_describe_db(settings.resolved_database_url)})",
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         )
 
 
-def _customer_code_isolation(settings: Settings) -> str:
+def customer_code_isolation(settings: Settings) -> str:
     """How the local runtime confines customer code, chosen once at start; production mode
     refuses to run it unconfined."""
     from flightdeck.cli.errors import CliError

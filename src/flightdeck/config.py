@@ -22,11 +22,11 @@ MIN_SECRET_KEY_CHARS = 32
 
 
 def secure_data_dir(data_dir: Path) -> Path:
-    """Create the data directory owner-only (0700) and make the files directly in it 0600.
+    """Create the data directory owner-only (0700), its files 0600 and its folders 0700.
 
-    It holds the database, the secret key and the emulator's credentials; the files below
-    it are created owner-only where they are written. Run at every start, so a directory
-    from an older version is tightened too.
+    It holds the database, the secret key and the emulator's credentials; files deeper down
+    are created owner-only where they are written. Run at every start, so a directory from
+    an older version is tightened too.
     """
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
@@ -34,6 +34,8 @@ def secure_data_dir(data_dir: Path) -> Path:
         info = entry.lstat()
         if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
             entry.chmod(0o600)
+        elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o077:
+            entry.chmod(0o700)
     return data_dir
 
 

@@ -254,6 +254,7 @@ def test_the_data_directory_and_its_files_are_owner_only(tmp_path: Path) -> None
     data_dir.mkdir(mode=0o755)
     (data_dir / "old.db").write_text("")
     (data_dir / "old.db").chmod(0o644)
+    (data_dir / "aws").mkdir(mode=0o755)
     settings = Settings(data_dir=data_dir)
     make_engine(settings.resolved_database_url).connect().close()
     secure_data_dir(data_dir)
@@ -261,6 +262,7 @@ def test_the_data_directory_and_its_files_are_owner_only(tmp_path: Path) -> None
     files = [p for p in data_dir.iterdir() if p.is_file()]
     assert {p.name for p in files} >= {"flightdeck.db", "secret.key", "old.db"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), files
+    assert stat.S_IMODE((data_dir / "aws").stat().st_mode) == 0o700
 
 
 def test_the_embedded_default_makes_its_own_secret_key_per_data_directory(
@@ -286,15 +288,15 @@ def test_the_server_reports_its_isolation_and_production_refuses_none(
     from flightdeck.cli.errors import CliError
 
     base = {"data_dir": tmp_path, "secret_key": "s" * 40}
-    line = server_cmd._customer_code_isolation(Settings(**base))  # type: ignore[arg-type]
+    line = server_cmd.customer_code_isolation(Settings(**base))  # type: ignore[arg-type]
     assert line.startswith(sandbox.available().value)
     monkeypatch.setattr(sandbox, "available", lambda: sandbox.Isolation.SINGLE_TENANT)
-    assert server_cmd._customer_code_isolation(Settings(**base)).startswith(  # type: ignore[arg-type]
+    assert server_cmd.customer_code_isolation(Settings(**base)).startswith(  # type: ignore[arg-type]
         "single-tenant: no sandbox"
     )
     production = Settings.model_construct(mode="production", runtime="local", **base)  # type: ignore[arg-type]
     with pytest.raises(CliError, match="needs a sandbox for customer code in production"):
-        server_cmd._customer_code_isolation(production)
+        server_cmd.customer_code_isolation(production)
     assert sys.executable  # the check ran in this process, without starting a server
 
 

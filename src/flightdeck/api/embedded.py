@@ -71,6 +71,7 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
 
     emulator, stop_emulator = start_owned_emulator(settings)
     aws_dir = settings.data_dir / "aws"
+    aws_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # credentials: owner-only
     config_file, credentials_file = aws_dir / "config", aws_dir / "credentials"
     write_aws_profile(
         "customer",

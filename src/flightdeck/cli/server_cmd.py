@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
         isolation = (
-            _customer_code_isolation(settings) if settings.runtime == "local" else None
+            customer_code_isolation(settings) if settings.runtime == "local" else None
         )
         lock, listener = _claim(settings)
         try:
@@ -107,7 +107,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _customer_code_isolation(settings: Settings) -> str:
+def customer_code_isolation(settings: Settings) -> str:
     """How the local runtime confines customer code, chosen once at start; production mode
     refuses to run it unconfined."""
     from flightdeck.cli.errors import CliError

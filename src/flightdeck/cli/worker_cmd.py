@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         settings = load_settings()
+        if settings.runtime == "local":
+            from flightdeck.cli.server_cmd import customer_code_isolation
+
+            typer.echo(f"customer code: {customer_code_isolation(settings)}", err=True)
         upgrade(settings.resolved_database_url)
         factory = make_session_factory(make_engine(settings.resolved_database_url))
         if once:

@@ -23,7 +23,7 @@ import pytest
 from cli.conftest import FLIGHTDECK, free_port
 from devenv.cli_helpers import VENV_CACHE
 from flightdeck.cli.client import ApiClient
-from flightdeck.cli.quickstart import CLUSTER, Quickstart
+from flightdeck.cli.quickstart import CLUSTER, Quickstart, QuickstartFailed
 from flightdeck.devenv import supervisor
 from flightdeck.devenv.process_identity import RUN_TOKEN_VARIABLE, is_ours
 from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, Project
@@ -60,6 +60,11 @@ class ServerProcess:
         raise AssertionError("the server did not start")
 
 
+def patient(client: ApiClient) -> None:
+    """Verification makes many AWS calls; under load they outlast the CLI's 30 s."""
+    client._http.timeout = httpx.Timeout(300.0)
+
+
 class ServerQuickstart(Quickstart):
     """The quickstart's steps against a `flightdeck server` subprocess."""
 
@@ -70,6 +75,22 @@ class ServerQuickstart(Quickstart):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.server = ServerProcess(self.data_dir, self.port, self.data_dir.parent / "log")
             self.client = ApiClient(url=self.server.url, token="")
+            patient(self.client)
+
+    def sign_up_owner(self) -> None:
+        super().sign_up_owner()
+        patient(self.api)
+
+    def run_secrets_dag(self) -> None:
+        """Airflow's API may not answer within 30 s on a loaded 2-core host: try again."""
+        for attempt in range(3):
+            try:
+                super().run_secrets_dag()
+                return
+            except QuickstartFailed as exc:
+                if "timed out" not in str(exc) or attempt == 2:
+                    raise
+                time.sleep(10)
 
     def _local_runtime(self) -> tuple[LocalRuntime, DeploymentSpec]:
         from flightdeck.db.engine import make_engine, make_session_factory

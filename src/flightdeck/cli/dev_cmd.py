@@ -250,10 +250,10 @@ def pytest(ctx: typer.Context, project_dir: ProjectDir = _CWD) -> None:
 
 
 def _running_api(project: Project) -> Any:
+    from flightdeck.airflow_versions import airflow_major
     from flightdeck.devenv import supervisor
     from flightdeck.devenv.airflow_api import AirflowApi
     from flightdeck.devenv.airflow_env import local_secrets
-    from flightdeck.devenv.project import airflow_major
 
     state = supervisor.read_state(project)
     if state is None or not any(state.alive().values()):

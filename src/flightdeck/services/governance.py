@@ -32,13 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.iam_documents import canonical
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME, ROLE_NAME
-from flightdeck.aws.policy_versions import (
-    PolicyCatalog,
-    PolicyVersion,
-    canonical_document,
-    default_catalog,
-)
+from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion, default_catalog
 from flightdeck.aws.policy_versions.diff import grant_changes, unified_diff
 from flightdeck.aws.role_policy import RolePolicy, RolePolicyError, RoleSnapshot, role_policy_for
 from flightdeck.aws.role_template import trust_policy_document
@@ -133,7 +129,7 @@ class Finding:
 
 
 def _digest(value: Any) -> str:
-    text = json.dumps(canonical_document(value), sort_keys=True, default=str)
+    text = json.dumps(canonical(value), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -149,7 +145,7 @@ def drift_findings(
     (the trust policy holds it in clear), only what differs and how to put it back."""
     findings: list[Finding] = []
     expected_trust = trust_policy_document(platform_account_id, external_id)
-    if canonical_document(snapshot.trust_policy) != canonical_document(expected_trust):
+    if canonical(snapshot.trust_policy) != canonical(expected_trust):
         try:
             report = check_trust_policy(snapshot.trust_policy, platform_account_id, external_id)
             verdict = (
@@ -210,7 +206,7 @@ def drift_findings(
                 ),
             )
         )
-    elif canonical_document(snapshot.default_document) != canonical_document(
+    elif canonical(snapshot.default_document) != canonical(
         version_in_force.document
     ):
         matched = catalog.match(snapshot.default_document)
@@ -595,8 +591,8 @@ class GovernanceWorker:
         return (
             in_force is None
             or snapshot.default_document is None
-            or canonical_document(snapshot.default_document)
-            != canonical_document(in_force.document)
+            or canonical(snapshot.default_document)
+            != canonical(in_force.document)
         )
 
     # -- publishing ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from flightdeck.api.routes import (
     tokens,
     workspaces,
 )
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings, get_settings
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
@@ -36,11 +37,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as stack:
             if settings.embedded_emulator and not settings.aws_endpoint_url:
-                app.state.settings = stack.enter_context(embedded_aws(settings))
+                app.state.settings, app.state.aws = stack.enter_context(embedded_aws(settings))
             if settings.run_worker_in_server:
                 from flightdeck.services.background import BackgroundWorkers
 
-                workers = BackgroundWorkers(app.state.session_factory, app.state.settings)
+                workers = BackgroundWorkers(
+                    app.state.session_factory, app.state.settings, app.state.aws
+                )
                 stack.callback(workers.stop)
                 workers.start()
             yield
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The one AWS session factory of the process (replaced by the emulator's when embedded).
+    app.state.aws = SessionFactory.from_settings(settings)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)

@@ -91,14 +91,14 @@ def verify_role(
     role_arn: str,
     external_id: str,
     platform_account_id: str,
-    base_session: boto3.Session | None = None,
-    region: str = "us-east-1",
+    base_session: boto3.Session,
+    region: str = aws.DEFAULT_REGION,
     max_wait_seconds: float = 30,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[CheckResult]:
     """Run every verification check against ``role_arn``, in order, one result per check.
 
-    ``base_session`` holds the platform's credentials (default: the default chain);
+    ``base_session`` holds the platform's credentials (``SessionFactory.platform_session``);
     ``sleep`` is injected so tests of the propagation retry do not wait.
     """
     results: list[CheckResult] = []
@@ -192,7 +192,7 @@ def _assume(
     external_id: str,
     account_id: str,
     *,
-    base_session: boto3.Session | None,
+    base_session: boto3.Session,
     region: str,
     max_wait_seconds: float,
     sleep: Callable[[float], None],
@@ -209,7 +209,7 @@ def _assume(
         attempts += 1
         try:
             assumed = aws.assumed_role_session(
-                role_arn, external_id, SESSION_NAME, base_session=base_session, region=region
+                base_session, role_arn, external_id, SESSION_NAME, region
             )
             caller_arn = str(aws.client(assumed, "sts", region).get_caller_identity()["Arn"])
             break

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         import signal
         import threading
 
+        from flightdeck.aws.session import SessionFactory
         from flightdeck.cli.settings import load_settings
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.migrate import upgrade
@@ -34,16 +35,21 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         upgrade(settings.resolved_database_url)
         factory = make_session_factory(make_engine(settings.resolved_database_url))
+        sessions = SessionFactory.from_settings(settings)
         if once:
             count = ReconcileWorker(
-                factory, max_requeue_seconds=settings.max_requeue_seconds
+                factory, max_requeue_seconds=settings.max_requeue_seconds, sessions=sessions
             ).run_once(limit=1000)
-            deployments = DeploymentWorker(factory, settings).run_once(limit=1000)
-            accounts = GovernanceWorker(factory, lambda: platform_account_id(settings)).run_once()
+            deployments = DeploymentWorker(factory, settings, sessions=sessions).run_once(
+                limit=1000
+            )
+            accounts = GovernanceWorker(
+                factory, lambda: platform_account_id(settings, sessions), sessions=sessions
+            ).run_once()
             typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
                        f"checked the role policy of {accounts} AWS account(s)", err=True)
             return
-        workers = BackgroundWorkers(factory, settings).start()
+        workers = BackgroundWorkers(factory, settings, sessions).start()
         stopped = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopped.set())

@@ -8,6 +8,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.services import notifications
 from flightdeck.services.deployment_worker import DeploymentWorker
@@ -42,13 +43,17 @@ def deliver_mail_forever(
 class BackgroundWorkers:
     """Starts the loops in daemon threads; ``stop()`` lets them finish their current pass."""
 
-    def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], settings: Settings, sessions: SessionFactory
+    ) -> None:
         self.stop_event = threading.Event()
         self.worker = ReconcileWorker(
-            session_factory, max_requeue_seconds=settings.max_requeue_seconds
+            session_factory, max_requeue_seconds=settings.max_requeue_seconds, sessions=sessions
         )
-        self.deployments = DeploymentWorker(session_factory, settings)
-        self.governance = GovernanceWorker(session_factory, lambda: platform_account_id(settings))
+        self.deployments = DeploymentWorker(session_factory, settings, sessions=sessions)
+        self.governance = GovernanceWorker(
+            session_factory, lambda: platform_account_id(settings, sessions), sessions=sessions
+        )
         self.threads = [
             threading.Thread(
                 target=self.deployments.run_forever,

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment
 from flightdeck.db.types import utcnow
@@ -61,13 +62,19 @@ def local_runtime(root: Path) -> Runtime:
         return runtime
 
 
-def default_runtime_factory(settings: Settings) -> RuntimeFactory:
+def default_runtime_factory(
+    settings: Settings, sessions: SessionFactory | None = None
+) -> RuntimeFactory:
+    """Local Deployments on this host; Kubernetes ones through ``sessions``' role clients."""
+
     def factory(session: Session, deployment: Deployment) -> Runtime:
         if deployment.runtime == "local":
             return local_runtime(settings.deployments_dir)
         from flightdeck.services.kubernetes_runtime import kubernetes_runtime_for
 
-        return kubernetes_runtime_for(session, deployment, settings)
+        if sessions is None:
+            raise ValueError("the kubernetes runtime needs a session factory")
+        return kubernetes_runtime_for(session, deployment, settings, sessions)
 
     return factory
 
@@ -103,10 +110,11 @@ class DeploymentWorker:
         runtime_factory: RuntimeFactory | None = None,
         worker_id: str | None = None,
         lease_seconds: int = LEASE_SECONDS,
+        sessions: SessionFactory | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
-        self.runtime_factory = runtime_factory or default_runtime_factory(settings)
+        self.runtime_factory = runtime_factory or default_runtime_factory(settings, sessions)
         self.worker_id = worker_id or worker_identity()
         self.lease_seconds = lease_seconds
 

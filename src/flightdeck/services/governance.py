@@ -38,6 +38,7 @@ from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion, default
 from flightdeck.aws.policy_versions.diff import grant_changes, unified_diff
 from flightdeck.aws.role_policy import RolePolicy, RolePolicyError, RoleSnapshot, role_policy_for
 from flightdeck.aws.role_template import trust_policy_document
+from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import (
     AwsAccount,
     AwsAccountEvent,
@@ -309,8 +310,13 @@ def account_events(
 RolePolicyFactory = Callable[[AwsAccount, str], RolePolicy]
 
 
-def _default_role_policy(account: AwsAccount, external_id: str) -> RolePolicy:
-    return role_policy_for(account.role_arn, external_id)
+def role_policies(sessions: SessionFactory) -> RolePolicyFactory:
+    """Each account's role policy through ``sessions``' cached role sessions."""
+
+    def open_role_policy(account: AwsAccount, external_id: str) -> RolePolicy:
+        return role_policy_for(account.role_arn, external_id, sessions=sessions)
+
+    return open_role_policy
 
 
 @dataclass
@@ -347,7 +353,8 @@ class GovernanceWorker:
         now: Callable[[], datetime] = utcnow,
         catalog: PolicyCatalog | None = None,
         comparer: Comparer | None = None,
-        role_policy: RolePolicyFactory = _default_role_policy,
+        role_policy: RolePolicyFactory | None = None,
+        sessions: SessionFactory | None = None,
         worker_id: str | None = None,
         check_interval: timedelta = CHECK_INTERVAL,
         lease_seconds: int = LEASE_SECONDS,
@@ -357,6 +364,10 @@ class GovernanceWorker:
         self.now = now
         self.catalog = catalog or default_catalog()
         self._comparer = comparer
+        if role_policy is None:
+            if sessions is None:
+                raise ValueError("governance needs a session factory to reach the roles")
+            role_policy = role_policies(sessions)
         self.role_policy = role_policy
         self.worker_id = worker_id or worker_identity()
         self.check_interval = check_interval

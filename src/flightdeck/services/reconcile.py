@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
 from flightdeck.db.types import utcnow
 from flightdeck.services import notifications, orgs
@@ -56,6 +57,20 @@ Engine = Callable[
 CLUSTERS = LeasedTable(Cluster, Cluster.id, Cluster.next_reconcile_at)
 
 
+def _aws_engine(sessions: SessionFactory) -> Engine:
+    from flightdeck.services.provisioning import run_engine
+
+    def engine(
+        cluster: Cluster,
+        account: AwsAccount,
+        external_id: str,
+        on_progress: Callable[[dict[str, Any], dict[str, Any]], None],
+    ) -> EngineOutcome:
+        return run_engine(cluster, account, external_id, on_progress, sessions)
+
+    return engine
+
+
 def worker_identity() -> str:
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
@@ -68,15 +83,17 @@ class ReconcileWorker:
         worker_id: str | None = None,
         lease_seconds: int = LEASE_SECONDS,
         max_requeue_seconds: float | None = None,
+        sessions: SessionFactory | None = None,
     ) -> None:
+        """``engine`` defaults to the AWS provisioning engine acting through ``sessions``."""
         self.session_factory = session_factory
         self.max_requeue_seconds = max_requeue_seconds
         self.worker_id = worker_id or worker_identity()
         self.lease_seconds = lease_seconds
         if engine is None:
-            from flightdeck.services.provisioning import run_engine
-
-            engine = run_engine
+            if sessions is None:
+                raise ValueError("the AWS provisioning engine needs a session factory")
+            engine = _aws_engine(sessions)
         self.engine = engine
 
     # -- leases ---------------------------------------------------------------------------

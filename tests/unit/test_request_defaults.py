@@ -79,7 +79,8 @@ def test_preflight_defaults_are_the_cluster_defaults() -> None:
     api = schema_defaults(schemas.PreflightIn)
     cli = cli_defaults(cluster_cmd.app, "preflight")
     assert (api["region"], api["vpc_cidr"]) == (cli["region"], cli["cidr"])
-    assert (api["region"], api["vpc_cidr"]) == (reference.DEFAULT_REGION, reference.DEFAULT_VPC_CIDR)
+    assert api["region"] == reference.DEFAULT_REGION
+    assert api["vpc_cidr"] == reference.DEFAULT_VPC_CIDR
 
 
 def spec(**changes: Any) -> ClusterSpec:

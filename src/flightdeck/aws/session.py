@@ -110,8 +110,8 @@ def _new_session(options: _SessionOptions | None = None, **kwargs: Any) -> boto3
 
     with _session_lock:
         session = boto3.Session(**kwargs)
-    if options is not None:
-        _OPTIONS[session] = options
+        if options is not None:
+            _OPTIONS[session] = options
     return session
 
 
@@ -122,8 +122,8 @@ def client(session: boto3.Session, service: str, region: str | None = None, **co
     ``config`` overrides single ``botocore.config.Config`` options (e.g. ``retries``).
     Returned as ``Any``: boto3 clients are generated at run time.
     """
-    options = _OPTIONS.get(session, _DEFAULT_OPTIONS)
     with _session_lock:
+        options = _OPTIONS.get(session, _DEFAULT_OPTIONS)
         created: BaseClient = session.client(
             service,
             region_name=region or session.region_name or DEFAULT_REGION,
@@ -135,7 +135,8 @@ def client(session: boto3.Session, service: str, region: str | None = None, **co
 
 def endpoint_of(session: boto3.Session) -> str | None:
     """The endpoint clients of ``session`` reach: its factory's, else None (boto3 decides)."""
-    return _OPTIONS.get(session, _DEFAULT_OPTIONS).endpoint_url
+    with _session_lock:
+        return _OPTIONS.get(session, _DEFAULT_OPTIONS).endpoint_url
 
 
 def customer_session(
@@ -205,7 +206,8 @@ def assumed_role_session(
         # botocore has no public setter for a session's credentials (boto/boto3#443).
         core._credentials = refreshable
         core.set_config_variable("region", sts_region)
-    return _new_session(_OPTIONS.get(base_session, _DEFAULT_OPTIONS), botocore_session=core)
+        options = _OPTIONS.get(base_session, _DEFAULT_OPTIONS)
+    return _new_session(options, botocore_session=core)
 
 
 class RoleClients:

@@ -111,7 +111,8 @@ def main() -> None:
         cli("stop", *at, env=env)
         restart = cli("start", *at, env=env)
         cli("kill", *at, env=env)
-        from flightdeck.devenv.project import Project, airflow_major
+        from flightdeck.airflow_versions import airflow_major
+        from flightdeck.devenv.project import Project
 
         version = Project(project).load_config().airflow_version
         (venv,) = [p for p in (workdir / "venvs").iterdir() if p.is_dir()]

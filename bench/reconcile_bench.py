@@ -14,7 +14,6 @@ Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +23,11 @@ from sqlalchemy import update
 
 from flightdeck.aws import session as aws_session
 from flightdeck.aws.emulator import start_emulator
-from flightdeck.config import get_settings
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade
 from flightdeck.db.models import AwsAccount, Cluster, Organization, OrganizationExternalId
 from flightdeck.db.types import utcnow
-from flightdeck.services.clusters.engine import run_engine
+from flightdeck.services.clusters.engine import aws_engine
 from flightdeck.services.clusters.worker import ReconcileWorker
 
 
@@ -98,14 +96,18 @@ def main() -> None:
     args = parser.parse_args()
 
     emulator = start_emulator()
-    os.environ.update(emulator.platform_credentials().as_env())
-    os.environ["FLIGHTDECK_AWS_ENDPOINT_URL"] = emulator.endpoint_url
-    get_settings.cache_clear()
+    platform = emulator.platform_credentials()
+    sessions = aws_session.SessionFactory(
+        endpoint_url=emulator.endpoint_url,
+        credentials=aws_session.StaticCredentials(
+            platform.access_key_id, platform.secret_access_key, platform.session_token
+        ),
+    )
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     upgrade(url)
     factory = make_session_factory(make_engine(url))
     counter = CallCounter()
-    worker = ReconcileWorker(factory, run_engine, worker_id="bench")
+    worker = ReconcileWorker(factory, aws_engine(sessions), worker_id="bench")
 
     first = add_tenant_cluster(factory, 0)
     started, calls_before = time.perf_counter(), counter.calls

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.cli.client import ApiClient
 from flightdeck.cli.quickstart import Quickstart, free_port
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
 
 FLIGHTDECK = str(Path(sys.executable).parent / "flightdeck")
 SECRET_KEY = secrets.token_urlsafe(48)

@@ -75,9 +75,13 @@ class Settings(BaseSettings):
     # The embedded emulator answers at once, so the embedded server caps it at 2 seconds.
     max_requeue_seconds: float | None = None
 
-    # AWS: the platform's own identity is boto3's default chain; only the endpoint differs
-    # between real AWS and the embedded emulator.
+    # AWS: the platform's own identity is boto3's default chain (or ``aws_profile``); only the
+    # endpoint differs between real AWS and the embedded emulator. ``aws.session``'s
+    # SessionFactory is built from these once at start-up.
     aws_endpoint_url: str | None = None
+    aws_profile: str | None = None
+    aws_region: str = "us-east-1"
+    aws_max_attempts: int = Field(default=5, ge=1, le=20)
     platform_account_id: str | None = None
     embedded_emulator: bool = True
     # Where the CloudFormation console fetches the role template for quick-create links

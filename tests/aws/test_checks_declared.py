@@ -23,7 +23,10 @@ REGION = "eu-west-1"
 
 
 def test_verify_and_preflight_call_only_declared_actions(
-    customer_profile: str, emulator_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    customer_profile: str,
+    emulator_env: RunningEmulator,
+    aws_sessions: aws.SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     customer = aws.customer_session(customer_profile)
     role_arn = ensure_cross_account_role(
@@ -47,10 +50,11 @@ def test_verify_and_preflight_call_only_declared_actions(
             role_arn=role_arn,
             external_id=EXTERNAL_ID,
             platform_account_id=emulator_env.platform_account_id,
+            base_session=aws_sessions.platform_session(),
             region=REGION,
             max_wait_seconds=0,
         )
-        role = aws.assumed_role_session(role_arn, EXTERNAL_ID, "flightdeck-preflight")
+        role = aws_sessions.assumed_role_session(role_arn, EXTERNAL_ID, "flightdeck-preflight")
         run_preflight(role, region=REGION, role_arn=role_arn)
         run_preflight(role, region="af-south-1")  # disabled region: the short path
         calls = {call for session_calls in recorded for call in session_calls}

@@ -24,12 +24,7 @@ from flightdeck.aws.preflight import (
     simulation_requests,
 )
 from flightdeck.aws.role_setup import ensure_cross_account_role
-from flightdeck.aws.session import (
-    assumed_role_session,
-    client,
-    customer_session,
-    platform_session,
-)
+from flightdeck.aws.session import SessionFactory, client, customer_session
 from flightdeck.aws.verification import _matches
 
 EXTERNAL_ID = "fd-org-Preflight9K"
@@ -48,12 +43,14 @@ def customer(customer_profile: str) -> Any:
 
 
 @pytest.fixture
-def role_session(customer: Any, emulator_env: RunningEmulator) -> Any:
+def role_session(
+    customer: Any, emulator_env: RunningEmulator, aws_sessions: SessionFactory
+) -> Any:
     """What the control plane holds: the customer role, assumed with platform credentials."""
     role_arn = ensure_cross_account_role(
         customer, emulator_env.platform_account_id, EXTERNAL_ID, method="iam"
     ).role_arn
-    return assumed_role_session(role_arn, EXTERNAL_ID, "flightdeck-preflight")
+    return aws_sessions.assumed_role_session(role_arn, EXTERNAL_ID, "flightdeck-preflight")
 
 
 def test_clean_account_passes_every_check(role_session: Any) -> None:
@@ -196,7 +193,7 @@ def test_opt_in_region_disabled_fails_and_enabling_warns(
 
 
 def _iam_client() -> Any:
-    return client(platform_session(), "iam")
+    return SessionFactory().client("iam")
 
 
 def _page(decisions: dict[str, str], marker: str | None = None) -> dict[str, Any]:

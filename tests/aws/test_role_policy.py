@@ -25,6 +25,7 @@ from flightdeck.aws.role_policy import (
 )
 from flightdeck.aws.role_setup import ensure_cross_account_role
 from flightdeck.aws.role_template import trust_policy_document
+from support.emulator import sessions_for
 
 EXTERNAL_ID = "fd-org-RolePolicy7Qx"
 
@@ -42,7 +43,7 @@ def role(customer_profile: str, emulator_env: RunningEmulator) -> dict[str, Any]
     customer = aws.customer_session(customer_profile)
     result = ensure_cross_account_role(customer, emulator_env.platform_account_id, EXTERNAL_ID)
     return {"arn": result.role_arn, "policy_arn": result.policy_arn,
-            "iam": aws.client(customer, "iam")}
+            "iam": aws.client(customer, "iam"), "sessions": sessions_for(emulator_env)}
 
 
 def versions(iam: Any, policy_arn: str) -> list[dict[str, Any]]:
@@ -59,7 +60,7 @@ def default_document(iam: Any, policy_arn: str) -> dict[str, Any]:
 def test_snapshot_reads_the_role_as_the_customer_created_it(
     role: dict[str, Any], emulator_env: RunningEmulator
 ) -> None:
-    snapshot = role_policy_for(role["arn"], EXTERNAL_ID).snapshot()
+    snapshot = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"]).snapshot()
     assert snapshot.policy_arn == role["policy_arn"] == managed_policy_arn(role["arn"])
     assert snapshot.trust_policy == trust_policy_document(
         emulator_env.platform_account_id, EXTERNAL_ID)
@@ -74,7 +75,7 @@ def test_snapshot_reads_the_role_as_the_customer_created_it(
          "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
     iam.attach_role_policy(RoleName=ROLE_NAME,
                            PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
-    snapshot = role_policy_for(role["arn"], EXTERNAL_ID).snapshot()
+    snapshot = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"]).snapshot()
     assert snapshot.inline_policies["extra"]["Statement"][0]["Action"] == "s3:GetObject"
     assert snapshot.attached_policy_arns == tuple(sorted(
         ("arn:aws:iam::aws:policy/ReadOnlyAccess", role["policy_arn"])))
@@ -102,7 +103,7 @@ def test_install_keeps_at_most_five_versions_and_makes_the_new_one_default(
             return assumed
 
         monkeypatch.setattr(aws, "assumed_role_session", recording_assume)
-        target = role_policy_for(role["arn"], EXTERNAL_ID)
+        target = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"])
         target.snapshot()
         result = target.install(variant(99))
         calls = {call for session_calls in recorded for call in session_calls}
@@ -125,7 +126,8 @@ def test_install_reuses_a_version_left_behind_instead_of_creating_another(
     iam, policy_arn = role["iam"], role["policy_arn"]
     iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=json.dumps(variant(5)),
                               SetAsDefault=False)  # an attempt interrupted after Create
-    result = role_policy_for(role["arn"], EXTERNAL_ID).install(variant(5))
+    target = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"])
+    result = target.install(variant(5))
     assert result.version_id == "v2" and result.deleted_version_id is None
     assert len(versions(iam, policy_arn)) == 2
     assert default_document(iam, policy_arn) == variant(5)
@@ -134,7 +136,7 @@ def test_install_reuses_a_version_left_behind_instead_of_creating_another(
 def test_refusals_carry_the_aws_code(role: dict[str, Any], emulator_env: RunningEmulator) -> None:
     emulator_env.control.inject_faults(1.0, service="iam", action="CreatePolicyVersion",
                                        code="AccessDenied")
-    target = role_policy_for(role["arn"], EXTERNAL_ID)
+    target = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"])
     with pytest.raises(RolePolicyError) as refused:
         target.install(variant(1))
     assert refused.value.code == "AccessDenied" and refused.value.permanent
@@ -150,11 +152,11 @@ def test_a_missing_role_or_policy_is_reported_not_raised_raw(
     iam, policy_arn = role["iam"], role["policy_arn"]
     iam.detach_role_policy(RoleName=ROLE_NAME, PolicyArn=policy_arn)
     iam.delete_policy(PolicyArn=policy_arn)
-    snapshot = role_policy_for(role["arn"], EXTERNAL_ID).snapshot()
+    snapshot = role_policy_for(role["arn"], EXTERNAL_ID, sessions=role["sessions"]).snapshot()
     assert not snapshot.policy_exists and snapshot.default_document is None
     assert snapshot.attached_policy_arns == ()
     other = f"arn:aws:iam::{emulator_env.customer_account_id}:role/not-there"
     with pytest.raises(RolePolicyError) as missing:
-        role_policy_for(other, EXTERNAL_ID).snapshot()
+        role_policy_for(other, EXTERNAL_ID, sessions=role["sessions"]).snapshot()
     assert missing.value.code == "NoSuchEntity"
     assert MANAGED_POLICY_NAME in managed_policy_arn(other)

@@ -21,7 +21,7 @@ from flightdeck.aws.permissions import (
 )
 from flightdeck.aws.role_setup import RoleSetupError, ensure_cross_account_role
 from flightdeck.aws.role_template import STACK_NAME, trust_policy_document
-from flightdeck.aws.session import assumed_role_session, client, customer_session
+from flightdeck.aws.session import SessionFactory, client, customer_session
 from flightdeck.policy.trust import check_trust_policy
 
 EXTERNAL_ID = "fd-org-8Hk2xQ7wLm"
@@ -153,12 +153,12 @@ def test_iam_method_removes_extra_permissions_from_the_role(
 
 
 def test_the_platform_can_assume_the_created_role_only_with_the_external_id(
-    customer: Any, emulator_env: RunningEmulator
+    customer: Any, emulator_env: RunningEmulator, aws_sessions: SessionFactory
 ) -> None:
     result = ensure_cross_account_role(
         customer, emulator_env.platform_account_id, EXTERNAL_ID, method="iam"
     )
-    assumed = assumed_role_session(result.role_arn, EXTERNAL_ID, "role-setup-test")
+    assumed = aws_sessions.assumed_role_session(result.role_arn, EXTERNAL_ID, "role-setup-test")
     identity = client(assumed, "sts").get_caller_identity()
     assert identity["Account"] == emulator_env.customer_account_id
 

@@ -23,8 +23,9 @@ from flightdeck.aws.permissions import (
 )
 from flightdeck.aws.role_setup import ensure_cross_account_role
 from flightdeck.aws.role_template import trust_policy_document
-from flightdeck.aws.session import client, customer_session, platform_session
+from flightdeck.aws.session import SessionFactory, client, customer_session
 from flightdeck.aws.verification import CHECK_NAMES, _check_dry_run, verify_role
+from support.emulator import sessions_for
 
 EXTERNAL_ID = "fd-org-Verify7Qx2"
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -41,6 +42,7 @@ def verify(emulator: RunningEmulator, **overrides: Any) -> list[CheckResult]:
         "external_id": EXTERNAL_ID,
         "platform_account_id": emulator.platform_account_id,
         "max_wait_seconds": 0,
+        "base_session": sessions_for(emulator).platform_session(),
     }
     arguments.update(overrides)
     results = verify_role(**arguments)
@@ -254,7 +256,7 @@ def test_assume_role_retries_only_access_denied_and_only_within_the_bound(
 def test_dry_run_denied_by_an_scp_fails_naming_the_action() -> None:
     # moto never answers UnauthorizedOperation (it does not enforce IAM), so the denial is
     # stubbed on a real EC2 client whose service model validates parameters and responses.
-    ec2 = client(platform_session(), "ec2", "eu-west-1")
+    ec2 = client(SessionFactory().platform_session(), "ec2", "eu-west-1")
     with Stubber(ec2) as stubber:
         stubber.add_client_error(
             "describe_vpcs", "DryRunOperation", expected_params={"DryRun": True}

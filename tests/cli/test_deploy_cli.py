@@ -11,10 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from devenv.cli_helpers import VENV_CACHE
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.cli.deploy_cmd import check_dags
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.main import app
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, init_project
+from flightdeck.devenv.project import init_project
 
 
 @pytest.mark.slow

@@ -14,8 +14,9 @@ from flightdeck.aws import session as aws
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.permissions import POLICY_VERSION, managed_policy_document
 from flightdeck.db.engine import make_engine, make_session_factory
-from flightdeck.services.governance.worker import GovernanceWorker
+from flightdeck.services.governance.worker import GovernanceWorker, role_policies
 from services.test_governance import GAINED, without, write_catalog
+from support.emulator import sessions_for
 
 PASSWORD = "correct horse battery staple"
 
@@ -48,7 +49,8 @@ def test_policy_changes_show_the_pending_expansion_and_the_timeline(
     engine = make_engine(database_url)
     try:
         worker = GovernanceWorker(make_session_factory(engine),
-                                  lambda: emulator_env.platform_account_id, catalog=catalog)
+                                  lambda: emulator_env.platform_account_id, catalog=catalog,
+                                  role_policy=role_policies(sessions_for(emulator_env)))
         assert worker.run_once() == 1
     finally:
         engine.dispose()

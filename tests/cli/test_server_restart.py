@@ -22,11 +22,12 @@ import pytest
 
 from cli.conftest import FLIGHTDECK, free_port
 from devenv.cli_helpers import VENV_CACHE
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.cli.client import ApiClient
 from flightdeck.cli.quickstart import CLUSTER, Quickstart, QuickstartFailed
 from flightdeck.devenv import supervisor
 from flightdeck.devenv.process_identity import RUN_TOKEN_VARIABLE, is_ours
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, Project
+from flightdeck.devenv.project import Project
 from flightdeck.runtime.base import DeploymentSpec
 from flightdeck.runtime.local import LocalRuntime
 

@@ -17,9 +17,10 @@ from typing import Any
 import boto3
 
 from devenv.cli_helpers import VENV_CACHE, run_cli
+from flightdeck.airflow_versions import airflow_major
 from flightdeck.devenv.airflow_api import AirflowApi
 from flightdeck.devenv.airflow_env import local_secrets
-from flightdeck.devenv.project import Project, airflow_major
+from flightdeck.devenv.project import Project
 from flightdeck.devenv.supervisor import read_state
 
 PROFILE = "dev-sandbox"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.devenv.astro import airflow_version_for_image
 from flightdeck.devenv.envfile import parse_env_text, read_env_file, update_env_file
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.project import (
-    DEFAULT_AIRFLOW_VERSION,
     Project,
     check_airflow_version,
     init_project,

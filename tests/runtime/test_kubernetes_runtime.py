@@ -28,6 +28,7 @@ import httpx
 import pytest
 import yaml
 
+from flightdeck.aws.session import RoleClients, SessionFactory, StaticCredentials
 from flightdeck.runtime import helm_values, k8s_objects
 from flightdeck.runtime.base import (
     ClusterOutputs,
@@ -115,12 +116,12 @@ def make_spec(**changes: Any) -> DeploymentSpec:
 def customer(emulator_env: Any) -> tuple[boto3.Session, ClusterOutputs]:
     """The customer account in the emulator with an EKS cluster, RDS and the log bucket."""
     creds = emulator_env.customer_credentials()
-    session = boto3.Session(
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        region_name="us-east-1",
-    )
     url = emulator_env.endpoint_url
+    # What the control plane's factory hands the runtime: the role's session, its endpoint.
+    session = SessionFactory(
+        endpoint_url=url,
+        credentials=StaticCredentials(creds.access_key_id, creds.secret_access_key),
+    ).platform_session()
     eks = session.client("eks", endpoint_url=url)
     eks.create_cluster(
         name="flightdeck-c-1",
@@ -184,7 +185,7 @@ def runtime(
 ) -> KubernetesRuntime:
     session, cluster = customer
     return KubernetesRuntime(
-        session,
+        RoleClients(session, cluster.region),
         cluster,
         KEY,
         workload_role_arn=ROLE_ARN,

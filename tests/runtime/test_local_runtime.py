@@ -431,7 +431,7 @@ CLUSTER = ClusterOutputs(cluster_id="c", name="c", region="us-east-1", account_i
     [
         (replace(SPEC, id="../escape"), "cannot name a directory"),
         (replace(SPEC, airflow_version="4.0.0"), "unsupported Airflow version '4.0.0'"),
-        (replace(SPEC, airflow_version="3.1.*"), "give an exact release"),
+        (replace(SPEC, airflow_version="3.1.*"), "exact version"),
         (replace(SPEC, executor="SequentialExecutor"), "executor 'SequentialExecutor'"),  # type: ignore[arg-type]
         (replace(SPEC, worker_queue=WorkerQueue(max_workers=0)), "at least 1"),
     ],

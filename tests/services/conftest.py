@@ -16,6 +16,7 @@ from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.models import AwsAccount, Cluster, User
 from flightdeck.services import auth, orgs
 from flightdeck.services import secrets as password_secrets
+from support.emulator import sessions_for
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ class Tenant:
     owner: User
     organization_id: str
     account: AwsAccount
+    sessions: aws.SessionFactory  # the control plane's, acting as the platform
 
 
 @pytest.fixture
@@ -52,7 +54,8 @@ def tenant(session_factory: sessionmaker[Session], emulator_env: RunningEmulator
                              role_arn=role.role_arn, status="verified")
         session.add(account)
         session.commit()
-        return Tenant(owner=result.user, organization_id=org_id, account=account)
+        return Tenant(owner=result.user, organization_id=org_id, account=account,
+                      sessions=sessions_for(emulator_env))
 
 
 def add_cluster(session_factory: sessionmaker[Session], tenant: Tenant,

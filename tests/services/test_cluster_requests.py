@@ -15,7 +15,9 @@ def _request(factory: sessionmaker[Session], tenant: Tenant, **fields: object) -
     with factory() as session:
         request = ClusterRequest(**{"account": tenant.account.account_id, "name": "prod",
                                     **fields})  # type: ignore[arg-type]
-        return request_cluster(session, tenant.owner, tenant.organization_id, request).id
+        return request_cluster(
+            session, tenant.owner, tenant.organization_id, request, tenant.sessions
+        ).id
 
 
 @pytest.mark.parametrize(("fields", "field"), [

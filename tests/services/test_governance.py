@@ -39,7 +39,8 @@ from flightdeck.services import auth, notifications, orgs
 from flightdeck.services import secrets as password_secrets
 from flightdeck.services.governance.comparer import default_comparer
 from flightdeck.services.governance.rules import NOTICE_PERIOD
-from flightdeck.services.governance.worker import GovernanceWorker
+from flightdeck.services.governance.worker import GovernanceWorker, role_policies
+from support.emulator import sessions_for
 from support.smtp import Inbox, free_port
 
 BASE, NEXT, SMALLER = "2030-01-01.1", "2030-01-01.2", "2030-01-01.3"
@@ -100,9 +101,11 @@ class World:
     platform: str
     external_id: str
     clock: Clock
+    sessions: aws.SessionFactory
 
     def worker(self, catalog: PolicyCatalog, worker_id: str = "w1") -> GovernanceWorker:
         return GovernanceWorker(self.session_factory, lambda: self.platform, now=self.clock,
+                                role_policy=role_policies(self.sessions),
                                 catalog=catalog, worker_id=worker_id)
 
     @property
@@ -178,7 +181,8 @@ def world(session_factory: sessionmaker[Session], emulator_env: RunningEmulator,
         # The outbox stamps deliveries with its own clock: the test's, so days can pass.
         monkeypatch.setattr(notifications, "utcnow", clock)
         return World(session_factory, org_id, account.id, role.role_arn, role.policy_arn,
-                     customer, emulator_env.platform_account_id, external_id, clock)
+                     customer, emulator_env.platform_account_id, external_id, clock,
+                     sessions_for(emulator_env))
 
 
 # -- SMTP ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from flightdeck.runtime.base import (
     RuntimeStatus,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
-from flightdeck.services import deployments
+from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.worker import DeploymentWorker, prune_bundles
 from services import test_deployments as base
 from services.test_deployments import Org, _bundle, _create, _get, _pass

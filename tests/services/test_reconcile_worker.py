@@ -17,7 +17,7 @@ from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Notification
 from flightdeck.db.types import utcnow
 from flightdeck.services import orgs
 from flightdeck.services.clusters import requests as clusters
-from flightdeck.services.clusters.engine import clients_for, run_engine, spec_for
+from flightdeck.services.clusters.engine import aws_engine, clients_for, run_engine, spec_for
 from flightdeck.services.clusters.worker import EngineOutcome, ReconcileWorker
 from provision.inventory import EMPTY, EXPECTED_ACTIVE, inventory
 from services.conftest import Tenant, add_cluster
@@ -53,24 +53,25 @@ def drive(worker: ReconcileWorker, factory: sessionmaker[Session], cluster_id: s
                              f"{cluster.last_error}; {cluster.status}")
 
 
-def _clients(factory: sessionmaker[Session], cluster_id: str) -> tuple[Any, Any]:
+def _clients(factory: sessionmaker[Session], cluster_id: str, tenant: Tenant) -> tuple[Any, Any]:
     with factory() as session:
         cluster = session.get(Cluster, cluster_id)
         assert cluster is not None
         account = session.get(AwsAccount, cluster.aws_account_ref)
         assert account is not None
         external_id = orgs.external_id_for(session, cluster.organization_id)
-        return spec_for(cluster), clients_for(account, external_id, cluster.region)
+        clients = clients_for(account, external_id, cluster.region, tenant.sessions)
+        return spec_for(cluster), clients
 
 
 def test_create_to_active_then_delete_to_nothing(
     session_factory: sessionmaker[Session], tenant: Tenant
 ) -> None:
     cluster_id = add_cluster(session_factory, tenant)
-    worker = ReconcileWorker(session_factory, run_engine)
+    worker = ReconcileWorker(session_factory, aws_engine(tenant.sessions))
     assert drive(worker, session_factory, cluster_id, ("Active", "Failed")) == "Active"
 
-    spec, clients = _clients(session_factory, cluster_id)
+    spec, clients = _clients(session_factory, cluster_id, tenant)
     assert inventory(clients, spec) == EXPECTED_ACTIVE
     with session_factory() as session:
         cluster = session.get(Cluster, cluster_id)
@@ -100,7 +101,7 @@ class WorkerKilled(BaseException):
     """Stands in for SIGKILL: nothing after it runs, the lease is left behind."""
 
 
-def _dying_engine(after_events: int) -> Callable[..., EngineOutcome]:
+def _dying_engine(after_events: int, sessions: Any) -> Callable[..., EngineOutcome]:
     seen = {"events": 0}
 
     def engine(cluster: Cluster, account: AwsAccount, external_id: str,
@@ -111,7 +112,7 @@ def _dying_engine(after_events: int) -> Callable[..., EngineOutcome]:
             if seen["events"] >= after_events:
                 raise WorkerKilled
 
-        return run_engine(cluster, account, external_id, progress)
+        return run_engine(cluster, account, external_id, progress, sessions)
 
     return engine
 
@@ -121,18 +122,18 @@ def test_killed_worker_is_resumed_by_another_without_duplicates(
     session_factory: sessionmaker[Session], tenant: Tenant, after_events: int
 ) -> None:
     cluster_id = add_cluster(session_factory, tenant)
-    doomed = ReconcileWorker(session_factory, engine=_dying_engine(after_events),
+    doomed = ReconcileWorker(session_factory, engine=_dying_engine(after_events, tenant.sessions),
                              worker_id="doomed")
     with pytest.raises(WorkerKilled):
         doomed.run_once()
-    survivor = ReconcileWorker(session_factory, run_engine, worker_id="survivor")
+    survivor = ReconcileWorker(session_factory, aws_engine(tenant.sessions), worker_id="survivor")
     assert survivor.run_once() == 0, "the dead worker's lease must still hold"
     with session_factory() as session:  # the lease runs out
         session.execute(update(Cluster).where(Cluster.id == cluster_id).values(
             lease_expires_at=utcnow() - timedelta(seconds=1)))
         session.commit()
     assert drive(survivor, session_factory, cluster_id, ("Active", "Failed")) == "Active"
-    spec, clients = _clients(session_factory, cluster_id)
+    spec, clients = _clients(session_factory, cluster_id, tenant)
     assert inventory(clients, spec) == EXPECTED_ACTIVE
 
 
@@ -143,7 +144,8 @@ def test_two_workers_on_postgresql_never_create_twice(
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers share a database only on PostgreSQL")
     cluster_id = add_cluster(session_factory, tenant)
-    workers = [ReconcileWorker(session_factory, run_engine, worker_id=f"w{i}") for i in range(2)]
+    workers = [ReconcileWorker(session_factory, aws_engine(tenant.sessions), worker_id=f"w{i}")
+               for i in range(2)]
     worked: dict[str, int] = {"w0": 0, "w1": 0}
     done = threading.Event()
 
@@ -162,7 +164,7 @@ def test_two_workers_on_postgresql_never_create_twice(
     for thread in threads:
         thread.join(timeout=300)
     assert _phase(session_factory, cluster_id) == "Active"
-    spec, clients = _clients(session_factory, cluster_id)
+    spec, clients = _clients(session_factory, cluster_id, tenant)
     assert inventory(clients, spec) == EXPECTED_ACTIVE
     assert sum(worked.values()) >= 1
 
@@ -171,7 +173,7 @@ def test_racing_workers_claim_a_cluster_exactly_once(
     session_factory: sessionmaker[Session], tenant: Tenant
 ) -> None:
     cluster_id = add_cluster(session_factory, tenant)
-    workers = [ReconcileWorker(session_factory, run_engine, worker_id=f"racer-{i}")
+    workers = [ReconcileWorker(session_factory, aws_engine(tenant.sessions), worker_id=f"racer-{i}")
                for i in range(6)]
     barrier = threading.Barrier(len(workers))
     claims: dict[str, list[str]] = {}

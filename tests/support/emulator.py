@@ -6,6 +6,8 @@
 - ``emulator_env``: the process environment of a control plane pointed at the emulator with the
   platform's credentials; afterwards every emulator state (moto's resources, quotas, region
   overrides, faults) is reset so tests never see each other's resources.
+- ``aws_sessions``: the control plane's ``SessionFactory``, built as start-up builds it, from
+  the emulator's endpoint and the platform's keys (not from the environment).
 - ``customer_profile``: a named AWS profile holding a customer's admin credentials.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from flightdeck.aws.emulator import RunningEmulator, start_emulator, write_aws_profile
+from flightdeck.aws.session import SessionFactory, StaticCredentials
 
 CUSTOMER_PROFILE = "customer"
 
@@ -54,6 +57,19 @@ def reset_emulator(emulator: RunningEmulator) -> None:
     """What ``emulator_env`` does after each test: forget every resource, quota, region
     override and fault, so the next test starts from a fresh emulator."""
     emulator.control.reset(moto=True)
+def sessions_for(emulator: RunningEmulator) -> SessionFactory:
+    creds = emulator.platform_credentials()
+    return SessionFactory(
+        endpoint_url=emulator.endpoint_url,
+        credentials=StaticCredentials(
+            creds.access_key_id, creds.secret_access_key, creds.session_token
+        ),
+    )
+
+
+@pytest.fixture
+def aws_sessions(emulator_env: RunningEmulator) -> SessionFactory:
+    return sessions_for(emulator_env)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from flightdeck.api.routes import (
     tokens,
     workspaces,
 )
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings, get_settings, secure_data_dir
 from flightdeck.console import mount_console
 from flightdeck.db.engine import make_engine, make_session_factory
@@ -38,13 +39,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as stack:
             if settings.embedded_emulator and not settings.aws_endpoint_url:
-                app.state.settings = stack.enter_context(embedded_aws(settings))
+                app.state.settings, app.state.aws = stack.enter_context(embedded_aws(settings))
             # Stopped after the workers (exit order), before the emulator.
             stack.enter_context(local_deployments_follow_server(app.state.settings))
             if settings.run_worker_in_server:
                 from flightdeck.services.background import BackgroundWorkers
 
-                workers = BackgroundWorkers(app.state.session_factory, app.state.settings)
+                workers = BackgroundWorkers(
+                    app.state.session_factory, app.state.settings, app.state.aws
+                )
                 stack.callback(workers.stop)
                 workers.start()
             yield
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The one AWS session factory of the process (replaced by the emulator's when embedded).
+    app.state.aws = SessionFactory.from_settings(settings)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)

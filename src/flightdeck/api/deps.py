@@ -1,4 +1,5 @@
-"""Request dependencies: the database session, the settings and the signed-in user."""
+"""Request dependencies: the database session, the settings, the AWS session factory and
+the signed-in user."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import User
 from flightdeck.services import auth
@@ -24,8 +26,15 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_aws(request: Request) -> SessionFactory:
+    """The factory built at start-up (see ``create_app``)."""
+    sessions: SessionFactory = request.app.state.aws
+    return sessions
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+AwsDep = Annotated[SessionFactory, Depends(get_aws)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -1,21 +1,22 @@
 """The embedded default's AWS: an in-process emulator the whole control plane points at.
 
-The platform's identity becomes the emulator's platform account, and a ``customer``
-profile (customer-admin credentials for the emulator's customer account) is written to
-files under the data directory, so `flightdeck aws role create --profile customer` works.
+The platform's identity becomes the emulator's platform account (a session factory holding
+its keys and endpoint; the process environment is left alone), and a ``customer`` profile
+(customer-admin credentials for the emulator's customer account) is written to files under
+the data directory, so `flightdeck aws role create --profile customer` works.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flightdeck.api.server_lock import ServerLock
-from flightdeck.config import Settings, get_settings
+from flightdeck.aws.session import SessionFactory, StaticCredentials
+from flightdeck.config import Settings
 
 if TYPE_CHECKING:
     from flightdeck.aws.emulator import RunningEmulator
@@ -66,7 +67,9 @@ def start_owned_emulator(settings: Settings) -> tuple[RunningEmulator, Callable[
 
 
 @contextmanager
-def embedded_aws(settings: Settings) -> Iterator[Settings]:
+def embedded_aws(settings: Settings) -> Iterator[tuple[Settings, SessionFactory]]:
+    """The settings pointed at the data directory's emulator, and the factory acting as its
+    platform."""
     from flightdeck.aws.emulator import write_aws_profile
 
     emulator, stop_emulator = start_owned_emulator(settings)
@@ -76,17 +79,11 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
     write_aws_profile(
         "customer",
         emulator.customer_credentials(),
-        "us-east-1",
+        settings.aws_region,
         emulator.endpoint_url,
         config_file=config_file,
         credentials_file=credentials_file,
     )
-    saved = dict(os.environ)
-    os.environ.update(emulator.platform_credentials().as_env())
-    os.environ["FLIGHTDECK_AWS_ENDPOINT_URL"] = emulator.endpoint_url
-    os.environ["FLIGHTDECK_PLATFORM_ACCOUNT_ID"] = emulator.platform_account_id
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    get_settings.cache_clear()
     log.warning(
         "embedded AWS emulator on %s (platform account %s, customer account %s); "
         "customer profile: AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s --profile customer",
@@ -96,16 +93,21 @@ def embedded_aws(settings: Settings) -> Iterator[Settings]:
         config_file,
         credentials_file,
     )
+    embedded = settings.model_copy(
+        update={
+            "aws_endpoint_url": emulator.endpoint_url,
+            "platform_account_id": emulator.platform_account_id,
+            "max_requeue_seconds": settings.max_requeue_seconds or 2.0,
+        }
+    )
+    platform = emulator.platform_credentials()
+    sessions = SessionFactory.from_settings(
+        embedded,
+        credentials=StaticCredentials(
+            platform.access_key_id, platform.secret_access_key, platform.session_token
+        ),
+    )
     try:
-        yield settings.model_copy(
-            update={
-                "aws_endpoint_url": emulator.endpoint_url,
-                "platform_account_id": emulator.platform_account_id,
-                "max_requeue_seconds": settings.max_requeue_seconds or 2.0,
-            }
-        )
+        yield embedded, sessions
     finally:
         stop_emulator()
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()

@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flightdeck.aws import reference
 from flightdeck.db.models import OrganizationMembership, WorkspaceMembership
+from flightdeck.runtime import base as deployment
+from flightdeck.runtime.base import Executor, SchedulerSize
 from flightdeck.services.validation import MIN_PASSWORD_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN
 
 OrgRole = Literal["owner", "member"]
@@ -217,8 +220,8 @@ class AwsAccountOut(Output):
 
 
 class PreflightIn(Input):
-    region: str = Field(default="us-east-1", max_length=32)
-    vpc_cidr: str = Field(default="172.20.0.0/19", max_length=43)
+    region: str = Field(default=reference.DEFAULT_REGION, max_length=32)
+    vpc_cidr: str = Field(default=reference.DEFAULT_VPC_CIDR, max_length=43)
     peer_cidrs: list[str] = Field(default_factory=list, max_length=50)
 
 
@@ -242,11 +245,11 @@ class RoleSetupOut(Output):
 class ClusterCreateIn(Input):
     account: str = Field(max_length=36, description="12-digit AWS account ID or its id.")
     name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
-    region: str = Field(default="us-east-1", max_length=32)
-    node_instance_type: str = Field(default="m5.xlarge", max_length=32)
-    max_nodes: int = 20
-    db_instance_type: str = Field(default="db.m6g.large", max_length=32)
-    vpc_cidr: str = Field(default="172.20.0.0/19", max_length=43)
+    region: str = Field(default=reference.DEFAULT_REGION, max_length=32)
+    node_instance_type: str = Field(default=reference.DEFAULT_NODE_INSTANCE_TYPE, max_length=32)
+    max_nodes: int = reference.DEFAULT_MAX_NODES
+    db_instance_type: str = Field(default=reference.DEFAULT_DB_INSTANCE_TYPE, max_length=32)
+    vpc_cidr: str = Field(default=reference.DEFAULT_VPC_CIDR, max_length=43)
     force: bool = Field(default=False, description="Proceed although preflight warns.")
 
 
@@ -310,12 +313,12 @@ class DeploymentCreateIn(Input):
     workspace: str = Field(max_length=100, description="Workspace id or name.")
     cluster: str = Field(max_length=100, description="An Active cluster's id or name.")
     airflow_version: str | None = Field(default=None, max_length=20)
-    executor: Literal["CeleryExecutor", "KubernetesExecutor"] = "CeleryExecutor"
-    scheduler_size: Literal["small", "medium", "large"] = "small"
-    scheduler_count: int = 1
-    min_workers: int = 1
-    max_workers: int = 10
-    tasks_per_worker: int = 5
+    executor: Executor = deployment.DEFAULT_EXECUTOR
+    scheduler_size: SchedulerSize = deployment.DEFAULT_SCHEDULER_SIZE
+    scheduler_count: int = deployment.DEFAULT_SCHEDULER_COUNT
+    min_workers: int = deployment.DEFAULT_MIN_WORKERS
+    max_workers: int = deployment.DEFAULT_MAX_WORKERS
+    tasks_per_worker: int = deployment.DEFAULT_TASKS_PER_WORKER
     environment: dict[str, str] = Field(default_factory=dict)
     secret_environment: dict[str, str] = Field(
         default_factory=dict, description="Write-only: values are never returned."
@@ -324,8 +327,8 @@ class DeploymentCreateIn(Input):
 
 class DeploymentUpdateIn(Input):
     airflow_version: str | None = Field(default=None, max_length=20)
-    executor: Literal["CeleryExecutor", "KubernetesExecutor"] | None = None
-    scheduler_size: Literal["small", "medium", "large"] | None = None
+    executor: Executor | None = None
+    scheduler_size: SchedulerSize | None = None
     scheduler_count: int | None = None
     min_workers: int | None = None
     max_workers: int | None = None

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from flightdeck.aws import reference
 from flightdeck.aws import session as aws
 from flightdeck.aws.checks import CheckResult
 from flightdeck.aws.error_codes import describe_error, error_code
@@ -68,7 +69,7 @@ def run_preflight(
     session: boto3.Session,
     *,
     region: str,
-    vpc_cidr: str = "172.20.0.0/19",
+    vpc_cidr: str = reference.DEFAULT_VPC_CIDR,
     peer_cidrs: Sequence[str] = (),
     role_arn: str | None = None,
     minimum_quota: int = 40,

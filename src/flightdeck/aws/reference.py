@@ -1,5 +1,6 @@
-"""Supported regions and instance types: the one reference table the API serves at
-``/api/v1/reference/aws`` and every validation (API, CLI, reconciler) uses."""
+"""Supported regions and instance types, cluster request defaults and limits: the one
+reference table the API serves at ``/api/v1/reference/aws`` and every surface (API schema,
+services, CLI options, the provisioning engine's spec) reads."""
 
 from __future__ import annotations
 
@@ -10,30 +11,58 @@ DEFAULT_NODE_INSTANCE_TYPE = "m5.xlarge"
 DEFAULT_MAX_NODES = 20
 DEFAULT_DB_INSTANCE_TYPE = "db.m6g.large"
 DEFAULT_VPC_CIDR = "172.20.0.0/19"
+# The bound the API serves (``limits.max_nodes``) and the engine's spec enforces too.
 MAX_NODES_LIMIT = 100
+
+# The commercial regions AWS enables in every account...
+STANDARD_REGIONS: tuple[str, ...] = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+# ...and the ones an account must enable first (every region launched after March 2019).
+OPT_IN_REGIONS: tuple[str, ...] = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2",
+    "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+)  # fmt: skip
+COMMERCIAL_REGIONS: tuple[str, ...] = STANDARD_REGIONS + OPT_IN_REGIONS
+
+# The regions clusters may be requested in, with their display names.
+_CLUSTER_REGIONS: dict[str, str] = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "ca-central-1": "Canada (Central)",
+    "sa-east-1": "South America (Sao Paulo)",
+    "eu-west-1": "Europe (Ireland)",
+    "eu-west-2": "Europe (London)",
+    "eu-west-3": "Europe (Paris)",
+    "eu-central-1": "Europe (Frankfurt)",
+    "eu-north-1": "Europe (Stockholm)",
+    "eu-south-1": "Europe (Milan)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-east-1": "Asia Pacific (Hong Kong)",
+    "me-south-1": "Middle East (Bahrain)",
+    "af-south-1": "Africa (Cape Town)",
+}
+
+
+def is_opt_in(region: str) -> bool:
+    """True for a region an account must enable before any regional call works."""
+    return region in OPT_IN_REGIONS
+
 
 # region -> (display name, opt-in region?)
 REGIONS: dict[str, tuple[str, bool]] = {
-    "us-east-1": ("US East (N. Virginia)", False),
-    "us-east-2": ("US East (Ohio)", False),
-    "us-west-1": ("US West (N. California)", False),
-    "us-west-2": ("US West (Oregon)", False),
-    "ca-central-1": ("Canada (Central)", False),
-    "sa-east-1": ("South America (Sao Paulo)", False),
-    "eu-west-1": ("Europe (Ireland)", False),
-    "eu-west-2": ("Europe (London)", False),
-    "eu-west-3": ("Europe (Paris)", False),
-    "eu-central-1": ("Europe (Frankfurt)", False),
-    "eu-north-1": ("Europe (Stockholm)", False),
-    "eu-south-1": ("Europe (Milan)", True),
-    "ap-south-1": ("Asia Pacific (Mumbai)", False),
-    "ap-northeast-1": ("Asia Pacific (Tokyo)", False),
-    "ap-northeast-2": ("Asia Pacific (Seoul)", False),
-    "ap-southeast-1": ("Asia Pacific (Singapore)", False),
-    "ap-southeast-2": ("Asia Pacific (Sydney)", False),
-    "ap-east-1": ("Asia Pacific (Hong Kong)", True),
-    "me-south-1": ("Middle East (Bahrain)", True),
-    "af-south-1": ("Africa (Cape Town)", True),
+    name: (display, is_opt_in(name)) for name, display in _CLUSTER_REGIONS.items()
 }
 
 NODE_INSTANCE_TYPES: tuple[str, ...] = (

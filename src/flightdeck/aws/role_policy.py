@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import Any
 
 from flightdeck.aws import session as aws
 from flightdeck.aws.error_codes import describe_error, error_code
+from flightdeck.aws.iam_documents import canonical, parse_document
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME
-from flightdeck.aws.policy_versions import canonical_document
 from flightdeck.aws.verification import role_name_from_arn
-
-if TYPE_CHECKING:
-    import boto3
 
 __all__ = [
     "IAM_POLICY_VERSION_LIMIT",
@@ -85,13 +81,8 @@ def managed_policy_arn(role_arn: str) -> str:
 
 
 def _document(value: Any) -> dict[str, Any]:
-    """IAM returns policy documents URL-encoded JSON; botocore usually decodes them."""
-    if isinstance(value, dict):
-        return value
-    text = str(value)
-    if text.lstrip().startswith("%"):
-        text = unquote(text)
-    decoded = json.loads(text)
+    """A document read from IAM as a dict ({} for anything that is not a JSON object)."""
+    decoded = parse_document(value)
     return decoded if isinstance(decoded, dict) else {}
 
 
@@ -165,7 +156,7 @@ class RolePolicy:
         non-default one is deleted first; the default is never deleted.
         """
         versions = self._pages("list_policy_versions", "Versions", PolicyArn=self.policy_arn)
-        wanted = canonical_document(document)
+        wanted = canonical(document)
         existing: str | None = None
         for version in versions:
             if version["IsDefaultVersion"]:
@@ -173,7 +164,7 @@ class RolePolicy:
             stored = self._call(
                 "get_policy_version", PolicyArn=self.policy_arn, VersionId=version["VersionId"]
             )["PolicyVersion"]
-            if canonical_document(_document(stored["Document"])) == wanted:
+            if canonical(_document(stored["Document"])) == wanted:
                 existing = str(version["VersionId"])
                 break
         deleted: str | None = None
@@ -200,18 +191,17 @@ def role_policy_for(
     role_arn: str,
     external_id: str,
     *,
-    base_session: boto3.Session | None = None,
+    sessions: aws.SessionFactory,
     region: str | None = None,
 ) -> RolePolicy:
-    """A :class:`RolePolicy` acting as the customer's role (one AssumeRole, now).
+    """A :class:`RolePolicy` acting as the customer's role, through the factory's cached
+    role session (assumed on first use).
 
     Raises :class:`RolePolicyError` when the role cannot be assumed."""
     try:
-        assumed = aws.assumed_role_session(
-            role_arn, external_id, SESSION_NAME, base_session=base_session, region=region
-        )
+        clients = sessions.role_clients(role_arn, external_id, SESSION_NAME, region)
     except Exception as exc:
         raise RolePolicyError(
             f"the role could not be assumed: {describe_error(exc)}", error_code(exc)
         ) from exc
-    return RolePolicy(aws.client(assumed, "iam", region), role_arn)
+    return RolePolicy(clients.client("iam"), role_arn)

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote
 
 from flightdeck.aws.error_codes import error_code
+from flightdeck.aws.iam_documents import same_document
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
     POLICY_VERSION,
@@ -172,7 +172,7 @@ class _IamSetup:
             return
         default_version = policy["DefaultVersionId"]
         current = self.iam.get_policy_version(PolicyArn=policy_arn, VersionId=default_version)
-        if _same_document(current["PolicyVersion"]["Document"], self.document):
+        if same_document(current["PolicyVersion"]["Document"], self.document):
             return
         versions = self.iam.list_policy_versions(PolicyArn=policy_arn)["Versions"]
         if len(versions) >= IAM_POLICY_VERSION_LIMIT:
@@ -207,7 +207,7 @@ class _IamSetup:
             )["Role"]
             self.changes.append(f"created the role {ROLE_NAME}")
             return str(role["Arn"]), True
-        if not _same_document(role["AssumeRolePolicyDocument"], self.trust):
+        if not same_document(role["AssumeRolePolicyDocument"], self.trust):
             self.iam.update_assume_role_policy(
                 RoleName=ROLE_NAME, PolicyDocument=json.dumps(self.trust)
             )
@@ -398,26 +398,6 @@ def _all_pages(iam: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     for page in iam.get_paginator(operation).paginate(**kwargs):
         items.extend(page[key])
     return items
-
-
-def _canonical(node: Any) -> Any:
-    """IAM's equivalent spellings collapsed, so a re-read document compares equal."""
-    if isinstance(node, dict):
-        return {key: _canonical(value) for key, value in sorted(node.items())}
-    if isinstance(node, list):
-        items = [_canonical(item) for item in node]
-        return items[0] if len(items) == 1 else items
-    return node
-
-
-def _same_document(current: Any, wanted: dict[str, Any]) -> bool:
-    if isinstance(current, str):
-        text = unquote(current) if current.lstrip().startswith("%") else current
-        try:
-            current = json.loads(text)
-        except json.JSONDecodeError:
-            return False
-    return bool(_canonical(current) == _canonical(wanted))
 
 
 _NEXT_STEP_BY_CODE: dict[str, Callable[[str], str]] = {

@@ -26,11 +26,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from flightdeck.aws import session as aws
 from flightdeck.aws.checks import CheckResult
 from flightdeck.aws.error_codes import describe_error, error_code
+from flightdeck.aws.iam_documents import canonical, decoded_text, parse_document
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
     POLICY_VERSION,
@@ -91,14 +91,14 @@ def verify_role(
     role_arn: str,
     external_id: str,
     platform_account_id: str,
-    base_session: boto3.Session | None = None,
-    region: str = "us-east-1",
+    base_session: boto3.Session,
+    region: str = aws.DEFAULT_REGION,
     max_wait_seconds: float = 30,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[CheckResult]:
     """Run every verification check against ``role_arn``, in order, one result per check.
 
-    ``base_session`` holds the platform's credentials (default: the default chain);
+    ``base_session`` holds the platform's credentials (``SessionFactory.platform_session``);
     ``sleep`` is injected so tests of the propagation retry do not wait.
     """
     results: list[CheckResult] = []
@@ -192,7 +192,7 @@ def _assume(
     external_id: str,
     account_id: str,
     *,
-    base_session: boto3.Session | None,
+    base_session: boto3.Session,
     region: str,
     max_wait_seconds: float,
     sleep: Callable[[float], None],
@@ -209,7 +209,7 @@ def _assume(
         attempts += 1
         try:
             assumed = aws.assumed_role_session(
-                role_arn, external_id, SESSION_NAME, base_session=base_session, region=region
+                base_session, role_arn, external_id, SESSION_NAME, region
             )
             caller_arn = str(aws.client(assumed, "sts", region).get_caller_identity()["Arn"])
             break
@@ -281,7 +281,7 @@ def _check_trust(
     document = role.get("AssumeRolePolicyDocument")
     if isinstance(document, str):
         # The raw IAM API returns the policy URL-encoded; botocore usually decodes it.
-        document = unquote(document) if document.lstrip().startswith("%") else document
+        document = decoded_text(document)
     try:
         report = check_trust_policy(document or {}, platform_account_id, external_id)
     except InvalidPolicyError as exc:
@@ -354,7 +354,7 @@ class _PolicyEvaluation:
     broader: list[str] = field(default_factory=list)
 
     def add_document(self, source: str, document: Any) -> None:
-        document = _decode_document(document)
+        document = parse_document(document)
         statements = document.get("Statement", []) if isinstance(document, Mapping) else []
         if isinstance(statements, Mapping):
             statements = [statements]
@@ -420,17 +420,7 @@ def _is_wildcard(pattern: str) -> bool:
 def _canonical_condition(condition: Any) -> str:
     if not condition:
         return ""
-    return json.dumps(_canonical(condition), sort_keys=True)
-
-
-def _canonical(node: Any) -> Any:
-    """Single-item lists and their item are the same to IAM; key order never matters."""
-    if isinstance(node, Mapping):
-        return {key: _canonical(value) for key, value in node.items()}
-    if isinstance(node, list):
-        items = sorted((_canonical(item) for item in node), key=json.dumps)
-        return items[0] if len(items) == 1 else items
-    return node
+    return json.dumps(canonical(condition), sort_keys=True)
 
 
 def check_role_permissions(iam: Any, role_name: str, role: Mapping[str, Any]) -> CheckResult:
@@ -590,16 +580,6 @@ def _skipped(names: Iterable[str], reason: str) -> list[CheckResult]:
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterable[Any]:
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key, [])
-
-
-def _decode_document(document: Any) -> Any:
-    if isinstance(document, str):
-        text = unquote(document) if document.lstrip().startswith("%") else document
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return {}
-    return document
 
 
 def _patterns(value: Any) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flightdeck.aws import reference
 from flightdeck.cli.context import Invocation, invocation
 from flightdeck.cli.options import JSON, ORG, YES
 
@@ -24,9 +25,9 @@ def register(parent: typer.Typer) -> None:
 def preflight(
     ctx: typer.Context,
     account: ACCOUNT,
-    region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
+    region: Annotated[str, typer.Option(help="AWS region.")] = reference.DEFAULT_REGION,
     cidr: Annotated[str, typer.Option("--cidr", help="VPC CIDR for the cluster.")] =
-        "172.20.0.0/19",
+        reference.DEFAULT_VPC_CIDR,
     peer_cidr: Annotated[list[str] | None, typer.Option(
         "--peer-cidr", help="CIDR of a VPC you will peer with (repeatable).")] = None,
     org: ORG = None,
@@ -55,13 +56,16 @@ def create(
     name: Annotated[str, typer.Argument(help="Cluster name.")],
     account: ACCOUNT,
     region: Annotated[str, typer.Option(help="AWS region (never changes later).")] =
-        "us-east-1",
+        reference.DEFAULT_REGION,
     node_instance_type: Annotated[str, typer.Option(help="Worker node instance type.")] =
-        "m5.xlarge",
-    max_nodes: Annotated[int, typer.Option(help="Maximum worker nodes.")] = 20,
-    db_instance_type: Annotated[str, typer.Option(help="RDS instance type.")] = "db.m6g.large",
+        reference.DEFAULT_NODE_INSTANCE_TYPE,
+    max_nodes: Annotated[int, typer.Option(
+        help=f"Maximum worker nodes (1-{reference.MAX_NODES_LIMIT}).")] =
+        reference.DEFAULT_MAX_NODES,
+    db_instance_type: Annotated[str, typer.Option(help="RDS instance type.")] =
+        reference.DEFAULT_DB_INSTANCE_TYPE,
     vpc_cidr: Annotated[str, typer.Option(help="VPC CIDR (RFC 1918, /19 or larger).")] =
-        "172.20.0.0/19",
+        reference.DEFAULT_VPC_CIDR,
     force: Annotated[bool, typer.Option(help="Proceed although preflight warns.")] = False,
     watch: WATCH = False,
     org: ORG = None,

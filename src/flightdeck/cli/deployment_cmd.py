@@ -10,6 +10,7 @@ import typer
 from flightdeck.cli.context import invocation
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.options import JSON, ORG, WORKSPACE, YES
+from flightdeck.runtime import base as deployment
 
 app = typer.Typer(
     no_args_is_help=True, help="Deployments: Airflow environments on your Active clusters."
@@ -24,9 +25,11 @@ SECRET_ENV = Annotated[list[str] | None, typer.Option(
     "--secret-env", "-s",
     help="Secret environment variable KEY=VALUE (repeatable); never shown again.")]
 EXECUTOR = Annotated[str | None, typer.Option(
-    help="CeleryExecutor (default) or KubernetesExecutor.")]
+    help=f"{' or '.join(deployment.EXECUTORS)} [default: {deployment.DEFAULT_EXECUTOR}].")]
 SIZE = Annotated[str | None, typer.Option(
-    "--scheduler-size", help="small, medium or large.")]
+    "--scheduler-size",
+    help=f"{', '.join(deployment.SCHEDULER_SIZES)} [default: {deployment.DEFAULT_SCHEDULER_SIZE}]."
+)]
 
 
 
@@ -103,10 +106,16 @@ def create(
         help="Airflow version, e.g. 3.1.0 [default: flightdeck's current default].")] = None,
     executor: EXECUTOR = None,
     scheduler_size: SIZE = None,
-    scheduler_count: Annotated[int, typer.Option(help="Number of schedulers (1-4).")] = 1,
-    min_workers: Annotated[int, typer.Option(help="Default queue: minimum workers.")] = 1,
-    max_workers: Annotated[int, typer.Option(help="Default queue: maximum workers.")] = 10,
-    tasks_per_worker: Annotated[int, typer.Option(help="Concurrent tasks per worker.")] = 5,
+    scheduler_count: Annotated[int, typer.Option(
+        help=f"Number of schedulers (1-{deployment.MAX_SCHEDULERS}).")] =
+        deployment.DEFAULT_SCHEDULER_COUNT,
+    min_workers: Annotated[int, typer.Option(help="Default queue: minimum workers.")] =
+        deployment.DEFAULT_MIN_WORKERS,
+    max_workers: Annotated[int, typer.Option(
+        help=f"Default queue: maximum workers (at most {deployment.MAX_WORKERS}).")] =
+        deployment.DEFAULT_MAX_WORKERS,
+    tasks_per_worker: Annotated[int, typer.Option(help="Concurrent tasks per worker.")] =
+        deployment.DEFAULT_TASKS_PER_WORKER,
     env: ENV = None,
     secret_env: SECRET_ENV = None,
     wait: WAIT = False,
@@ -119,8 +128,10 @@ def create(
 
     body: dict[str, Any] = {
         "name": name, "workspace": workspace, "cluster": cluster,
-        "airflow_version": airflow_version, "executor": executor or "CeleryExecutor",
-        "scheduler_size": scheduler_size or "small", "scheduler_count": scheduler_count,
+        "airflow_version": airflow_version,
+        "executor": executor or deployment.DEFAULT_EXECUTOR,
+        "scheduler_size": scheduler_size or deployment.DEFAULT_SCHEDULER_SIZE,
+        "scheduler_count": scheduler_count,
         "min_workers": min_workers, "max_workers": max_workers,
         "tasks_per_worker": tasks_per_worker,
         "environment": parse_env(env, "--env"),

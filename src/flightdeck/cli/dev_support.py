@@ -43,10 +43,10 @@ def progress(message: str) -> None:
 
 def running_airflow_api(project: Project) -> Any:
     """A client of the project's running Airflow, logged in as the local admin."""
+    from flightdeck.airflow_versions import airflow_major
     from flightdeck.devenv import supervisor
     from flightdeck.devenv.airflow_api import AirflowApi
     from flightdeck.devenv.airflow_env import local_secrets
-    from flightdeck.devenv.project import airflow_major
 
     state = supervisor.read_state(project)
     if state is None or not any(state.alive().values()):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import socket
@@ -164,8 +163,9 @@ class Quickstart:
             self.client = ApiClient(url=url, token="")
             self.outcome.control_plane_url = url
             self.detail(f"control plane at {url} (database {self.data_dir / 'flightdeck.db'})")
-            self.detail(f"AWS emulator at {os.environ.get('FLIGHTDECK_AWS_ENDPOINT_URL')}: "
-                        f"platform account {os.environ.get('FLIGHTDECK_PLATFORM_ACCOUNT_ID')}")
+            running = self._server.config.app.state.settings  # the emulator's, once started
+            self.detail(f"AWS emulator at {running.aws_endpoint_url}: "
+                        f"platform account {running.platform_account_id}")
 
     def sign_up_owner(self) -> None:
         with self.step("An Owner signs up and creates the organization"):

@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
         run a Deployment, deploy the example project and run its secrets DAG — narrated."""
         import threading
 
+        from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
         from flightdeck.cli.quickstart import Quickstart, QuickstartFailed, free_port
-        from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
 
         root = data_dir or Path.home() / ".flightdeck" / "quickstart"
         run = Quickstart(root.resolve(), free_port(port), airflow_version or

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         import signal
         import threading
 
+        from flightdeck.aws.session import SessionFactory
         from flightdeck.cli.settings import load_settings
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.migrate import upgrade
@@ -35,15 +36,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"customer code: {customer_code_isolation(settings)}", err=True)
         upgrade(settings.resolved_database_url)
         factory = make_session_factory(make_engine(settings.resolved_database_url))
+        sessions = SessionFactory.from_settings(settings)
         if once:
-            built = build_workers(factory, settings)
+            built = build_workers(factory, settings, sessions)
             count = built.clusters.run_once(limit=1000)
             deployments = built.deployments.run_once(limit=1000)
             accounts = built.governance.run_once()
             typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
                        f"checked the role policy of {accounts} AWS account(s)", err=True)
             return
-        workers = BackgroundWorkers(factory, settings).start()
+        workers = BackgroundWorkers(factory, settings, sessions).start()
         stopped = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopped.set())

@@ -6,6 +6,7 @@ imports here means a reorganised services package is followed by editing one fil
 
 from __future__ import annotations
 
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.aws import reference
 from flightdeck.aws.checks import CheckResult, overall
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME, POLICY_VERSION, ROLE_NAME
@@ -26,7 +27,6 @@ from flightdeck.db.models import (
     Workspace,
     WorkspaceMembership,
 )
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
 from flightdeck.phases import ACTIVE_POLICY_CHANGE_STATUSES
 from flightdeck.runtime.base import EXECUTORS, SCHEDULER_SIZES
 from flightdeck.services import (

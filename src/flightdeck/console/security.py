@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from fastapi import Request, Response
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 
 R = TypeVar("R", bound=Response)
@@ -48,6 +49,12 @@ PAGE_HEADERS = {
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def sessions_of(request: Request) -> SessionFactory:
+    """The process's one AWS session factory (the API's ``AwsDep``)."""
+    sessions: SessionFactory = request.app.state.aws
+    return sessions
 
 
 def is_https(request: Request) -> bool:

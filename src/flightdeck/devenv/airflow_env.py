@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from flightdeck.airflow_versions import airflow_major
 from flightdeck.devenv.envfile import read_env_file
 from flightdeck.devenv.errors import DevEnvError
-from flightdeck.devenv.project import Project, ProjectConfig, airflow_major
+from flightdeck.devenv.project import Project, ProjectConfig
 
 # Where `flightdeck dev compose` mounts ~/.aws inside the apache/airflow image.
 CONTAINER_AWS_DIR = "/home/airflow/.aws"

@@ -17,10 +17,11 @@ from typing import Any
 
 import yaml
 
+from flightdeck.airflow_versions import airflow_major
 from flightdeck.devenv.airflow_env import CONTAINER_AWS_DIR
 from flightdeck.devenv.envfile import read_env_file, update_env_file
 from flightdeck.devenv.errors import DevEnvError
-from flightdeck.devenv.project import Project, airflow_major
+from flightdeck.devenv.project import Project
 
 COMPOSE_FILE = "docker-compose.yaml"
 OVERRIDE_FILE = "docker-compose.override.yml"

@@ -8,43 +8,29 @@ Astro CLI project works as it is and a bad file stops us before any process star
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from flightdeck import airflow_versions
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.devenv import templates
 from flightdeck.devenv.astro import airflow_version_from_dockerfile
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.safeyaml import SettingsYamlError, load_settings_yaml
 from flightdeck.devenv.textfile import read_project_text
 
-DEFAULT_AIRFLOW_VERSION = "3.3.2"
 DEFAULT_API_PORT = 8080
-_VERSION = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+)|\.\*)$")
 
 
 def check_airflow_version(version: str, source: str) -> str:
-    """Accept ``X.Y.Z`` or ``X.Y.*`` for Airflow 2.7+ and 3.x (what runs on Python 3.11)."""
-    match = _VERSION.match(version.strip())
-    if match is None:
-        raise DevEnvError(
-            f"{source}: Airflow version {version!r} is not a version number; "
-            "use a released Airflow version such as 3.1.0 or 2.10.5"
-        )
-    major, minor = int(match.group("major")), int(match.group("minor"))
-    if major not in (2, 3) or (major == 2 and minor < 7):
-        raise DevEnvError(
-            f"{source}: unknown or unsupported Airflow version {version!r}; "
-            "flightdeck dev supports Airflow 2.7 and later and Airflow 3"
-        )
-    return version.strip()
-
-
-def airflow_major(version: str) -> int:
-    return int(version.split(".", 1)[0])
+    """The shared version policy (``flightdeck.airflow_versions``) as a devenv error."""
+    try:
+        return airflow_versions.check_airflow_version(version, source)
+    except airflow_versions.UnsupportedAirflowVersion as exc:
+        raise DevEnvError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flightdeck.airflow_versions import airflow_major
 from flightdeck.devenv import venvs
 from flightdeck.devenv.airflow_env import (
     ADMIN_USER,
@@ -44,7 +45,6 @@ from flightdeck.devenv.project import (
     AirflowSettings,
     Project,
     ProjectConfig,
-    airflow_major,
     read_packages,
 )
 from flightdeck.devenv.sandbox import Sandbox

@@ -21,6 +21,20 @@ Health = Literal["creating", "healthy", "unhealthy", "absent"]
 EXECUTORS: tuple[Executor, ...] = ("CeleryExecutor", "KubernetesExecutor")
 SCHEDULER_SIZES: tuple[SchedulerSize, ...] = ("small", "medium", "large")
 
+# A Deployment request's defaults and limits: the API schema, the services' validation, the
+# CLI's options and the specs below all read them here (the Airflow version policy is in
+# ``flightdeck.airflow_versions``).
+DEFAULT_EXECUTOR: Executor = "CeleryExecutor"
+DEFAULT_SCHEDULER_SIZE: SchedulerSize = "small"
+DEFAULT_SCHEDULER_COUNT = 1
+DEFAULT_QUEUE_NAME = "default"
+DEFAULT_MIN_WORKERS = 1
+DEFAULT_MAX_WORKERS = 10
+DEFAULT_TASKS_PER_WORKER = 5
+MAX_SCHEDULERS = 4
+MAX_WORKERS = 100
+MAX_TASKS_PER_WORKER = 256
+
 # CPU (vCPU) and memory (GiB) of one scheduler replica, by size.
 SCHEDULER_RESOURCES: Mapping[SchedulerSize, tuple[float, float]] = {
     "small": (1.0, 2.0),
@@ -60,10 +74,10 @@ class CodeRejected(RuntimeError_):
 
 @dataclass(frozen=True)
 class WorkerQueue:
-    name: str = "default"
-    min_workers: int = 1
-    max_workers: int = 10
-    tasks_per_worker: int = 5
+    name: str = DEFAULT_QUEUE_NAME
+    min_workers: int = DEFAULT_MIN_WORKERS
+    max_workers: int = DEFAULT_MAX_WORKERS
+    tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER
 
 
 @dataclass(frozen=True)
@@ -74,9 +88,9 @@ class DeploymentSpec:
     name: str
     organization_id: str
     airflow_version: str
-    executor: Executor = "CeleryExecutor"
-    scheduler_size: SchedulerSize = "small"
-    scheduler_count: int = 1
+    executor: Executor = DEFAULT_EXECUTOR
+    scheduler_size: SchedulerSize = DEFAULT_SCHEDULER_SIZE
+    scheduler_count: int = DEFAULT_SCHEDULER_COUNT
     worker_queue: WorkerQueue = field(default_factory=WorkerQueue)
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)

@@ -1,13 +1,15 @@
 """The ``kubernetes`` runtime: a Deployment as the Apache Airflow Helm chart on the cluster's EKS.
 
-One instance serves one cluster, acting through the customer-role boto3 session it is given
-(it builds no credentials of its own). ``apply`` sends the namespace objects (quota, limits,
-isolation policy, Secrets, the metadata-database Job) with server-side apply over the
-Kubernetes REST API, authenticated by an EKS token signed with that session, then runs
-``helm upgrade --install`` with values that hold no secret. ``deploy_code`` uploads the bundle
-to S3 and rolls the pods to it with ``helm --atomic`` (a failed rollout is rolled back and the
-previous bundle keeps serving). ``delete`` removes the namespace (the release and its Helm
-records live in it), drops the Deployment's database and deletes its S3 prefix.
+One instance serves one cluster, acting through the customer-role clients it is given
+(``aws.session.RoleClients``, cached with their role session by the process's session
+factory: it builds no credentials or clients of its own). ``apply`` sends the namespace
+objects (quota, limits, isolation policy, Secrets, the metadata-database Job) with
+server-side apply over the Kubernetes REST API, authenticated by an EKS token signed with
+that session, then runs ``helm upgrade --install`` with values that hold no secret.
+``deploy_code`` uploads the bundle to S3 and rolls the pods to it with ``helm --atomic`` (a
+failed rollout is rolled back and the previous bundle keeps serving). ``delete`` removes the
+namespace (the release and its Helm records live in it), drops the Deployment's database and
+deletes its S3 prefix.
 
 :func:`render` and :func:`render_values` give what ``apply`` would send, with every secret
 value redacted, for tests and for people (``flightdeck deployment get --manifests``).
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -46,8 +48,15 @@ from flightdeck.runtime.base import (
 from flightdeck.runtime.bundle import check_in_child
 from flightdeck.runtime.eks_token import eks_token
 
-if TYPE_CHECKING:
-    import boto3
+
+class RoleClients(Protocol):
+    """What the runtime needs of ``aws.session.RoleClients`` (runtime and aws are independent
+    adapters, so the runtime names the shape, not the class): its clients and the session
+    that signs EKS tokens."""
+
+    session: Any
+
+    def client(self, service: str) -> Any: ...
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +265,7 @@ class KubernetesRuntime:
 
     def __init__(
         self,
-        session: boto3.Session,
+        clients: RoleClients,
         cluster: ClusterOutputs,
         secret_key: str | bytes,
         *,
@@ -264,7 +273,7 @@ class KubernetesRuntime:
         transport: httpx.BaseTransport | None = None,
         timeout_seconds: float = 30.0,
     ) -> None:
-        self.session = session
+        self.clients = clients
         self.cluster = cluster
         self._key = secret_key.encode() if isinstance(secret_key, str) else secret_key
         self.workload_role_arn = workload_role_arn
@@ -274,9 +283,7 @@ class KubernetesRuntime:
 
     # -- AWS ---------------------------------------------------------------------------------
     def _aws(self, service: str) -> Any:
-        return self.session.client(
-            service, region_name=self.cluster.region, endpoint_url=self.cluster.aws_endpoint_url
-        )
+        return self.clients.client(service)
 
     def _aws_call(self, what: str, call: Any, **kwargs: Any) -> Any:
         from boto3.exceptions import Boto3Error
@@ -314,7 +321,9 @@ class KubernetesRuntime:
 
     def token(self) -> str:
         objects.require_outputs(self.cluster, "eks_cluster_name")
-        return eks_token(self.session, str(self.cluster.eks_cluster_name), self.cluster.region)
+        return eks_token(
+            self.clients.session, str(self.cluster.eks_cluster_name), self.cluster.region
+        )
 
     def master_credentials(self) -> tuple[str, str]:
         """The RDS master user and password, from the secret RDS manages in Secrets Manager."""

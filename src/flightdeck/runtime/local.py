@@ -44,18 +44,17 @@ from typing import Any
 
 import httpx
 
+from flightdeck.airflow_versions import (
+    UnsupportedAirflowVersion,
+    airflow_major,
+    check_exact_airflow_version,
+)
 from flightdeck.devenv import sandbox, supervisor, venvs
 from flightdeck.devenv.airflow_api import AirflowApi
 from flightdeck.devenv.airflow_env import ADMIN_USER, Ports, local_secrets, passwords_file
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.ports import choose_ports, free_port
-from flightdeck.devenv.project import (
-    AirflowSettings,
-    Project,
-    ProjectConfig,
-    airflow_major,
-    check_airflow_version,
-)
+from flightdeck.devenv.project import AirflowSettings, Project, ProjectConfig
 from flightdeck.runtime import local_layout as layout
 from flightdeck.runtime.base import (
     EXECUTORS,
@@ -609,11 +608,9 @@ def local_executor(airflow_version: str) -> str:
 
 def _check_spec(spec: DeploymentSpec) -> None:
     try:
-        version = check_airflow_version(spec.airflow_version, "airflow_version")
-    except DevEnvError as exc:
-        raise RuntimeError_(exc.message) from None
-    if version.endswith("*"):
-        raise RuntimeError_("airflow_version: give an exact release such as 3.1.0")
+        check_exact_airflow_version(spec.airflow_version, "airflow_version")
+    except UnsupportedAirflowVersion as exc:
+        raise RuntimeError_(str(exc)) from None
     if spec.executor not in EXECUTORS:
         raise RuntimeError_(f"executor {spec.executor!r}: use one of {', '.join(EXECUTORS)}")
     queue = spec.worker_queue

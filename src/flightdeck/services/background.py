@@ -8,6 +8,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.services import notifications
 from flightdeck.services.workers import build_workers
@@ -39,9 +40,11 @@ def deliver_mail_forever(
 class BackgroundWorkers:
     """Starts the loops in daemon threads; ``stop()`` lets them finish their current pass."""
 
-    def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], settings: Settings, sessions: SessionFactory
+    ) -> None:
         self.stop_event = threading.Event()
-        self.workers = build_workers(session_factory, settings)
+        self.workers = build_workers(session_factory, settings, sessions)
         self.threads = [
             threading.Thread(
                 target=worker.run_forever,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from flightdeck.aws import reference
 from flightdeck.aws.checks import CheckResult, overall
 from flightdeck.aws.permissions import ROLE_NAME
+from flightdeck.aws.session import RoleClients, SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import AwsAccount, User
 from flightdeck.db.types import utcnow
@@ -147,6 +147,7 @@ def verify_account(
     organization_id: str,
     ref: str,
     settings: Settings,
+    sessions: SessionFactory,
     *,
     max_wait_seconds: float = 30,
 ) -> tuple[AwsAccount, list[CheckResult]]:
@@ -158,7 +159,8 @@ def verify_account(
         account_id=account.account_id,
         role_arn=account.role_arn,
         external_id=orgs.external_id_for(session, organization_id),
-        platform_account_id=platform_account_id(settings),
+        platform_account_id=platform_account_id(settings, sessions),
+        base_session=sessions.platform_session(),
         max_wait_seconds=max_wait_seconds,
     )
     account.status = "failed" if overall(results) == "fail" else "verified"
@@ -176,14 +178,19 @@ def verify_account(
     return account, results
 
 
-def role_session_for(session: Session, account: AwsAccount, purpose: str) -> Any:
-    """A boto3 session in the customer account through the organization's role."""
-    from flightdeck.aws import session as aws
-
-    return aws.assumed_role_session(
+def role_clients_for(
+    session: Session,
+    account: AwsAccount,
+    purpose: str,
+    sessions: SessionFactory,
+    region: str | None = None,
+) -> RoleClients:
+    """Cached clients in the customer account through the organization's role."""
+    return sessions.role_clients(
         account.role_arn,
         orgs.external_id_for(session, account.organization_id),
         f"flightdeck-{purpose}",
+        region,
     )
 
 
@@ -194,6 +201,7 @@ def run_preflight(
     ref: str,
     *,
     region: str,
+    sessions: SessionFactory,
     vpc_cidr: str = reference.DEFAULT_VPC_CIDR,
     peer_cidrs: Sequence[str] = (),
 ) -> list[CheckResult]:
@@ -212,7 +220,7 @@ def run_preflight(
     from flightdeck.aws.preflight import run_preflight as run_checks
 
     return run_checks(
-        role_session_for(session, account, "preflight"),
+        role_clients_for(session, account, "preflight", sessions).session,
         region=region,
         vpc_cidr=vpc_cidr,
         peer_cidrs=list(peer_cidrs),
@@ -221,7 +229,11 @@ def run_preflight(
 
 
 def provision_hosted_account(
-    session: Session, user: User, organization_id: str, settings: Settings
+    session: Session,
+    user: User,
+    organization_id: str,
+    settings: Settings,
+    sessions: SessionFactory,
 ) -> tuple[AwsAccount, list[CheckResult]]:
     """Hosted mode: give the organization a platform-owned account from the pool.
 
@@ -253,16 +265,17 @@ def provision_hosted_account(
             field="hosted",
         )
     account_id = check_account_id(free[0])
-    from flightdeck.aws import session as aws
     from flightdeck.aws.role_setup import ensure_cross_account_role
 
-    admin = aws.assumed_role_session(
+    admin = sessions.assumed_role_session(
         f"arn:aws:iam::{account_id}:role/{settings.hosted_admin_role_name}",
         None,
         "flightdeck-hosted-setup",
     )
     result = ensure_cross_account_role(
-        admin, platform_account_id(settings), orgs.external_id_for(session, organization_id)
+        admin,
+        platform_account_id(settings, sessions),
+        orgs.external_id_for(session, organization_id),
     )
     account = _add_account(session, user, organization_id, account_id, result.role_arn, hosted=True)
-    return verify_account(session, user, organization_id, account.id, settings)
+    return verify_account(session, user, organization_id, account.id, settings, sessions)

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
-from flightdeck.services.clusters.engine import run_engine
+from flightdeck.services.clusters.engine import aws_engine
 from flightdeck.services.clusters.worker import ReconcileWorker
 from flightdeck.services.deployments.runtimes import default_runtime_factory
 from flightdeck.services.deployments.worker import DeploymentWorker
-from flightdeck.services.governance.worker import GovernanceWorker
+from flightdeck.services.governance.worker import GovernanceWorker, role_policies
 from flightdeck.services.leases import LeasedWorker, worker_identity
 from flightdeck.services.platform import platform_account_id
 
@@ -35,23 +36,29 @@ class Workers:
         }
 
 
-def build_workers(session_factory: sessionmaker[Session], settings: Settings) -> Workers:
+def build_workers(
+    session_factory: sessionmaker[Session], settings: Settings, sessions: SessionFactory
+) -> Workers:
+    """Every worker acts on AWS through ``sessions``, the process's one session factory."""
     worker_id = worker_identity()
     return Workers(
         worker_id=worker_id,
         clusters=ReconcileWorker(
             session_factory,
-            engine=run_engine,
+            engine=aws_engine(sessions),
             worker_id=worker_id,
             max_requeue_seconds=settings.max_requeue_seconds,
         ),
         deployments=DeploymentWorker(
             session_factory,
             settings,
-            runtime_factory=default_runtime_factory(settings),
+            runtime_factory=default_runtime_factory(settings, sessions),
             worker_id=worker_id,
         ),
         governance=GovernanceWorker(
-            session_factory, lambda: platform_account_id(settings), worker_id=worker_id
+            session_factory,
+            lambda: platform_account_id(settings, sessions),
+            role_policy=role_policies(sessions),
+            worker_id=worker_id,
         ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AwsAccountIn,
@@ -40,12 +40,16 @@ def _report(results: list[CheckResult]) -> CheckReportOut:
     responses={200: {"content": {"application/yaml": {}}}},
 )
 def role_template(
-    organization_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    organization_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    sessions: AwsDep,
 ) -> Response:
     """CloudFormation YAML for the cross-account role (ExternalId is a parameter)."""
     access.require_member(session, user, organization_id)
     return Response(
-        role_template_yaml(platform_account_id(settings)), media_type="application/yaml"
+        role_template_yaml(platform_account_id(settings, sessions)), media_type="application/yaml"
     )
 
 
@@ -56,6 +60,7 @@ def role_setup(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    sessions: AwsDep,
 ) -> RoleSetupOut:
     """Everything an Owner needs to create the role, including the quick-create link
     (which carries the external ID, hence Owners only)."""
@@ -72,7 +77,7 @@ def role_setup(
             "(e.g. an S3 object) holding this template; or use the CLI command"
         )
     return RoleSetupOut(
-        platform_account_id=platform_account_id(settings),
+        platform_account_id=platform_account_id(settings, sessions),
         role_name=ROLE_NAME,
         policy_name=MANAGED_POLICY_NAME,
         policy_version=POLICY_VERSION,
@@ -126,14 +131,22 @@ def verify_account(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    sessions: AwsDep,
 ) -> AwsAccountOut:
-    record, _ = onboarding.verify_account(session, user, organization_id, account, settings)
+    record, _ = onboarding.verify_account(
+        session, user, organization_id, account, settings, sessions
+    )
     return AwsAccountOut.model_validate(record)
 
 
 @router.post("/accounts/{account}/preflight", response_model=CheckReportOut)
 def preflight(
-    organization_id: str, account: str, body: PreflightIn, user: CurrentUser, session: SessionDep
+    organization_id: str,
+    account: str,
+    body: PreflightIn,
+    user: CurrentUser,
+    session: SessionDep,
+    sessions: AwsDep,
 ) -> CheckReportOut:
     return _report(
         onboarding.run_preflight(
@@ -142,6 +155,7 @@ def preflight(
             organization_id,
             account,
             region=body.region,
+            sessions=sessions,
             vpc_cidr=body.vpc_cidr,
             peer_cidrs=body.peer_cidrs,
         )
@@ -155,8 +169,14 @@ def preflight(
     response_model=AwsAccountOut,
 )
 def hosted_account(
-    organization_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    organization_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    sessions: AwsDep,
 ) -> AwsAccountOut:
     """Hosted mode: a platform-owned account with the organization's role, verified."""
-    record, _ = onboarding.provision_hosted_account(session, user, organization_id, settings)
+    record, _ = onboarding.provision_hosted_account(
+        session, user, organization_id, settings, sessions
+    )
     return AwsAccountOut.model_validate(record)

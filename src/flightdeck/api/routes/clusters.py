@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     ClusterCreateIn,
@@ -55,10 +55,14 @@ def list_clusters(organization_id: str, user: CurrentUser, session: SessionDep) 
     response_model=ClusterOut,
 )
 def create_cluster(
-    organization_id: str, body: ClusterCreateIn, user: CurrentUser, session: SessionDep
+    organization_id: str,
+    body: ClusterCreateIn,
+    user: CurrentUser,
+    session: SessionDep,
+    sessions: AwsDep,
 ) -> ClusterOut:
     request = clusters.ClusterRequest(**body.model_dump())
-    return cluster_out(clusters.request_cluster(session, user, organization_id, request))
+    return cluster_out(clusters.request_cluster(session, user, organization_id, request, sessions))
 
 
 @router.get("/{cluster}", response_model=ClusterOut)
@@ -80,11 +84,11 @@ def cluster_events(
 
 @router.get("/{cluster}/plan", response_model=list[PlannedChangeOut])
 def plan_cluster(
-    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep, sessions: AwsDep
 ) -> list[PlannedChangeOut]:
     """What a reconcile (or, for a cluster being deleted, a deletion) would change.
     Read-only: only describe calls are made."""
-    changes = provisioning.plan(session, user, organization_id, cluster)
+    changes = provisioning.plan(session, user, organization_id, cluster, sessions)
     return [PlannedChangeOut.model_validate(c) for c in changes]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
@@ -17,7 +18,6 @@ from flightdeck.api.schemas import (
     WorkerQueueOut,
 )
 from flightdeck.db.models import Deploy, Deployment
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION
 from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from flightdeck.api.deps import SettingsDep
+from flightdeck.api.deps import AwsDep, SettingsDep
 from flightdeck.aws import reference
 from flightdeck.aws.role_template import role_template_yaml
 from flightdeck.services.platform import platform_account_id
@@ -25,7 +25,7 @@ def aws_reference() -> dict[str, Any]:
 @router.get(
     "/aws/role-template.yaml", response_class=Response, responses={200: {"content": {YAML: {}}}}
 )
-def public_role_template(settings: SettingsDep) -> Response:
+def public_role_template(settings: SettingsDep, sessions: AwsDep) -> Response:
     """The cross-account role's CloudFormation template; the external ID is a parameter,
     so the template holds no secret and can be fetched by the CloudFormation console."""
-    return Response(role_template_yaml(platform_account_id(settings)), media_type=YAML)
+    return Response(role_template_yaml(platform_account_id(settings, sessions)), media_type=YAML)

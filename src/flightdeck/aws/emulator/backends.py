@@ -12,8 +12,9 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from flightdeck.aws.emulator.state import ALL_REGIONS, KNOWN_QUOTAS, EmulatorState
+from flightdeck.aws.emulator.state import KNOWN_QUOTAS, EmulatorState
 from flightdeck.aws.emulator.wire import json_error, json_response
+from flightdeck.aws.reference import COMMERCIAL_REGIONS
 
 QUOTAS_TARGET_PREFIX = "ServiceQuotasV20190624."
 ACCOUNT_PATHS = {
@@ -88,7 +89,7 @@ def account_api(
         return _list_regions(state, params, account_id)
 
     region = params.get("RegionName")
-    if not isinstance(region, str) or region not in ALL_REGIONS:
+    if not isinstance(region, str) or region not in COMMERCIAL_REGIONS:
         return _validation(f"Invalid RegionName: {region!r} is not a region of this partition.")
     status = state.region_status(account_id, region)
     if operation == "GetRegionOptStatus":
@@ -120,7 +121,7 @@ def _list_regions(state: EmulatorState, params: dict[str, Any], account_id: str)
     start = int(token) if isinstance(token, str) and token.isdigit() else 0
     regions = [
         {"RegionName": region, "RegionOptStatus": state.region_status(account_id, region)}
-        for region in sorted(ALL_REGIONS)
+        for region in sorted(COMMERCIAL_REGIONS)
     ]
     if wanted:
         regions = [entry for entry in regions if entry["RegionOptStatus"] in wanted]

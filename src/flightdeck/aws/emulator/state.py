@@ -11,20 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-# Regions AWS enables for every account; the rest of the commercial partition is opt-in.
-STANDARD_REGIONS: tuple[str, ...] = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "ca-central-1", "sa-east-1",
-    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
-    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-southeast-1", "ap-southeast-2",
-)  # fmt: skip
-OPT_IN_REGIONS: tuple[str, ...] = (
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
-    "ap-southeast-5", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2",
-    "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-)  # fmt: skip
-ALL_REGIONS: tuple[str, ...] = STANDARD_REGIONS + OPT_IN_REGIONS
+from flightdeck.aws.reference import is_opt_in
+
 REGION_OPT_STATUSES = ("ENABLED", "ENABLING", "DISABLING", "DISABLED", "ENABLED_BY_DEFAULT")
 
 
@@ -134,7 +122,7 @@ class EmulatorState:
         with self._lock:
             status = self._regions.get(key)
             if status is None:
-                return "ENABLED_BY_DEFAULT" if region in STANDARD_REGIONS else "DISABLED"
+                return "DISABLED" if is_opt_in(region) else "ENABLED_BY_DEFAULT"
             if status in ("ENABLING", "DISABLING"):
                 remaining = self._pending_reads.get(key, 0)
                 if remaining > 0:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.monitoring.step import (
     MonitorContext,
     MonitorStep,
     Observation,
-    absent_on,
     found,
 )
 from flightdeck.aws.monitoring.target import (

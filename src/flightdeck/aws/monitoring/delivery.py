@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
+from flightdeck.aws.iam_documents import same_document
 from flightdeck.aws.monitoring.step import (
     MonitorContext,
     MonitorStep,
     Observation,
-    absent_on,
     found,
-    same_document,
 )
 from flightdeck.aws.monitoring.target import (
     DELIVERY_POLICY_NAME,

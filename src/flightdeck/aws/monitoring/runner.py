@@ -34,7 +34,7 @@ from flightdeck.aws.monitoring.step import (
 )
 from flightdeck.aws.monitoring.storage import TrailBucketStep
 from flightdeck.aws.monitoring.target import TRAIL_NAME, Target, partition_of
-from flightdeck.aws.reference import REGIONS
+from flightdeck.aws.reference import COMMERCIAL_REGIONS, is_opt_in
 from flightdeck.aws.session import DEFAULT_REGION, client, record_calls
 
 if TYPE_CHECKING:
@@ -172,8 +172,8 @@ def _existing_home_region(session: boto3.Session, region: str) -> str | None:
 
 
 def _is_opt_in(region: str) -> bool:
-    known = REGIONS.get(region)
-    return known is None or known[1]
+    """An opt-in region, or one flightdeck does not know (treated as possibly disabled)."""
+    return is_opt_in(region) or region not in COMMERCIAL_REGIONS
 
 
 def _require_enabled(session: boto3.Session, region: str) -> None:

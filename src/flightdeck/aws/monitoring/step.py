@@ -7,13 +7,11 @@ before acting and changes only what differs, so ``setup`` can be repeated at any
 
 from __future__ import annotations
 
-import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import unquote
 
 from flightdeck.aws.error_codes import error_code
 from flightdeck.aws.monitoring.model import MonitorSpec, State
@@ -104,42 +102,3 @@ class MonitorStep(ABC):
     def fix(self, ctx: MonitorContext, observed: Observation) -> list[str]:
         """Change only what ``observed`` lists as different; return what was done."""
 
-
-# -- helpers shared by the steps -------------------------------------------------------------
-
-
-def absent_on(codes: tuple[str, ...], call: Callable[..., T], **arguments: Any) -> T | None:
-    """``call(**arguments)``, or None when AWS answers a "does not exist" code."""
-    try:
-        return call(**arguments)
-    except Exception as exc:
-        if error_code(exc) in codes:
-            return None
-        raise
-
-
-def as_document(value: Any) -> Any:
-    """A policy document as a dict, whether AWS returned it parsed, JSON or URL-encoded."""
-    if isinstance(value, str):
-        text = unquote(value) if value.lstrip().startswith("%") else value
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return None
-    return value
-
-
-def canonical(node: Any) -> Any:
-    """Equivalent IAM spellings collapsed (key order, one-item lists), for comparison."""
-    if isinstance(node, dict):
-        return {key: canonical(value) for key, value in sorted(node.items())}
-    if isinstance(node, list):
-        items = [canonical(item) for item in node]
-        if all(isinstance(item, str) for item in items):
-            items = sorted(items)
-        return items[0] if len(items) == 1 else items
-    return node
-
-
-def same_document(current: Any, wanted: Any) -> bool:
-    return bool(canonical(as_document(current)) == canonical(wanted))

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flightdeck.aws.error_codes import error_code
+from flightdeck.aws.error_codes import absent_on, error_code
+from flightdeck.aws.iam_documents import canonical, parse_document
 from flightdeck.aws.monitoring.model import MonitoringError
 from flightdeck.aws.monitoring.step import (
     MonitorContext,
     MonitorStep,
     Observation,
-    absent_on,
-    as_document,
-    canonical,
     found,
 )
 from flightdeck.aws.monitoring.target import (
@@ -72,7 +70,7 @@ class TrailBucketStep(MonitorStep):
             )
         differences: dict[str, str] = {}
         policy_response = absent_on(("NoSuchBucketPolicy",), s3.get_bucket_policy, **owner)
-        policy = as_document(policy_response["Policy"]) if policy_response else None
+        policy = parse_document(policy_response["Policy"]) if policy_response else None
         if not _has_statements(policy, target.bucket_policy_statements()):
             differences["policy"] = "bucket policy lacks CloudTrail's access for this trail"
         block = absent_on(

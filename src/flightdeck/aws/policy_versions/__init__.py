@@ -19,12 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flightdeck.aws.iam_documents import canonical
+
 __all__ = [
     "CATALOG_DIR",
     "CatalogError",
     "PolicyCatalog",
     "PolicyVersion",
-    "canonical_document",
     "get",
     "history",
     "latest",
@@ -60,17 +61,6 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups())
 
 
-def canonical_document(document: Any) -> Any:
-    """IAM's equivalent spellings collapsed (key order, one-item lists), so documents read
-    back from IAM compare equal to the stored ones."""
-    if isinstance(document, dict):
-        return {key: canonical_document(value) for key, value in sorted(document.items())}
-    if isinstance(document, list):
-        items = [canonical_document(item) for item in document]
-        return items[0] if len(items) == 1 else items
-    return document
-
-
 class PolicyCatalog:
     """The versions of one directory, oldest first."""
 
@@ -95,9 +85,9 @@ class PolicyCatalog:
 
     def match(self, document: Any) -> PolicyVersion | None:
         """The newest published version whose document equals ``document``, if any."""
-        wanted = canonical_document(document)
+        wanted = canonical(document)
         for version in reversed(self._versions):
-            if canonical_document(version.document) == wanted:
+            if canonical(version.document) == wanted:
                 return version
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.provision.context import (
     CLUSTER_TAG,
     PlannedChange,
@@ -22,7 +23,7 @@ from flightdeck.aws.provision.context import (
 )
 from flightdeck.aws.provision.errors import PermanentError
 from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
-from flightdeck.aws.provision.step import Step, absent_on
+from flightdeck.aws.provision.step import Step
 
 INSTANCE_NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault", "DBSubnetGroupNotFound")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.provision.context import (
     CLUSTER_TAG,
     PlannedChange,
@@ -21,7 +22,7 @@ from flightdeck.aws.provision.context import (
 )
 from flightdeck.aws.provision.errors import PermanentError
 from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
-from flightdeck.aws.provision.step import Step, absent_on
+from flightdeck.aws.provision.step import Step
 
 NOT_FOUND = ("ResourceNotFoundException",)
 

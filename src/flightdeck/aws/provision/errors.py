@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from flightdeck.aws.error_codes import error_code
+
 # What boto3 raises when AWS answers with an error (``AwsAnswered``) or cannot be reached or
 # signed for (both): callers outside ``flightdeck.aws`` catch these names, never botocore's.
 AwsAnswered = ClientError
@@ -192,14 +194,6 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 
 
-def error_code(error: Exception) -> str:
-    """The AWS error code of a botocore ``ClientError`` (``""`` for anything else)."""
-    response: Any = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    return str(response.get("Error", {}).get("Code", ""))
-
-
 def error_message(error: Exception) -> str:
     """AWS's own message, which users can search for; falls back to ``str(error)``."""
     response: Any = getattr(error, "response", None)
@@ -212,7 +206,7 @@ def error_message(error: Exception) -> str:
 
 def classify(error: Exception) -> TemporaryError | PermanentError:
     """Turn a botocore ``ClientError`` into the outcome its AWS error code calls for."""
-    code = error_code(error)
+    code = error_code(error) or ""
     message = error_message(error)
     rule = ERROR_RULES.get(code)
     if code == "InvalidParameterException" and "assume" in message.lower():

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.provision.context import (
     CLUSTER_TAG,
     PlannedChange,
@@ -21,7 +22,7 @@ from flightdeck.aws.provision.context import (
     tag_value,
 )
 from flightdeck.aws.provision.errors import PermanentError
-from flightdeck.aws.provision.step import Step, absent_on, partition
+from flightdeck.aws.provision.step import Step, partition
 
 
 @dataclass(frozen=True)

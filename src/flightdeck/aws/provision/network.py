@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.provision.context import (
     PlannedChange,
     Ready,
@@ -18,7 +19,7 @@ from flightdeck.aws.provision.context import (
 )
 from flightdeck.aws.provision.errors import PermanentError, TemporaryError
 from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
-from flightdeck.aws.provision.step import Step, absent_on, by_resource_tag, owned
+from flightdeck.aws.provision.step import Step, by_resource_tag, owned
 
 # Zone ids where EKS refuses control-plane subnets (documented by AWS).
 EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})

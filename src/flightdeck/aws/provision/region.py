@@ -8,31 +8,12 @@ the exact steps a human takes to enable it.
 
 from __future__ import annotations
 
+from flightdeck.aws.error_codes import error_code
 from flightdeck.aws.provision.context import PlannedChange, Ready, StepContext, StepResult, Waiting
-from flightdeck.aws.provision.errors import PermanentError, classify, error_code
+from flightdeck.aws.provision.errors import PermanentError, classify
 from flightdeck.aws.provision.step import Step
+from flightdeck.aws.reference import is_opt_in
 
-OPT_IN_REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-east-2",
-        "ap-south-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ca-west-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "mx-central-1",
-    }
-)
 ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
@@ -54,7 +35,7 @@ class RegionStep(Step):
     name = "region"
 
     def _status(self, ctx: StepContext) -> str:
-        if ctx.spec.region not in OPT_IN_REGIONS:
+        if not is_opt_in(ctx.spec.region):
             return "ENABLED_BY_DEFAULT"
         try:
             response = ctx.client("account").get_region_opt_status(RegionName=ctx.spec.region)

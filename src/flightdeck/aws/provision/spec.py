@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+from flightdeck.aws import reference
+
 _CLUSTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -40,11 +42,11 @@ class ClusterSpec:
     cluster_id: str
     name: str
     account_id: str
-    region: str = "us-east-1"
-    node_instance_type: str = "m5.xlarge"
-    max_nodes: int = 20
-    db_instance_type: str = "db.t4g.medium"
-    vpc_cidr: str = "10.0.0.0/16"
+    region: str = reference.DEFAULT_REGION
+    node_instance_type: str = reference.DEFAULT_NODE_INSTANCE_TYPE
+    max_nodes: int = reference.DEFAULT_MAX_NODES
+    db_instance_type: str = reference.DEFAULT_DB_INSTANCE_TYPE
+    vpc_cidr: str = reference.DEFAULT_VPC_CIDR
     kubernetes_version: str = "1.32"
     system_instance_type: str = "m5.large"
     nat_gateway_count: int = 2
@@ -60,8 +62,10 @@ class ClusterSpec:
             raise InvalidClusterSpec(f"account_id {self.account_id!r} must be 12 digits")
         if not _REGION.match(self.region):
             raise InvalidClusterSpec(f"region {self.region!r} is not an AWS region name")
-        if not 1 <= self.max_nodes <= 1000:
-            raise InvalidClusterSpec("max_nodes must be between 1 and 1000")
+        if not 1 <= self.max_nodes <= reference.MAX_NODES_LIMIT:
+            raise InvalidClusterSpec(
+                f"max_nodes must be between 1 and {reference.MAX_NODES_LIMIT}"
+            )
         if self.nat_gateway_count not in (1, 2):
             raise InvalidClusterSpec("nat_gateway_count must be 1 or 2")
         if self.db_allocated_storage_gb < 20:

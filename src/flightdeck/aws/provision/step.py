@@ -8,11 +8,9 @@ only on the difference. That is what makes every method safe to repeat after a c
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from flightdeck.aws.provision.context import PlannedChange, Ready, StepContext, StepResult
-from flightdeck.aws.provision.errors import error_code
 
 T = TypeVar("T")
 
@@ -45,19 +43,6 @@ class Step(ABC):
         groups, the database) override this with one describe call each.
         """
         return Ready()
-
-
-def absent_on(codes: tuple[str, ...], call: Callable[..., T], **arguments: Any) -> T | None:
-    """``call(**arguments)``; ``None`` when AWS answers with a "does not exist" code.
-
-    Deletion treats "not found" as success, and lookups treat it as "create it".
-    """
-    try:
-        return call(**arguments)
-    except Exception as exc:
-        if error_code(exc) in codes:
-            return None
-        raise
 
 
 def by_resource_tag(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on, error_code
 from flightdeck.aws.provision.context import (
     CLUSTER_TAG,
     PlannedChange,
@@ -16,8 +17,8 @@ from flightdeck.aws.provision.context import (
     StepResult,
     tag_value,
 )
-from flightdeck.aws.provision.errors import PermanentError, error_code
-from flightdeck.aws.provision.step import Step, absent_on
+from flightdeck.aws.provision.errors import PermanentError
+from flightdeck.aws.provision.step import Step
 
 BUCKET_ABSENT = ("404", "NoSuchBucket", "NotFound")
 PUBLIC_ACCESS_BLOCK = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flightdeck.aws.error_codes import absent_on
 from flightdeck.aws.provision.context import CLUSTER_TAG, AwsClients
 from flightdeck.aws.provision.database import (
     INSTANCE_NOT_FOUND,
@@ -23,7 +24,7 @@ from flightdeck.aws.provision.eks import NOT_FOUND as EKS_NOT_FOUND
 from flightdeck.aws.provision.eks import eks_cluster_name
 from flightdeck.aws.provision.iam import role_path
 from flightdeck.aws.provision.spec import ClusterSpec
-from flightdeck.aws.provision.step import absent_on, owned
+from flightdeck.aws.provision.step import owned
 from flightdeck.aws.provision.storage import BUCKET_ABSENT, log_bucket_name
 
 # ARN fragments of the types the per-service describes below already cover.

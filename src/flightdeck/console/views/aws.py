@@ -50,7 +50,7 @@ def _accounts_page(
         section="aws",
         title="AWS accounts",
         accounts=data.onboarding.list_accounts(session, user, organization_id),
-        platform_account_id=data.platform_account_id(settings),
+        platform_account_id=data.platform_account_id(settings, security.sessions_of(request)),
         role_name=data.ROLE_NAME,
         policy_name=data.MANAGED_POLICY_NAME,
         policy_version=data.POLICY_VERSION,
@@ -75,7 +75,7 @@ def role_template(
     data.access.require_member(session, user, organization_id)
     settings = security.settings_of(request)
     response = Response(
-        data.role_template_yaml(data.platform_account_id(settings)),
+        data.role_template_yaml(data.platform_account_id(settings, security.sessions_of(request))),
         media_type="application/yaml",
         headers={"Content-Disposition": 'attachment; filename="flightdeck-role.yaml"'},
     )
@@ -125,7 +125,12 @@ def register(
             values={"account_id": account_id, "role_arn": role_arn or ""},
         )
     data.onboarding.verify_account(
-        session, user, organization_id, account.id, security.settings_of(request)
+        session,
+        user,
+        organization_id,
+        account.id,
+        security.settings_of(request),
+        security.sessions_of(request),
     )
     return redirect(request, f"/o/{organization_id}/aws/accounts/{account.id}")
 
@@ -136,7 +141,7 @@ def hosted(
 ) -> Response:
     del form
     account, _ = data.onboarding.provision_hosted_account(
-        session, user, organization_id, security.settings_of(request)
+        session, user, organization_id, security.settings_of(request), security.sessions_of(request)
     )
     return redirect(request, f"/o/{organization_id}/aws/accounts/{account.id}")
 
@@ -184,7 +189,12 @@ def verify(
 ) -> Response:
     del form
     record, _ = data.onboarding.verify_account(
-        session, user, organization_id, account, security.settings_of(request)
+        session,
+        user,
+        organization_id,
+        account,
+        security.settings_of(request),
+        security.sessions_of(request),
     )
     return redirect(request, f"/o/{organization_id}/aws/accounts/{record.id}")
 
@@ -202,7 +212,13 @@ def preflight(
     vpc_cidr = field(form, "vpc_cidr") or data.reference.DEFAULT_VPC_CIDR
     try:
         results = data.onboarding.run_preflight(
-            session, user, organization_id, account, region=region, vpc_cidr=vpc_cidr
+            session,
+            user,
+            organization_id,
+            account,
+            region=region,
+            sessions=security.sessions_of(request),
+            vpc_cidr=vpc_cidr,
         )
     except data.InvalidInput as exc:
         return _account_page(

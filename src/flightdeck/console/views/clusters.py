@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from flightdeck.console import data
+from flightdeck.console import data, security
 from flightdeck.console.pages import (
     DbDep,
     FormDep,
@@ -132,6 +132,7 @@ def preflight(
             organization_id,
             values["account"],
             region=values["region"],
+            sessions=security.sessions_of(request),
             vpc_cidr=values["vpc_cidr"],
         )
     except (data.InvalidInput, data.NotFound) as exc:
@@ -169,6 +170,7 @@ def create_cluster(
                 vpc_cidr=values["vpc_cidr"],
                 force=values["force"] == "yes",
             ),
+            security.sessions_of(request),
         )
     except data.clusters.PreflightFailed as exc:
         checks = [data.CheckResult(**c) for c in (exc.details or {}).get("checks", [])]
@@ -244,7 +246,9 @@ def cluster_plan(
 ) -> Response:
     ctx = org_context(session, user, organization_id)
     record = data.clusters.get_cluster(session, user, organization_id, cluster)
-    changes = data.provisioning.plan(session, user, organization_id, record.id)
+    changes = data.provisioning.plan(
+        session, user, organization_id, record.id, security.sessions_of(request)
+    )
     return render(
         request,
         "cluster_plan.html",

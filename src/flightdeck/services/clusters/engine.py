@@ -6,8 +6,6 @@ the cluster's region) and turns the engine's outcome into a cluster phase.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flightdeck.aws import provision
-from flightdeck.aws import session as aws
+from flightdeck.aws.session import RoleClients, SessionFactory
 from flightdeck.db.models import AwsAccount, Cluster, User
 from flightdeck.phases import ClusterPhase
 from flightdeck.services import orgs
@@ -53,36 +51,13 @@ def spec_for(cluster: Cluster) -> provision.ClusterSpec:
     )
 
 
-_CLIENTS_LOCK = threading.Lock()
-_CLIENTS: OrderedDict[tuple[str, str, str], provision.CachedClients] = OrderedDict()
-_CLIENTS_MAX = 512
-
-
-def clients_for(account: AwsAccount, external_id: str, region: str) -> provision.CachedClients:
-    """Clients in the customer account, through the role, with refreshable credentials.
-
-    Kept across passes (least recently used first out): assuming the role and building
-    clients costs more than a steady-state reconcile's five describe calls."""
-    key = (account.role_arn, external_id, region)
-    with _CLIENTS_LOCK:
-        cached = _CLIENTS.get(key)
-        if cached is not None:
-            _CLIENTS.move_to_end(key)
-            return cached
-        role_session = aws.assumed_role_session(
-            account.role_arn, external_id, "flightdeck-provisioning", region=region
-        )
-        clients = provision.CachedClients(lambda service: aws.client(role_session, service, region))
-        _CLIENTS[key] = clients
-        while len(_CLIENTS) > _CLIENTS_MAX:
-            _CLIENTS.popitem(last=False)
-        return clients
-
-
-def forget_clients() -> None:
-    """Drop cached sessions (when the endpoint or credentials of the process change)."""
-    with _CLIENTS_LOCK:
-        _CLIENTS.clear()
+def clients_for(
+    account: AwsAccount, external_id: str, region: str, sessions: SessionFactory
+) -> RoleClients:
+    """Clients in the customer account, through the role, with refreshable credentials;
+    the factory keeps them across passes (assuming the role and building clients costs more
+    than a steady-state reconcile's five describe calls)."""
+    return sessions.role_clients(account.role_arn, external_id, "flightdeck-provisioning", region)
 
 
 def _explain(outcome: provision.Outcome) -> str:
@@ -101,11 +76,12 @@ def run_engine(
     account: AwsAccount,
     external_id: str,
     on_progress: Callable[[dict[str, Any], dict[str, Any]], None],
+    sessions: SessionFactory,
 ) -> EngineOutcome:
     """One reconcile (or deletion) pass of ``cluster``."""
     deleting = cluster.desired_state == "absent"
     try:
-        clients = clients_for(account, external_id, cluster.region)
+        clients = clients_for(account, external_id, cluster.region, sessions)
         status = dict(cluster.status or {})
         if deleting:
             outcome = provision.delete_cluster(spec_for(cluster), status, clients, on_progress)
@@ -136,12 +112,28 @@ def run_engine(
     )
 
 
+def aws_engine(sessions: SessionFactory) -> Engine:
+    """The worker's engine: ``run_engine`` acting through ``sessions``."""
+
+    def engine(
+        cluster: Cluster,
+        account: AwsAccount,
+        external_id: str,
+        on_progress: Callable[[dict[str, Any], dict[str, Any]], None],
+    ) -> EngineOutcome:
+        return run_engine(cluster, account, external_id, on_progress, sessions)
+
+    return engine
+
+
 def _pending_phase(cluster: Cluster) -> ClusterPhase:
     """An Active cluster that needs repair stays Active while it is fixed."""
     return ClusterPhase.ACTIVE if cluster.phase == ClusterPhase.ACTIVE else ClusterPhase.CREATING
 
 
-def plan(session: Session, user: User, organization_id: str, ref: str) -> list[dict[str, Any]]:
+def plan(
+    session: Session, user: User, organization_id: str, ref: str, sessions: SessionFactory
+) -> list[dict[str, Any]]:
     """Read-only: what the next pass would create, change or delete."""
     cluster = clusters.get_cluster(session, user, organization_id, ref)
     account = session.get(AwsAccount, cluster.aws_account_ref)
@@ -150,7 +142,7 @@ def plan(session: Session, user: User, organization_id: str, ref: str) -> list[d
     try:
         changes = provision.plan_cluster(
             spec_for(cluster),
-            clients_for(account, external_id, cluster.region),
+            clients_for(account, external_id, cluster.region, sessions),
             deleting=cluster.desired_state == "absent",
         )
     except provision.TemporaryError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from flightdeck.aws import reference
 from flightdeck.aws.checks import CheckResult, overall
+from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, User
 from flightdeck.db.types import utcnow
 from flightdeck.services import audit, onboarding
@@ -77,7 +78,11 @@ def _gate_on_preflight(results: list[CheckResult], force: bool) -> None:
 
 
 def request_cluster(
-    session: Session, user: User, organization_id: str, request: ClusterRequest
+    session: Session,
+    user: User,
+    organization_id: str,
+    request: ClusterRequest,
+    sessions: SessionFactory,
 ) -> Cluster:
     require_owner(session, user, organization_id)
     account = onboarding.get_account(session, user, organization_id, request.account)
@@ -95,7 +100,13 @@ def request_cluster(
             field="name",
         )
     results = onboarding.run_preflight(
-        session, user, organization_id, account.id, region=request.region, vpc_cidr=request.vpc_cidr
+        session,
+        user,
+        organization_id,
+        account.id,
+        region=request.region,
+        sessions=sessions,
+        vpc_cidr=request.vpc_cidr,
     )
     _gate_on_preflight(results, request.force)
     cluster = Cluster(

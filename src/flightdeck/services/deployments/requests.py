@@ -16,6 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flightdeck.airflow_versions import (
+    DEFAULT_AIRFLOW_VERSION,
+    UnsupportedAirflowVersion,
+    check_exact_airflow_version,
+)
 from flightdeck.aws.provision.database import DB_ENDPOINT, DB_INSTANCE, DatabaseStep
 from flightdeck.aws.provision.eks import EKS_CLUSTER, EksClusterStep, NodeGroupsStep
 from flightdeck.aws.provision.status import ClusterStatus
@@ -23,8 +28,7 @@ from flightdeck.aws.provision.storage import LOG_BUCKET, LogBucketStep
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.db.types import utcnow
-from flightdeck.devenv.errors import DevEnvError
-from flightdeck.devenv.project import DEFAULT_AIRFLOW_VERSION, check_airflow_version
+from flightdeck.runtime import base as limits
 from flightdeck.runtime.base import (
     EXECUTORS,
     SCHEDULER_SIZES,
@@ -40,9 +44,6 @@ from flightdeck.services.validation import check_choice, check_name
 
 LIVE_PHASES = ("Creating", "Healthy", "Unhealthy", "Deleting")
 DEPLOY_KINDS = ("dags", "full")
-MAX_SCHEDULERS = 4
-MAX_WORKERS = 100
-MAX_TASKS_PER_WORKER = 256
 MAX_ENV_VARS = 100
 MAX_ENV_VALUE = 8192
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -72,12 +73,12 @@ class DeploymentRequest:
     workspace: str
     cluster: str
     airflow_version: str = DEFAULT_AIRFLOW_VERSION
-    executor: str = "CeleryExecutor"
-    scheduler_size: str = "small"
-    scheduler_count: int = 1
-    min_workers: int = 1
-    max_workers: int = 10
-    tasks_per_worker: int = 5
+    executor: str = limits.DEFAULT_EXECUTOR
+    scheduler_size: str = limits.DEFAULT_SCHEDULER_SIZE
+    scheduler_count: int = limits.DEFAULT_SCHEDULER_COUNT
+    min_workers: int = limits.DEFAULT_MIN_WORKERS
+    max_workers: int = limits.DEFAULT_MAX_WORKERS
+    tasks_per_worker: int = limits.DEFAULT_TASKS_PER_WORKER
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -134,16 +135,11 @@ def _check_env(env: Mapping[str, str], field_name: str) -> dict[str, str]:
 
 def _checked_spec(values: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        version = check_airflow_version(str(values["airflow_version"]), "airflow_version")
-    except DevEnvError as exc:
+        version = check_exact_airflow_version(str(values["airflow_version"]), "airflow_version")
+    except UnsupportedAirflowVersion as exc:
         raise InvalidInput(str(exc), field="airflow_version") from None
-    if version.endswith(".*"):
-        raise InvalidInput(
-            "airflow_version: a Deployment needs an exact version such as 3.1.0",
-            field="airflow_version",
-        )
-    min_workers = _check_int(values["min_workers"], "min_workers", 0, MAX_WORKERS)
-    max_workers = _check_int(values["max_workers"], "max_workers", 1, MAX_WORKERS)
+    min_workers = _check_int(values["min_workers"], "min_workers", 0, limits.MAX_WORKERS)
+    max_workers = _check_int(values["max_workers"], "max_workers", 1, limits.MAX_WORKERS)
     if max_workers < min_workers:
         raise InvalidInput(
             "max_workers: must be at least min_workers "
@@ -155,14 +151,14 @@ def _checked_spec(values: Mapping[str, Any]) -> dict[str, Any]:
         "executor": check_choice(values["executor"], EXECUTORS, "executor"),
         "scheduler_size": check_choice(values["scheduler_size"], SCHEDULER_SIZES, "scheduler_size"),
         "scheduler_count": _check_int(
-            values["scheduler_count"], "scheduler_count", 1, MAX_SCHEDULERS
+            values["scheduler_count"], "scheduler_count", 1, limits.MAX_SCHEDULERS
         ),
         "worker_queue": {
-            "name": "default",
+            "name": limits.DEFAULT_QUEUE_NAME,
             "min_workers": min_workers,
             "max_workers": max_workers,
             "tasks_per_worker": _check_int(
-                values["tasks_per_worker"], "tasks_per_worker", 1, MAX_TASKS_PER_WORKER
+                values["tasks_per_worker"], "tasks_per_worker", 1, limits.MAX_TASKS_PER_WORKER
             ),
         },
         "environment": _check_env(values["environment"], "environment"),

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import AwsAccount, Cluster, Deployment
 from flightdeck.runtime.base import Runtime
 from flightdeck.runtime.kubernetes import KubernetesRuntime
 from flightdeck.services.deployments.requests import cluster_outputs
-from flightdeck.services.onboarding import role_session_for
+from flightdeck.services.onboarding import role_clients_for
 
 RuntimeFactory = Callable[[Session, Deployment], Runtime]
 
@@ -33,23 +34,28 @@ def local_runtime(root: Path) -> Runtime:
         return runtime
 
 
-def kubernetes_runtime_for(session: Session, deployment: Deployment, settings: Settings) -> Runtime:
-    """Everything on the cluster goes through the organization's cross-account role."""
+def kubernetes_runtime_for(
+    session: Session, deployment: Deployment, settings: Settings, sessions: SessionFactory
+) -> Runtime:
+    """Everything on the cluster goes through the organization's cross-account role; the
+    factory keeps its session between passes, so a pass does not assume the role again."""
     cluster = session.get(Cluster, deployment.cluster_id)
     assert cluster is not None
     account = session.get(AwsAccount, cluster.aws_account_ref)
     assert account is not None
     return KubernetesRuntime(
-        role_session_for(session, account, "deployments"),
+        role_clients_for(session, account, "deployments", sessions, cluster.region),
         cluster_outputs(cluster, settings),
         settings.secret_key,
     )
 
 
-def default_runtime_factory(settings: Settings) -> RuntimeFactory:
+def default_runtime_factory(settings: Settings, sessions: SessionFactory) -> RuntimeFactory:
+    """Local Deployments on this host; Kubernetes ones through ``sessions``' role clients."""
+
     def factory(session: Session, deployment: Deployment) -> Runtime:
         if deployment.runtime == "local":
             return local_runtime(settings.deployments_dir)
-        return kubernetes_runtime_for(session, deployment, settings)
+        return kubernetes_runtime_for(session, deployment, settings, sessions)
 
     return factory

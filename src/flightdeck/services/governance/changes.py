@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flightdeck.aws.iam_documents import canonical
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME
-from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion, canonical_document
+from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion
 from flightdeck.aws.policy_versions.diff import grant_changes, unified_diff
 from flightdeck.aws.role_policy import RolePolicy, RolePolicyError, RoleSnapshot
 from flightdeck.db.models import AwsAccount, AwsAccountPolicyState, Notification, RolePolicyChange
@@ -153,8 +154,8 @@ class PolicyChanges:
         return (
             in_force is None
             or snapshot.default_document is None
-            or canonical_document(snapshot.default_document)
-            != canonical_document(in_force.document)
+            or canonical(snapshot.default_document)
+            != canonical(in_force.document)
         )
 
     # -- publishing ---------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flightdeck.aws.iam_documents import canonical
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME
-from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion, canonical_document
+from flightdeck.aws.policy_versions import PolicyCatalog, PolicyVersion
 from flightdeck.aws.policy_versions.diff import grant_changes
 from flightdeck.aws.role_policy import RoleSnapshot
 from flightdeck.aws.role_template import trust_policy_document
@@ -31,7 +32,7 @@ class Finding:
 
 
 def digest(value: Any) -> str:
-    text = json.dumps(canonical_document(value), sort_keys=True, default=str)
+    text = json.dumps(canonical(value), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -47,7 +48,7 @@ def drift_findings(
     (the trust policy holds it in clear), only what differs and how to put it back."""
     findings: list[Finding] = []
     expected_trust = trust_policy_document(platform_account_id, external_id)
-    if canonical_document(snapshot.trust_policy) != canonical_document(expected_trust):
+    if canonical(snapshot.trust_policy) != canonical(expected_trust):
         try:
             report = check_trust_policy(snapshot.trust_policy, platform_account_id, external_id)
             verdict = (
@@ -108,7 +109,7 @@ def drift_findings(
                 ),
             )
         )
-    elif canonical_document(snapshot.default_document) != canonical_document(
+    elif canonical(snapshot.default_document) != canonical(
         version_in_force.document
     ):
         matched = catalog.match(snapshot.default_document)

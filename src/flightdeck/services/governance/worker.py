@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.aws.policy_versions import PolicyCatalog, default_catalog
 from flightdeck.aws.role_policy import RolePolicy, RolePolicyError, RoleSnapshot, role_policy_for
+from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import AwsAccount, AwsAccountPolicyState
 from flightdeck.db.types import utcnow
 from flightdeck.services import notifications, orgs
@@ -43,8 +44,13 @@ LEASE_SECONDS = 120
 RolePolicyFactory = Callable[[AwsAccount, str], RolePolicy]
 
 
-def _default_role_policy(account: AwsAccount, external_id: str) -> RolePolicy:
-    return role_policy_for(account.role_arn, external_id)
+def role_policies(sessions: SessionFactory) -> RolePolicyFactory:
+    """Each account's role policy through ``sessions``' cached role sessions."""
+
+    def open_role_policy(account: AwsAccount, external_id: str) -> RolePolicy:
+        return role_policy_for(account.role_arn, external_id, sessions=sessions)
+
+    return open_role_policy
 
 
 POLICY_STATES = LeasedTable(
@@ -69,7 +75,7 @@ class GovernanceWorker(LeasedWorker):
         now: Callable[[], datetime] = utcnow,
         catalog: PolicyCatalog | None = None,
         comparer: Comparer | None = None,
-        role_policy: RolePolicyFactory = _default_role_policy,
+        role_policy: RolePolicyFactory,
         worker_id: str | None = None,
         check_interval: timedelta = CHECK_INTERVAL,
         lease_seconds: int = LEASE_SECONDS,

@@ -108,7 +108,14 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Settings:
         if self.mode != "production":
             if not self.secret_key:
-                self.secret_key = data_dir_secret_key(self.data_dir)
+                try:
+                    self.secret_key = data_dir_secret_key(self.data_dir)
+                except OSError as exc:
+                    raise ValueError(
+                        f"no FLIGHTDECK_SECRET_KEY, and the data directory {self.data_dir} "
+                        f"cannot hold one ({exc.strerror}); set FLIGHTDECK_SECRET_KEY or a "
+                        "writable FLIGHTDECK_DATA_DIR"
+                    ) from None
             return self
         problems = []
         if len(self.secret_key) < MIN_SECRET_KEY_CHARS:

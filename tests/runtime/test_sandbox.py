@@ -315,34 +315,32 @@ for target in (root / "db", root / "b" / "token"):
 
 
 @needs_sandbox
-def test_a_server_that_is_not_root_gets_the_namespace_sandbox(tmp_path: Path) -> None:
+def test_a_server_that_is_not_root_gets_the_namespace_sandbox() -> None:
     """The non-root path, run here as an unprivileged system user of its own."""
     if os.geteuid() != 0:
         pytest.skip("needs root to run a process as another, unprivileged user")
-    account = sandbox.ensure_account("test-namespace-probe")
-    root = tmp_path / "host"
-    for part in ("a/home", "b"):
-        (root / part).mkdir(parents=True)
-    (root / "db").write_text(EXTERNAL_ID)
-    (root / "b" / "token").write_text(SECRET_B)
-    for path in (
-        tmp_path,
-        root,
-        root / "a",
-        root / "a" / "home",
-        root / "b",
-        root / "db",
-        root / "b" / "token",
-    ):
-        os.chown(path, account.uid, account.gid)
-    parents = (tmp_path.parent, tmp_path.parent.parent)  # pytest's own, 0700: let it through
-    modes = [stat.S_IMODE(path.stat().st_mode) for path in parents]
-    for path in parents:
-        path.chmod(0o755)
+    import shutil
+    import tempfile
+
     import flightdeck
 
-    source = Path(flightdeck.__file__).parents[1]  # the system Python, with this checkout
+    account = sandbox.ensure_account("test-namespace-probe")
+    root = Path(tempfile.mkdtemp(prefix="flightdeck-namespace-"))  # in /tmp: reachable
     try:
+        for part in ("a/home", "b"):
+            (root / part).mkdir(parents=True)
+        (root / "db").write_text(EXTERNAL_ID)
+        (root / "b" / "token").write_text(SECRET_B)
+        for path in (
+            root,
+            root / "a",
+            root / "a" / "home",
+            root / "b",
+            root / "db",
+            root / "b" / "token",
+        ):
+            os.chown(path, account.uid, account.gid)
+        source = Path(flightdeck.__file__).parents[1]  # the system Python, with this checkout
         result = subprocess.run(
             ["/usr/bin/python3", "-c", NAMESPACE_PROBE, str(root)],
             user=account.uid,
@@ -360,7 +358,6 @@ def test_a_server_that_is_not_root_gets_the_namespace_sandbox(tmp_path: Path) ->
         )
     finally:
         sandbox.remove_account("test-namespace-probe")
-        for path, mode in zip(parents, modes, strict=True):
-            path.chmod(mode)
+        shutil.rmtree(root, ignore_errors=True)
     # Unconfined, this user could read both files (it owns them); in the sandbox it cannot.
     assert result.stdout.splitlines() == ["namespace 1 denied", "namespace 1 denied"], result

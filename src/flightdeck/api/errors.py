@@ -58,6 +58,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         for status in statuses
     }
 
+
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidInput: 422,
     NotFound: 404,

@@ -156,9 +156,7 @@ def _segments(tokens: tuple[Token, ...]) -> list[tuple[Token, ...]]:
 def _matches_at(segment: _Segment, text: str, start: int) -> bool:
     if start + len(segment) > len(text):
         return False
-    return all(
-        char is None or char == text[start + offset] for offset, char in enumerate(segment)
-    )
+    return all(char is None or char == text[start + offset] for offset, char in enumerate(segment))
 
 
 def _find(segment: _Segment, text: str, start: int, end: int) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from flightdeck import __version__
 from flightdeck.api.embedded import embedded_aws
 from flightdeck.api.errors import install_error_handlers
+from flightdeck.api.security_headers import SecurityHeadersMiddleware
 from flightdeck.api.routes import (
     auth,
     aws_accounts,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.mode == "production")
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (

@@ -150,6 +150,14 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] =
         False,
     watch: WATCH = False,
+    delete_deployments: Annotated[
+        bool,
+        typer.Option(
+            "--delete-deployments",
+            help="Delete the Deployments on the cluster first (refused without it while any "
+            "are live).",
+        ),
+    ] = False,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -161,9 +169,12 @@ def delete(
     org_id = resolve_org(client, org)["id"]
     data = client.get(f"/organizations/{org_id}/clusters/{cluster}")
     if not yes:
-        typer.confirm(f"Delete cluster {data['name']} and every AWS resource it has?",
+        also = " and every Deployment on it" if delete_deployments else ""
+        typer.confirm(f"Delete cluster {data['name']}{also} and every AWS resource it has?",
                       abort=True)
-    data = client.delete(f"/organizations/{org_id}/clusters/{data['id']}")
+    params = {"delete_deployments": "true"} if delete_deployments else None
+    data = client.request("DELETE", f"/organizations/{org_id}/clusters/{data['id']}",
+                          params=params)
     if watch:
         _watch(client, org_id, data["id"], until=("Deleted", "Failed"))
         return

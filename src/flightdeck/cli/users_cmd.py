@@ -36,7 +36,7 @@ def invite(
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
-    """Add a user to the organization, or issue an invitation if they have no account yet."""
+    """Invite a user to the organization; they accept (or sign up) as the mail tells them."""
     from flightdeck.cli.client import ApiClient, resolve_org, resolve_workspace
     from flightdeck.cli.output import print_json, success
 
@@ -49,10 +49,9 @@ def invite(
     result = client.post(f"/organizations/{org_id}/members", json=body)
     if json_output:
         print_json(result)
-    elif result["status"] == "added":
-        success(f"{email} added as {role}")
     else:
-        success(f"invitation for {email} created; they join with:")
+        success(f"invitation {result['invitation']['id']} sent to {email} (mailed: they "
+                "accept it with `flightdeck user accept`, or sign up with its token)")
         typer.echo(
             f"  flightdeck signup --email {email} --invitation-token {result['invitation_token']}"
         )
@@ -127,3 +126,57 @@ def remove(
     else:
         client.delete(f"/organizations/{org_id}/members/{member['user_id']}")
         success(f"{member['email']} removed from the organization")
+
+
+@app.command()
+def invitations(
+    sent: Annotated[
+        bool, typer.Option("--sent", help="The organization's open invitations (Owners).")
+    ] = False,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Invitations waiting for you (or, with --sent, the ones your organization sent)."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import print_json, print_table
+
+    client = ApiClient()
+    if sent:
+        rows = client.get(f"/organizations/{resolve_org(client, org)['id']}/invitations")
+        columns = [("id", "ID"), ("email", "EMAIL"), ("role", "ROLE"), ("expires_at", "EXPIRES")]
+    else:
+        rows = client.get("/me/invitations")
+        columns = [("id", "ID"), ("organization_name", "ORGANIZATION"), ("role", "ROLE"),
+                   ("expires_at", "EXPIRES")]
+    if json_output:
+        print_json(rows)
+    else:
+        print_table(rows, columns)
+
+
+@app.command()
+def accept(
+    invitation: Annotated[str, typer.Argument(help="Invitation id (`flightdeck user invitations`).")],
+) -> None:
+    """Accept an invitation addressed to you: you join its organization."""
+    from flightdeck.cli.client import ApiClient
+    from flightdeck.cli.output import success
+
+    member = ApiClient().post(f"/me/invitations/{invitation}/accept")
+    success(f"joined as {member['role']}")
+
+
+@app.command("revoke-invitation")
+def revoke_invitation(
+    invitation: Annotated[str, typer.Argument(help="Invitation id (`user invitations --sent`).")],
+    org: ORG = None,
+) -> None:
+    """Revoke an open invitation of your organization (Owners)."""
+    from flightdeck.cli.client import ApiClient, resolve_org
+    from flightdeck.cli.output import success
+
+    client = ApiClient()
+    revoked = client.delete(
+        f"/organizations/{resolve_org(client, org)['id']}/invitations/{invitation}"
+    )
+    success(f"invitation for {revoked['email']} revoked")

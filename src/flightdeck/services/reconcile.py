@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
+from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Deployment
 from flightdeck.db.types import utcnow
 from flightdeck.services import notifications, orgs
 from flightdeck.services.leases import LeasedTable
@@ -115,6 +115,10 @@ class ReconcileWorker:
                 return None
             account = session.get(AwsAccount, cluster.aws_account_ref)
             assert account is not None
+            if cluster.desired_state == "absent" and _deployments_remain(session, cluster_id):
+                waiting = EngineOutcome(phase="Deleting", requeue_after=5)
+                self._finish(cluster_id, cluster.phase, waiting)
+                return waiting
             external_id = orgs.external_id_for(session, cluster.organization_id)
             session.expunge(cluster)
             session.expunge(account)
@@ -204,6 +208,14 @@ class ReconcileWorker:
                 worked = 0
             if not worked:
                 stop.wait(idle_seconds)
+
+
+def _deployments_remain(session: Session, cluster_id: str) -> bool:
+    """A cluster's resources are deleted only after every Deployment on it is gone."""
+    remaining = select(Deployment.id).where(
+        Deployment.cluster_id == cluster_id, Deployment.phase != "Deleted"
+    )
+    return session.scalar(remaining.limit(1)) is not None
 
 
 def _event_row(cluster_id: str, event: dict[str, Any]) -> ClusterEvent:

@@ -78,6 +78,16 @@ def plan_cluster(
 
 @router.delete("/{cluster}", response_model=ClusterOut, status_code=status.HTTP_202_ACCEPTED)
 def delete_cluster(
-    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+    organization_id: str,
+    cluster: str,
+    user: CurrentUser,
+    session: SessionDep,
+    delete_deployments: bool = False,
 ) -> ClusterOut:
-    return cluster_out(clusters.request_deletion(session, user, organization_id, cluster))
+    """Refused (409, naming them) while Deployments live on the cluster, unless
+    ``delete_deployments`` asks to delete them first."""
+    return cluster_out(
+        clusters.request_deletion(
+            session, user, organization_id, cluster, delete_deployments=delete_deployments
+        )
+    )

@@ -39,6 +39,8 @@ class ClusterRequest:
     db_instance_type: str = reference.DEFAULT_DB_INSTANCE_TYPE
     vpc_cidr: str = reference.DEFAULT_VPC_CIDR
     force: bool = False
+    # From FLIGHTDECK_RDS_FINAL_SNAPSHOT, fixed for the cluster's life at its request.
+    db_final_snapshot: bool = True
 
 
 def _validated_spec(request: ClusterRequest, account: AwsAccount) -> dict[str, Any]:
@@ -60,6 +62,7 @@ def _validated_spec(request: ClusterRequest, account: AwsAccount) -> dict[str, A
         "max_nodes": request.max_nodes,
         "db_instance_type": request.db_instance_type,
         "vpc_cidr": request.vpc_cidr,
+        "db_final_snapshot": request.db_final_snapshot,
     }
 
 

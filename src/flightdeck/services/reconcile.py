@@ -115,13 +115,14 @@ class ReconcileWorker:
                 return None
             account = session.get(AwsAccount, cluster.aws_account_ref)
             assert account is not None
-            if cluster.desired_state == "absent" and _deployments_remain(session, cluster_id):
-                waiting = EngineOutcome(phase="Deleting", requeue_after=5)
-                self._finish(cluster_id, cluster.phase, waiting)
-                return waiting
             external_id = orgs.external_id_for(session, cluster.organization_id)
+            waiting = cluster.desired_state == "absent" and _deployments_remain(session, cluster_id)
             session.expunge(cluster)
             session.expunge(account)
+        if waiting:  # the Deployments on it go first
+            outcome = EngineOutcome(phase="Deleting", requeue_after=5)
+            self._finish(cluster_id, cluster.phase, outcome)
+            return outcome
 
         def on_progress(status: dict[str, Any], event: dict[str, Any]) -> None:
             with self.session_factory() as progress_session:

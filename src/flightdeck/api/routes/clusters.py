@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.schemas import (
     ClusterCreateIn,
     ClusterEventOut,
@@ -43,9 +43,15 @@ def list_clusters(organization_id: str, user: CurrentUser, session: SessionDep) 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClusterOut)
 def create_cluster(
-    organization_id: str, body: ClusterCreateIn, user: CurrentUser, session: SessionDep
+    organization_id: str,
+    body: ClusterCreateIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ClusterOut:
-    request = clusters.ClusterRequest(**body.model_dump())
+    request = clusters.ClusterRequest(
+        **body.model_dump(), db_final_snapshot=settings.rds_final_snapshot
+    )
     return cluster_out(clusters.request_cluster(session, user, organization_id, request))
 
 

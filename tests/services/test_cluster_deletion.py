@@ -64,9 +64,8 @@ def _owner(session: Session, world: dict[str, str]) -> User:
 def test_deleting_a_cluster_with_live_deployments_is_refused_naming_them(
     factory: sessionmaker[Session], world: dict[str, str]
 ) -> None:
-    with factory() as session:
-        with pytest.raises(Conflict) as refused:
-            clusters.request_deletion(session, _owner(session, world), world["org"], "prod")
+    with factory() as session, pytest.raises(Conflict) as refused:
+        clusters.request_deletion(session, _owner(session, world), world["org"], "prod")
     assert "etl, reports" in refused.value.message and "old" not in refused.value.message
     assert "--delete-deployments" in refused.value.message
     with factory() as session:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, FastAPI
 from flightdeck import __version__
 from flightdeck.api.embedded import embedded_aws
 from flightdeck.api.errors import install_error_handlers
-from flightdeck.api.security_headers import SecurityHeadersMiddleware
 from flightdeck.api.routes import (
     auth,
     aws_accounts,
@@ -23,6 +22,7 @@ from flightdeck.api.routes import (
     tokens,
     workspaces,
 )
+from flightdeck.api.security_headers import SecurityHeadersMiddleware
 from flightdeck.config import Settings, get_settings
 from flightdeck.db.engine import make_engine, make_session_factory
 from flightdeck.db.migrate import upgrade

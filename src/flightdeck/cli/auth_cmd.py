@@ -69,10 +69,11 @@ def register(app: typer.Typer) -> None:
             "invitation_token": invitation_token,
         }
         client.post("/auth/signup", json={k: v for k, v in body.items() if v is not None})
-        success(f"verification mail sent to {email}; finish with `flightdeck verify-email TOKEN`")
+        success(f"verification mail sent to {email}")
+        typer.echo("  finish with the token it holds: flightdeck verify-email TOKEN")
         typer.echo(
-            "  (no SMTP configured, as in the embedded default? the mail waits in the outbox: "
-            f"flightdeck notifications list --local --to {email})"
+            "  no SMTP configured (the embedded default)? the mail waits in the outbox: "
+            f"flightdeck notifications list --local --to {email}"
         )
 
     @app.command("verify-email")

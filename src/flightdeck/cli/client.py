@@ -40,7 +40,7 @@ class ApiClient:
             ) from None
         except httpx.HTTPError as exc:
             raise CliError(f"could not reach {self.url}: {exc}") from None
-        if response.status_code == 401 and not self.token:
+        if response.status_code == 401 and not self.token and not path.startswith("/auth/"):
             raise CliError("you are not logged in; run `flightdeck login`")
         if response.status_code >= 400:
             raise CliError(_error_message(response))

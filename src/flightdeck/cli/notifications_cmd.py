@@ -53,8 +53,8 @@ def _local_outbox(recipient: str | None) -> list[dict[str, Any]]:
     from flightdeck.cli.errors import CliError
     from flightdeck.cli.settings import load_settings
     from flightdeck.db.engine import make_engine, make_session_factory
-    from flightdeck.services.notifications import list_outbox
     from flightdeck.services.errors import InvalidInput
+    from flightdeck.services.notifications import list_outbox
     from flightdeck.services.validation import normalise_email
 
     try:

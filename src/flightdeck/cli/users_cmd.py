@@ -156,7 +156,9 @@ def invitations(
 
 @app.command()
 def accept(
-    invitation: Annotated[str, typer.Argument(help="Invitation id (`flightdeck user invitations`).")],
+    invitation: Annotated[
+        str, typer.Argument(help="Invitation id (`flightdeck user invitations`).")
+    ],
 ) -> None:
     """Accept an invitation addressed to you: you join its organization."""
     from flightdeck.cli.client import ApiClient

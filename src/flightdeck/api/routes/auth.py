@@ -9,8 +9,8 @@ from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.schemas import (
     LoginIn,
     LoginOut,
-    MeOut,
     MemberOut,
+    MeOut,
     MyInvitationOut,
     MyOrganizationOut,
     OrganizationOut,

@@ -115,6 +115,8 @@ def request_sign_up(
     if invitation_token is not None:
         invitation = _open_invitation(session, invitation_token, email)
     expires_at = utcnow() + timedelta(seconds=lifetime_seconds)
+    # Hashed either way, so the time taken does not tell a registered address either.
+    password_hash = hash_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         notifications.notify_address(
             session,
@@ -132,12 +134,17 @@ def request_sign_up(
         )
         session.commit()
         return SignUpRequested(email=email, expires_at=expires_at)
+    expired = select(SignUpRequest).where(
+        SignUpRequest.email == email, SignUpRequest.expires_at <= utcnow()
+    )
+    for stale in session.scalars(expired):
+        session.delete(stale)
     token = new_token(VERIFICATION_PREFIX)
     session.add(
         SignUpRequest(
             email=email,
             name=name.strip()[:200],
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             organization_name=organization_name,
             invitation_id=invitation.id if invitation else None,
             token_hash=hash_token(token),

@@ -68,8 +68,27 @@ class Settings(BaseSettings):
     hosted_account_pool: str = ""
     hosted_admin_role_name: str = "OrganizationAccountAccessRole"
     session_cookie_name: str = "flightdeck_session"
+    # Browser sessions end after this long in any case (absolute lifetime) ...
     session_max_age_seconds: int = 14 * 24 * 3600
+    # ... or after this long without a request (idle lifetime).
+    session_idle_seconds: int = 12 * 3600
+    # Production mode forces Secure cookies whatever this says.
     cookie_secure: bool = False
+    # API tokens the CLI gets at `flightdeck login`/`verify-email` expire after this many days.
+    cli_token_days: int = 90
+    # A sign-up's verification link (and its token) expires after this long.
+    email_verification_seconds: int = 24 * 3600
+    # Where links in mail point (the console/API as users reach it) [default: host and port].
+    public_url: str | None = None
+    # Sign-in throttling: after the free failures, each further one locks the key for a
+    # doubling time, capped. The per-account lock is short so a stranger cannot lock a user
+    # out for long; the per-address lock is long and stops the stranger.
+    signin_free_failures_per_account: int = 5
+    signin_account_lock_max_seconds: int = 60
+    signin_free_failures_per_address: int = 20
+    signin_address_lock_max_seconds: int = 900
+    # Failures older than this are forgotten.
+    signin_failure_window_seconds: int = 900
     run_worker_in_server: bool = True
     # Cap on how long the worker waits before polling AWS again (None: as the engine asks).
     # The embedded emulator answers at once, so the embedded server caps it at 2 seconds.
@@ -97,6 +116,9 @@ class Settings(BaseSettings):
     # none older than the days given); rejected ones are dropped at once, pending ones kept.
     deploy_bundles_kept: int = Field(default=5, ge=1)
     deploy_bundle_days: int = Field(default=30, ge=1)
+    # Deleting a cluster (or a Kubernetes Deployment's metadata database) snapshots each RDS
+    # instance first; false deletes without a final snapshot.
+    rds_final_snapshot: bool = True
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -132,7 +154,12 @@ class Settings(BaseSettings):
             problems.append("FLIGHTDECK_EMBEDDED_EMULATOR must be false in production")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
+        self.cookie_secure = True  # production is served over HTTPS: never a plain cookie
         return self
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def deployments_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from flightdeck.api.app import create_app
 from flightdeck.config import Settings
+from flightdeck.services.auth import VERIFICATION_PREFIX
+from flightdeck.services.notifications import list_outbox
 
 PASSWORD = "correct horse battery staple"
 
@@ -43,20 +46,36 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+def verification_token(client: TestClient, email: str) -> str:
+    """The token of the newest verification mail to ``email``, read from the outbox as the
+    embedded default's user would."""
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        mails = list_outbox(session, email)
+    for mail in mails:
+        found = re.search(re.escape(VERIFICATION_PREFIX) + r"[A-Za-z0-9_-]+", mail.body)
+        if found:
+            return found.group(0)
+    raise AssertionError(f"no verification mail to {email} in the outbox")
+
+
 def sign_up(
     client: TestClient, email: str, org: str | None = None, invitation_token: str | None = None
 ) -> dict[str, str]:
-    """Sign a user up and return bearer headers for an API token of theirs."""
+    """Sign a user up, verify the address from the outbox and return bearer headers for an
+    API token of theirs."""
     body: dict[str, str] = {"email": email, "password": PASSWORD}
     if org is not None:
         body["organization_name"] = org
     if invitation_token is not None:
         body["invitation_token"] = invitation_token
     response = client.post("/api/v1/auth/signup", json=body)
-    assert response.status_code == 201, response.text
-    client.cookies.clear()
-    login = client.post(
-        "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "token_name": "tests"}
+    assert response.status_code == 202, response.text
+    verified = client.post(
+        "/api/v1/auth/verify-email",
+        json={"token": verification_token(client, email), "password": PASSWORD,
+              "token_name": "tests"},
     )
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['token']}"}
+    assert verified.status_code == 200, verified.text
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {verified.json()['token']}"}

@@ -19,6 +19,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/reference/aws"),
     ("GET", "/api/v1/reference/aws/role-template.yaml"),
     ("POST", "/api/v1/auth/signup"),
+    ("POST", "/api/v1/auth/verify-email"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
 }
@@ -47,6 +48,11 @@ WS = ORG + "/workspaces/{ws}"
 DEP = ORG + "/deployments/{deployment}"
 CASES = [
     Case("GET", "/me", (401, 200, 200, 200, 200)),
+    Case("GET", "/me/invitations", (401, 200, 200, 200, 200)),
+    # The world's open invitation is addressed to the outsider: only they may accept it.
+    Case("POST", "/me/invitations/{invitation}/accept", (401, 404, 404, 404, 201)),
+    Case("GET", ORG + "/invitations", (401, 403, 403, 200, 404)),
+    Case("DELETE", ORG + "/invitations/{invitation}", (401, 403, 403, 200, 404)),
     Case("GET", "/organizations", (401, 200, 200, 200, 200)),
     Case("POST", "/organizations", (401, 201, 201, 201, 201), {"name": "Another Org"}),
     Case("GET", ORG, (401, 200, 200, 200, 404)),
@@ -68,8 +74,9 @@ CASES = [
         (401, 404, 201, 201, 404),
         {"user_id": "{member}", "role": "member"},
     ),
-    Case("PATCH", WS + "/members/{workspace_admin}", (401, 404, 200, 200, 404), {"role": "member"}),
-    Case("DELETE", WS + "/members/{workspace_admin}", (401, 404, 204, 204, 404)),
+    # The world's workspace has one Admin, which it keeps: 409 once the caller may manage it.
+    Case("PATCH", WS + "/members/{workspace_admin}", (401, 404, 409, 409, 404), {"role": "member"}),
+    Case("DELETE", WS + "/members/{workspace_admin}", (401, 404, 409, 409, 404)),
     Case("GET", ORG + "/aws/role-template", (401, 200, 200, 200, 404)),
     Case("GET", ORG + "/aws/role-setup", (401, 403, 403, 200, 404)),
     Case("GET", ORG + "/aws/accounts", (401, 200, 200, 200, 404)),
@@ -91,7 +98,10 @@ CASES = [
     Case("GET", ORG + "/clusters/{cluster}", (401, 200, 200, 200, 404)),
     Case("GET", ORG + "/clusters/{cluster}/events", (401, 200, 200, 200, 404)),
     Case("GET", ORG + "/clusters/{cluster}/plan", (401, 200, 200, 200, 404)),
-    Case("DELETE", ORG + "/clusters/{cluster}", (401, 403, 403, 202, 404)),
+    # A live Deployment runs on the world's cluster: refused (409) unless asked to delete it.
+    Case("DELETE", ORG + "/clusters/{cluster}", (401, 403, 403, 409, 404)),
+    Case("DELETE", ORG + "/clusters/{cluster}?delete_deployments=true",
+         (401, 403, 403, 202, 404)),
     Case("GET", ORG + "/notifications", (401, 403, 403, 200, 404)),
     # Deployments follow their workspace: members of the org outside it see nothing.
     Case("GET", ORG + "/deployments", (401, 200, 200, 200, 404)),
@@ -153,6 +163,11 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     ids["cluster"] = _insert_cluster(client, org, ids["account"])
     ids["deployment"], ids["deploy"] = _insert_deployment(client, org, ws, ids["cluster"])
     ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
+    invitation = client.post(f"/api/v1/organizations/{org}/members",
+                             json={"email": email("someone", "other.example")},
+                             headers=headers["owner"])
+    assert invitation.status_code == 201, invitation.text
+    ids["invitation"] = invitation.json()["invitation"]["id"]
     return World(client=client, headers=headers, ids=ids)
 
 

@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from cli.conftest import server  # noqa: F401  (a real control plane on loopback)
+from cli.conftest import (
+    server,  # noqa: F401  (a real control plane on loopback)
+    sign_up_and_verify,
+)
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
@@ -322,22 +325,15 @@ def test_cli_without_platform_account_or_login_says_what_to_do(
 
 @pytest.mark.usefixtures("server")
 def test_cli_takes_the_external_id_from_the_control_plane_when_logged_in(
-    customer_profile: str, emulator_env: RunningEmulator, tmp_path: Path
+    customer_profile: str, emulator_env: RunningEmulator, tmp_path: Path, database_url: str
 ) -> None:
     owner = {
         **os.environ,
         "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "owner"),
         "FLIGHTDECK_PASSWORD": "correct horse battery staple 42",
     }
-    signup = subprocess.run(
-        [FLIGHTDECK, "signup", "--email", "owner@acme.example", "--organization", "Acme"],
-        capture_output=True,
-        text=True,
-        env=owner,
-        timeout=60,
-        check=False,
-    )
-    assert signup.returncode == 0, signup.stderr
+    sign_up_and_verify(owner, "owner@acme.example", "--organization", "Acme",
+                       database_url=database_url)
     revealed = subprocess.run(
         [FLIGHTDECK, "organization", "external-id"],
         capture_output=True,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,6 +30,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    database_url: str | None = None  # None: the one in FLIGHTDECK_DATA_DIR
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None,
@@ -37,11 +40,33 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
                           check=False)
 
 
+def sign_up_and_verify(env: dict[str, str], email: str, *signup_args: str,
+                       database_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`flightdeck signup`, then what its user does on a server without SMTP: read the
+    verification mail from the local outbox and run `flightdeck verify-email` with it.
+    ``database_url`` is the server's when it is not in the data directory."""
+    env = dict(env)
+    signup = run_cli("signup", "--email", email, *signup_args, env=env)
+    assert signup.returncode == 0, signup.stderr
+    outbox_env = {**env, "FLIGHTDECK_DATABASE_URL": database_url} if database_url else env
+    listed = run_cli("notifications", "list", "--local", "--to", email, "--json",
+                     env=outbox_env)
+    assert listed.returncode == 0, listed.stderr
+    tokens = [found.group(0) for mail in json.loads(listed.stdout)
+              if (found := re.search(r"fdv_[A-Za-z0-9_-]+", mail["body"]))]
+    assert tokens, f"no verification mail to {email}: {listed.stdout}"
+    verified = run_cli("verify-email", tokens[0], env=env)
+    assert verified.returncode == 0, verified.stderr
+    return verified
+
+
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    yield from _serve(tmp_path, FLIGHTDECK_DATABASE_URL=database_url,
-                      FLIGHTDECK_RUN_WORKER_IN_SERVER="false",
-                      FLIGHTDECK_EMBEDDED_EMULATOR="false")
+    for running in _serve(tmp_path, FLIGHTDECK_DATABASE_URL=database_url,
+                          FLIGHTDECK_RUN_WORKER_IN_SERVER="false",
+                          FLIGHTDECK_EMBEDDED_EMULATOR="false"):
+        running.database_url = database_url
+        yield running
 
 
 @pytest.fixture

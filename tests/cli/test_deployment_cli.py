@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from cli.conftest import Server, run_cli
+from cli.conftest import Server, run_cli, sign_up_and_verify
 from devenv.cli_helpers import VENV_CACHE
 
 PASSWORD = "correct horse battery staple"
@@ -48,7 +48,7 @@ def test_deployment_lifecycle_with_the_cli(embedded_server: Server, tmp_path: Pa
         assert "Traceback" not in result.stderr
         return result.stderr
 
-    cli("signup", "--email", "owner@acme.example", "--organization", "Acme")
+    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme")
     cli("workspace", "create", "data")
     cli("aws", "role", "create", "--profile", "customer")
     cli("aws", "account", "verify", CUSTOMER)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.conftest import Server, free_port, run_cli
+from cli.conftest import Server, free_port, run_cli, sign_up_and_verify
 from flightdeck.cli import credentials
 from flightdeck.cli.credentials import Credentials
 
@@ -24,9 +24,16 @@ def _as(config_dir: Path, **extra: str) -> dict[str, str]:
 
 def test_newcomer_flow(server: Server, tmp_path: Path) -> None:
     owner = _as(tmp_path / "owner")
-    result = run_cli("signup", "--email", "owner@acme.example", "--organization", "Acme",
+    signup = run_cli("signup", "--email", "owner@acme.example", "--organization", "Acme",
                      env=owner)
-    assert result.returncode == 0, result.stderr
+    assert signup.returncode == 0, signup.stderr
+    assert "flightdeck verify-email" in signup.stderr + signup.stdout
+    assert "notifications list --local" in signup.stderr + signup.stdout
+    # No account before the address is verified.
+    early = run_cli("login", "--email", "owner@acme.example", env=owner)
+    assert early.returncode == 1
+    sign_up_and_verify(owner, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
     credentials = tmp_path / "owner" / "credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     assert json.loads(credentials.read_text())["tokens"][server.url].startswith("fdk_")
@@ -44,9 +51,9 @@ def test_newcomer_flow(server: Server, tmp_path: Path) -> None:
     token = json.loads(invite.stdout)["invitation_token"]
 
     member = _as(tmp_path / "member")
-    joined = run_cli("signup", "--email", "dana@acme.example", "--invitation-token", token,
-                     env=member)
-    assert joined.returncode == 0, joined.stderr
+    joined = sign_up_and_verify(member, "dana@acme.example", "--invitation-token", token,
+                                database_url=server.database_url)
+    assert "dana@acme.example" in joined.stderr + joined.stdout
 
     external_id = run_cli("organization", "external-id", env=owner)
     assert external_id.returncode == 0, external_id.stderr
@@ -82,8 +89,8 @@ def test_newcomer_flow(server: Server, tmp_path: Path) -> None:
 
 def test_tokens_and_logout(server: Server, tmp_path: Path) -> None:
     env = _as(tmp_path / "u")
-    assert run_cli("signup", "--email", "t@acme.example", "--organization", "T",
-                   env=env).returncode == 0
+    sign_up_and_verify(env, "t@acme.example", "--organization", "T",
+                       database_url=server.database_url)
     created = json.loads(run_cli("token", "create", "ci", "--expires-in-days", "7", "--json",
                                  env=env).stdout)
     listing = run_cli("token", "list", "--json", env=env)
@@ -201,6 +208,49 @@ def test_bad_input_is_one_line(server: Server, tmp_path: Path) -> None:
     weak = run_cli("signup", "--email", "a@b.example", "--organization", "X",
                    env=_as(tmp_path / "w", FLIGHTDECK_PASSWORD="short"))
     assert weak.stderr.strip() == "Error: password: must be at least 12 characters long"
+
+
+def test_invitations_to_an_existing_account_are_accepted(server: Server,
+                                                          tmp_path: Path) -> None:
+    owner, erin = _as(tmp_path / "owner"), _as(tmp_path / "erin")
+    sign_up_and_verify(owner, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
+    sign_up_and_verify(erin, "erin@acme.example", "--organization", "Erin",
+                       database_url=server.database_url)
+    invited = run_cli("user", "invite", "erin@acme.example", env=owner)
+    assert invited.returncode == 0, invited.stderr
+    sent = json.loads(run_cli("user", "invitations", "--sent", "--json", env=owner).stdout)
+    assert [i["email"] for i in sent] == ["erin@acme.example"]
+
+    waiting = json.loads(run_cli("user", "invitations", "--json", env=erin).stdout)
+    assert [i["organization_name"] for i in waiting] == ["Acme"]
+    accepted = run_cli("user", "accept", waiting[0]["id"], env=erin)
+    assert accepted.returncode == 0, accepted.stderr
+    orgs = json.loads(run_cli("organization", "list", "--json", env=erin).stdout)
+    assert {o["name"] for o in orgs} == {"Acme", "Erin"}
+
+    again = run_cli("user", "invite", "new@acme.example", "--json", env=owner)
+    invitation = json.loads(again.stdout)["invitation"]["id"]
+    assert run_cli("user", "revoke-invitation", invitation, env=owner).returncode == 0
+    assert json.loads(run_cli("user", "invitations", "--sent", "--json", env=owner).stdout) == []
+
+
+def test_sign_in_throttling_prints_one_line(server: Server, tmp_path: Path) -> None:
+    env = _as(tmp_path / "u")
+    sign_up_and_verify(env, "t@acme.example", "--organization", "T",
+                       database_url=server.database_url)
+    wrong = _as(tmp_path / "w", FLIGHTDECK_PASSWORD="not the right password")
+    first = run_cli("login", "--email", "t@acme.example", env=wrong)
+    assert first.stderr.startswith("Error: email or password is incorrect")
+    # Each failure past the free ones doubles the lock, soon longer than a CLI start.
+    for _ in range(12):
+        throttled = run_cli("login", "--email", "t@acme.example", env=wrong)
+        if "too many" in throttled.stderr:
+            break
+    assert throttled.returncode == 1
+    lines = throttled.stderr.strip().splitlines()
+    assert len(lines) == 1 and "too many failed sign-ins; try again in" in lines[0]
+    assert "Traceback" not in throttled.stderr
 
 
 def test_server_not_running_names_the_command(tmp_path: Path) -> None:

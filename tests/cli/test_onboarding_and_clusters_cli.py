@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from cli.conftest import Server, run_cli
+from cli.conftest import Server, run_cli, sign_up_and_verify
 
 PASSWORD = "correct horse battery staple"
 CUSTOMER = "222222222222"
@@ -28,7 +28,7 @@ def test_signup_to_active_cluster_and_back_with_the_cli(
         assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
         return result.stdout
 
-    cli("signup", "--email", "owner@acme.example", "--organization", "Acme")
+    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme")
     created = json.loads(cli("aws", "role", "create", "--profile", "customer", "--json"))
     assert created["role_arn"] == f"arn:aws:iam::{CUSTOMER}:role/flightdeck-remote-management"
     assert created["registered"] is True
@@ -69,8 +69,7 @@ def test_a_wrongly_trusting_role_is_refused_with_its_fix(
 ) -> None:
     env = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "cfg"),
            "FLIGHTDECK_PASSWORD": PASSWORD}
-    assert run_cli("signup", "--email", "o@acme.example", "--organization", "Acme",
-                   env=env).returncode == 0
+    sign_up_and_verify(env, "o@acme.example", "--organization", "Acme")
     # Registered, but the role was never created in the account: verification says how.
     added = run_cli("aws", "account", "add", CUSTOMER, "--json", env=env)
     assert added.returncode == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from cli.conftest import Server, run_cli
+from cli.conftest import Server, run_cli, sign_up_and_verify
 from flightdeck.aws import session as aws
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.permissions import POLICY_VERSION, managed_policy_document
@@ -33,7 +33,8 @@ def test_policy_changes_show_the_pending_expansion_and_the_timeline(
         assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
         return result.stdout
 
-    cli("signup", "--email", "owner@acme.example", "--organization", "Acme")
+    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
     created = json.loads(cli("aws", "role", "create", "--profile", customer_profile, "--json"))
     account = emulator_env.customer_account_id
     assert json.loads(cli("aws", "account", "verify", account, "--json"))["status"] == "verified"

@@ -16,8 +16,8 @@ from flightdeck.aws.provision.spec import ClusterSpec, InvalidClusterSpec
 from flightdeck.cli import cluster_cmd, deployment_cmd
 from flightdeck.devenv import project
 from flightdeck.runtime import base as deployment
-from flightdeck.services.clusters import ClusterRequest
-from flightdeck.services.deployments import DeploymentRequest
+from flightdeck.services.clusters.requests import ClusterRequest
+from flightdeck.services.deployments.requests import DeploymentRequest
 
 CLUSTER_DEFAULTS = {
     "region": reference.DEFAULT_REGION,

@@ -23,6 +23,7 @@ from flightdeck.api.routes import (
     tokens,
     workspaces,
 )
+from flightdeck.api.security_headers import SecurityHeadersMiddleware
 from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings, get_settings, secure_data_dir
 from flightdeck.console import mount_console
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.mode == "production")
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (

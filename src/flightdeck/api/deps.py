@@ -57,7 +57,7 @@ def get_current_user(request: Request, session: SessionDep, settings: SettingsDe
         return user
     cookie = request.cookies.get(settings.session_cookie_name)
     if cookie:
-        user = auth.user_for_session(session, cookie)
+        user = auth.user_for_session(session, cookie, settings.session_idle_seconds)
         if user is not None:
             return user
     raise Unauthenticated("sign in first (`flightdeck login`), or send a bearer API token")

@@ -20,6 +20,7 @@ from flightdeck.services.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
     Unauthenticated,
 )
 
@@ -67,6 +68,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     AwsRefused: 502,
     AwsUnavailable: 503,
+    TooManyAttempts: 429,
 }
 
 
@@ -102,6 +104,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
         return JSONResponse(
             error_body(exc.code, exc.message, exc.field, exc.details),
             status_code=_status_for(exc),

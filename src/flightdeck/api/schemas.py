@@ -84,6 +84,37 @@ class LoginOut(Output):
     token: str | None = Field(default=None, description="Shown once; store it safely.")
 
 
+class SignUpRequestedOut(Output):
+    """The same answer whether or not the address is registered; the mail tells which."""
+
+    status: Literal["verification_sent"] = "verification_sent"
+    email: str
+    expires_at: datetime
+    message: str
+
+
+class VerifyEmailIn(Input):
+    token: str = Field(max_length=200, description="The token mailed at sign-up.")
+    password: str = Field(max_length=1024, description="The password chosen at sign-up.")
+    token_name: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Also issue an API token with this name (for the CLI); shown once.",
+    )
+
+
+class VerifiedOut(SignUpOut):
+    token: str | None = Field(default=None, description="Shown once; store it safely.")
+
+
+class MyInvitationOut(Output):
+    id: str
+    organization_id: str
+    organization_name: str
+    role: str
+    expires_at: datetime
+
+
 class MeOut(Output):
     user: UserOut
     organizations: list[MyOrganizationOut]
@@ -131,7 +162,7 @@ class InvitationOut(Output):
 
 
 class InviteOut(Output):
-    status: Literal["added", "invited"]
+    status: Literal["invited"]
     member: MemberOut | None = None
     invitation: InvitationOut | None = None
     invitation_token: str | None = Field(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-POLICY_VERSION = "2026-11-21.5"
+POLICY_VERSION = "2026-12-01.6"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"
@@ -145,6 +145,7 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
         "rds:AddTagsToResource",
         "rds:ModifyDBInstance",
         "rds:DeleteDBInstance",
+        "rds:CreateDBSnapshot",
         "rds:DeleteDBSubnetGroup",
         "iam:CreateServiceLinkedRole",
         "secretsmanager:CreateSecret",
@@ -245,6 +246,8 @@ IMPLIED_ACTIONS: dict[tuple[str, str], tuple[tuple[str | None, str], ...]] = {
         (None, "iam:CreateServiceLinkedRole"),
     ),
     ("rds", "CreateDBSubnetGroup"): (("Tags", "rds:AddTagsToResource"),),
+    # A deletion with a final snapshot creates that snapshot.
+    ("rds", "DeleteDBInstance"): (("FinalDBSnapshotIdentifier", "rds:CreateDBSnapshot"),),
     ("rds", "CreateDBInstance"): (
         ("Tags", "rds:AddTagsToResource"),
         (None, "iam:CreateServiceLinkedRole"),

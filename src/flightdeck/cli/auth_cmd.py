@@ -1,4 +1,4 @@
-"""`flightdeck signup`, `login` and `logout`."""
+"""`flightdeck signup`, `verify-email`, `login` and `logout`."""
 
 from __future__ import annotations
 
@@ -46,8 +46,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:
-        """Create an account (and an organization, or join one by invitation), then log in."""
-        from flightdeck.cli import credentials
+        """Ask for an account (and an organization, or to join one by invitation).
+
+        A verification link goes to the address; the account exists once it is used with
+        `flightdeck verify-email TOKEN`. The embedded default sends no mail: it stays in the
+        local outbox, shown by `flightdeck notifications list --local`.
+        """
         from flightdeck.cli.client import ApiClient
         from flightdeck.cli.errors import CliError
         from flightdeck.cli.output import success
@@ -67,13 +71,38 @@ def register(app: typer.Typer) -> None:
             "organization_name": organization,
             "invitation_token": invitation_token,
         }
-        result = client.post("/auth/signup", json={k: v for k, v in body.items() if v is not None})
-        login = client.post(
-            "/auth/login", json={"email": email, "password": secret, "token_name": _token_name()}
+        client.post("/auth/signup", json={k: v for k, v in body.items() if v is not None})
+        success(f"verification mail sent to {email}")
+        typer.echo("  finish with the token it holds: flightdeck verify-email TOKEN")
+        typer.echo(
+            "  no SMTP configured (the embedded default)? the mail waits in the outbox: "
+            f"flightdeck notifications list --local --to {email}"
         )
-        path = credentials.save(client.url, login["token"], make_default=url is not None)
+
+    @app.command("verify-email")
+    def verify_email(
+        token: Annotated[str, typer.Argument(help="The token from the verification mail.")],
+        password: Annotated[
+            str | None,
+            typer.Option(envvar="FLIGHTDECK_PASSWORD",
+                         help="The password chosen at sign-up; prompted for when omitted."),
+        ] = None,
+        url: Annotated[str | None, URL_OPTION] = None,
+    ) -> None:
+        """Verify your address: creates the account you signed up for and logs you in."""
+        from flightdeck.cli import credentials
+        from flightdeck.cli.client import ApiClient
+        from flightdeck.cli.output import success
+
+        client = ApiClient(url=url, token="")
+        client.ensure_running()
+        result = client.post(
+            "/auth/verify-email",
+            json={"token": token, "password": _password(password), "token_name": _token_name()},
+        )
+        path = credentials.save(client.url, result["token"], make_default=url is not None)
         joined = result["organization"]["name"] if result["organization"] else "by invitation"
-        success(f"signed up as {email} ({joined}); token stored in {path}")
+        success(f"verified {result['user']['email']} ({joined}); token stored in {path}")
 
     @app.command()
     def login(

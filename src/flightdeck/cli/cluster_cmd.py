@@ -154,6 +154,14 @@ def delete(
     cluster: CLUSTER,
     yes: YES = False,
     watch: WATCH = False,
+    delete_deployments: Annotated[
+        bool,
+        typer.Option(
+            "--delete-deployments",
+            help="Delete the Deployments on the cluster first (refused without it while any "
+            "are live).",
+        ),
+    ] = False,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -163,9 +171,11 @@ def delete(
     cli = invocation(ctx, org, json_output)
     data = cli.client.get(cli.org_path(f"/clusters/{cluster}"))
     if not yes:
-        typer.confirm(f"Delete cluster {data['name']} and every AWS resource it has?",
+        also = " and every Deployment on it" if delete_deployments else ""
+        typer.confirm(f"Delete cluster {data['name']}{also} and every AWS resource it has?",
                       abort=True)
-    data = cli.client.delete(cli.org_path(f"/clusters/{data['id']}"))
+    params = {"delete_deployments": "true"} if delete_deployments else None
+    data = cli.client.request("DELETE", cli.org_path(f"/clusters/{data['id']}"), params=params)
     if watch:
         _watch(cli, data["id"], until=("Deleted", "Failed"))
         return

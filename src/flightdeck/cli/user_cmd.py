@@ -39,7 +39,7 @@ def invite(
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
-    """Add a user to the organization, or issue an invitation if they have no account yet."""
+    """Invite a user to the organization; they accept (or sign up) as the mail tells them."""
     from flightdeck.cli.output import print_json, success
 
     cli = invocation(ctx, org, json_output)
@@ -50,10 +50,9 @@ def invite(
     result = cli.client.post(cli.org_path("/members"), json=body)
     if cli.json_output:
         print_json(result)
-    elif result["status"] == "added":
-        success(f"{email} added as {role}")
     else:
-        success(f"invitation for {email} created; they join with:")
+        success(f"invitation {result['invitation']['id']} sent to {email} (mailed: they "
+                "accept it with `flightdeck user accept`, or sign up with its token)")
         typer.echo(
             f"  flightdeck signup --email {email} --invitation-token {result['invitation_token']}"
         )
@@ -122,3 +121,57 @@ def remove(
     else:
         cli.client.delete(cli.org_path(f"/members/{member['user_id']}"))
         success(f"{member['email']} removed from the organization")
+
+
+@app.command()
+def invitations(
+    ctx: typer.Context,
+    sent: Annotated[
+        bool, typer.Option("--sent", help="The organization's open invitations (Owners).")
+    ] = False,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Invitations waiting for you (or, with --sent, the ones your organization sent)."""
+    from flightdeck.cli.output import print_json, print_table
+
+    cli = invocation(ctx, org, json_output)
+    if sent:
+        rows = cli.client.get(cli.org_path("/invitations"))
+        columns = [("id", "ID"), ("email", "EMAIL"), ("role", "ROLE"), ("expires_at", "EXPIRES")]
+    else:
+        rows = cli.client.get("/me/invitations")
+        columns = [("id", "ID"), ("organization_name", "ORGANIZATION"), ("role", "ROLE"),
+                   ("expires_at", "EXPIRES")]
+    if cli.json_output:
+        print_json(rows)
+    else:
+        print_table(rows, columns)
+
+
+@app.command()
+def accept(
+    ctx: typer.Context,
+    invitation: Annotated[
+        str, typer.Argument(help="Invitation id (`flightdeck user invitations`).")
+    ],
+) -> None:
+    """Accept an invitation addressed to you: you join its organization."""
+    from flightdeck.cli.output import success
+
+    member = invocation(ctx).client.post(f"/me/invitations/{invitation}/accept")
+    success(f"joined as {member['role']}")
+
+
+@app.command("revoke-invitation")
+def revoke_invitation(
+    ctx: typer.Context,
+    invitation: Annotated[str, typer.Argument(help="Invitation id (`user invitations --sent`).")],
+    org: ORG = None,
+) -> None:
+    """Revoke an open invitation of your organization (Owners)."""
+    from flightdeck.cli.output import success
+
+    cli = invocation(ctx, org)
+    revoked = cli.client.delete(cli.org_path(f"/invitations/{invitation}"))
+    success(f"invitation for {revoked['email']} revoked")

@@ -110,7 +110,8 @@ class WorkspaceMembership(Base):
 
 
 class Invitation(Base):
-    """A pending invitation for an email address that has no account yet."""
+    """A pending invitation for an email address: one with no account yet signs up with its
+    token; an existing account accepts it while signed in. Owners may revoke it while open."""
 
     __tablename__ = "invitations"
 
@@ -131,6 +132,38 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignUpRequest(Base):
+    """A sign-up waiting for its email address to be verified. No account exists until the
+    link mailed to the address is used, so nobody can hold an address they do not read."""
+
+    __tablename__ = "sign_up_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    organization_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    invitation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), default=None
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (``account:<email>`` or ``address:<ip>``): past a few,
+    each failure closes the door for a growing, capped time."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiToken(Base):
@@ -155,6 +188,8 @@ class BrowserSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # For the idle timeout; written at most once a minute.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):

@@ -50,3 +50,13 @@ class AwsUnavailable(DomainError):
     """AWS throttled or is temporarily unavailable; try again shortly."""
 
     code = "aws_unavailable"
+
+
+class TooManyAttempts(DomainError):
+    """Throttled (e.g. sign-in): the API answers 429 with ``Retry-After``."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message, details={"retry_after_seconds": retry_after_seconds})
+        self.retry_after_seconds = retry_after_seconds

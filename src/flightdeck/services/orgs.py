@@ -18,7 +18,7 @@ from flightdeck.db.models import (
     WorkspaceMembership,
 )
 from flightdeck.db.types import utcnow
-from flightdeck.services import audit
+from flightdeck.services import audit, notifications
 from flightdeck.services.access import (
     ORG_ROLES,
     WORKSPACE_ROLES,
@@ -28,6 +28,7 @@ from flightdeck.services.access import (
     require_workspace,
 )
 from flightdeck.services.errors import Conflict, NotFound
+from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import hash_token, new_external_id, new_token
 from flightdeck.services.validation import check_choice, check_name, normalise_email
 
@@ -37,7 +38,9 @@ INVITATION_TTL = timedelta(days=7)
 
 @dataclass(frozen=True)
 class InviteResult:
-    """Either the user was added at once, or an invitation token (shown once) was issued."""
+    """An invitation and its token (shown once). ``membership`` stays None: nobody is added
+    before they accept, and the answer is the same whether or not the address has an
+    account (the invitation mail says which way to accept)."""
 
     membership: OrganizationMembership | None
     invitation: Invitation | None
@@ -142,31 +145,9 @@ def invite(
         require_workspace(session, actor, organization_id, workspace_id, admin=True)
         workspace_role = check_choice(workspace_role or "member", WORKSPACE_ROLES, "workspace_role")
     existing = session.scalar(select(User).where(User.email == email))
-    if existing is not None:
-        if find_org_membership(session, organization_id, existing.id) is not None:
-            raise Conflict(
-                "email: this user is already a member of the organization", field="email"
-            )
-        membership = OrganizationMembership(
-            organization_id=organization_id, user_id=existing.id, role=role
-        )
-        session.add(membership)
-        if workspace_id is not None and workspace_role is not None:
-            session.add(
-                WorkspaceMembership(
-                    workspace_id=workspace_id, user_id=existing.id, role=workspace_role
-                )
-            )
-        audit.record(
-            session,
-            action="organization.member.add",
-            actor=actor,
-            organization_id=organization_id,
-            target=existing.id,
-            detail={"role": role},
-        )
-        session.commit()
-        return InviteResult(membership=membership, invitation=None, invitation_token=None)
+    if existing is not None and find_org_membership(session, organization_id, existing.id):
+        raise Conflict("email: this user is already a member of the organization", field="email")
+    organization = session.get(Organization, organization_id)
     token = new_token(INVITATION_PREFIX)
     invitation = Invitation(
         organization_id=organization_id,
@@ -179,6 +160,30 @@ def invite(
         expires_at=utcnow() + INVITATION_TTL,
     )
     session.add(invitation)
+    session.flush()
+    org_name = organization.name if organization else organization_id
+    if existing is not None:
+        how = (
+            "You already have an account: sign in and accept it with\n"
+            f"  flightdeck user accept {invitation.id}\n"
+            "(`flightdeck user invitations` lists every invitation waiting for you)."
+        )
+    else:
+        how = (
+            "Create your account and join with\n"
+            f"  flightdeck signup --email {email} --invitation-token {token}\n"
+            "then verify your address with the link mailed to you."
+        )
+    notifications.notify_address(
+        session,
+        email,
+        kind="organization.invitation",
+        subject=f"You are invited to {org_name} on flightdeck",
+        body=(
+            f"{actor.email} invited you to the organization {org_name} as {role}.\n\n{how}\n\n"
+            f"The invitation expires at {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        ),
+    )
     audit.record(
         session,
         action="organization.member.invite",
@@ -191,21 +196,99 @@ def invite(
     return InviteResult(membership=None, invitation=invitation, invitation_token=token)
 
 
-def accept_invitation(session: Session, invitation: Invitation, user: User) -> None:
-    session.add(
-        OrganizationMembership(
-            organization_id=invitation.organization_id, user_id=user.id, role=invitation.role
-        )
+def _is_open(invitation: Invitation) -> bool:
+    return (
+        invitation.accepted_at is None
+        and invitation.revoked_at is None
+        and invitation.expires_at > utcnow()
     )
-    if invitation.workspace_id is not None and invitation.workspace_role is not None:
+
+
+def list_invitations(session: Session, actor: User, organization_id: str) -> list[Invitation]:
+    """The organization's open invitations, for its Owners."""
+    require_owner(session, actor, organization_id)
+    rows = session.scalars(
+        select(Invitation)
+        .where(Invitation.organization_id == organization_id)
+        .order_by(Invitation.created_at)
+    )
+    return [invitation for invitation in rows if _is_open(invitation)]
+
+
+def revoke_invitation(
+    session: Session, actor: User, organization_id: str, invitation_id: str
+) -> Invitation:
+    require_owner(session, actor, organization_id)
+    invitation = session.get(Invitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.organization_id != organization_id
+        or not _is_open(invitation)
+    ):
+        raise NotFound("invitation not found (or already accepted, revoked or expired)")
+    invitation.revoked_at = utcnow()
+    audit.record(
+        session,
+        action="organization.member.invite_revoke",
+        actor=actor,
+        organization_id=organization_id,
+        target=invitation.email,
+    )
+    session.commit()
+    return invitation
+
+
+def list_my_invitations(session: Session, user: User) -> list[tuple[Invitation, Organization]]:
+    """Open invitations addressed to the user's (verified) email, with their organization."""
+    rows = session.execute(
+        select(Invitation, Organization)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .where(Invitation.email == user.email)
+        .order_by(Invitation.created_at)
+    )
+    return [(invitation, org) for invitation, org in rows if _is_open(invitation)]
+
+
+def accept_my_invitation(
+    session: Session, user: User, invitation_id: str
+) -> OrganizationMembership:
+    """The signed-in user accepts an invitation addressed to their email."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.email != user.email or not _is_open(invitation):
+        raise NotFound("invitation not found (or already accepted, revoked or expired)")
+    if find_org_membership(session, invitation.organization_id, user.id) is not None:
+        raise Conflict("you are already a member of this organization")
+    membership = accept_invitation(session, invitation, user)
+    audit.record(
+        session,
+        action="organization.member.add",
+        actor=user,
+        organization_id=invitation.organization_id,
+        target=user.id,
+        detail={"role": invitation.role, "invitation": invitation.id},
+    )
+    session.commit()
+    return membership
+
+
+def accept_invitation(
+    session: Session, invitation: Invitation, user: User
+) -> OrganizationMembership:
+    membership = OrganizationMembership(
+        organization_id=invitation.organization_id, user_id=user.id, role=invitation.role
+    )
+    session.add(membership)
+    workspace = session.get(Workspace, invitation.workspace_id) if invitation.workspace_id else None
+    if workspace is not None and invitation.workspace_role is not None:
         session.add(
             WorkspaceMembership(
-                workspace_id=invitation.workspace_id,
+                workspace_id=workspace.id,
                 user_id=user.id,
                 role=invitation.workspace_role,
             )
         )
     invitation.accepted_at = utcnow()
+    return membership
 
 
 def _target_membership(
@@ -218,15 +301,11 @@ def _target_membership(
 
 
 def _ensure_another_owner_remains(session: Session, organization_id: str) -> None:
+    """Called with the organization locked (:func:`lock_organization`)."""
     owners = session.scalar(
-        select(func.count()).select_from(
-            select(OrganizationMembership.id)
-            .where(
-                OrganizationMembership.organization_id == organization_id,
-                OrganizationMembership.role == "owner",
-            )
-            .with_for_update()
-            .subquery()
+        select(func.count()).where(
+            OrganizationMembership.organization_id == organization_id,
+            OrganizationMembership.role == "owner",
         )
     )
     if (owners or 0) <= 1:
@@ -240,6 +319,10 @@ def set_member_role(
 ) -> OrganizationMembership:
     require_owner(session, actor, organization_id)
     check_choice(role, ORG_ROLES, "role")
+    _target_membership(session, organization_id, user_id)
+    lock_organization(session, organization_id)
+    # Checked again under the lock: a concurrent request may have changed either role.
+    require_owner(session, actor, organization_id)
     membership = _target_membership(session, organization_id, user_id)
     if membership.role == "owner" and role != "owner":
         _ensure_another_owner_remains(session, organization_id)
@@ -257,6 +340,9 @@ def set_member_role(
 
 
 def remove_member(session: Session, actor: User, organization_id: str, user_id: str) -> None:
+    require_owner(session, actor, organization_id)
+    _target_membership(session, organization_id, user_id)
+    lock_organization(session, organization_id)
     require_owner(session, actor, organization_id)
     membership = _target_membership(session, organization_id, user_id)
     if membership.role == "owner":

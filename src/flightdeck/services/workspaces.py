@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flightdeck.db.models import Deployment, User, Workspace, WorkspaceMembership
@@ -16,6 +16,7 @@ from flightdeck.services.access import (
     require_workspace,
 )
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
+from flightdeck.services.locks import lock_organization
 from flightdeck.services.validation import check_choice, check_name
 
 
@@ -110,6 +111,8 @@ def set_workspace_member(
     """Add an organization member to a workspace, or change their workspace role."""
     require_workspace(session, actor, organization_id, workspace_id, admin=True)
     check_choice(role, WORKSPACE_ROLES, "role")
+    lock_organization(session, organization_id)
+    require_workspace(session, actor, organization_id, workspace_id, admin=True)
     if find_org_membership(session, organization_id, user_id) is None:
         raise InvalidInput(
             "user_id: this user is not a member of the organization; invite them first",
@@ -120,6 +123,8 @@ def set_workspace_member(
         membership = WorkspaceMembership(workspace_id=workspace_id, user_id=user_id, role=role)
         session.add(membership)
     else:
+        if membership.role == "admin" and role != "admin":
+            _ensure_another_admin_remains(session, workspace_id)
         membership.role = role
     audit.record(
         session,
@@ -137,9 +142,13 @@ def remove_workspace_member(
     session: Session, actor: User, organization_id: str, workspace_id: str, user_id: str
 ) -> None:
     require_workspace(session, actor, organization_id, workspace_id, admin=True)
+    lock_organization(session, organization_id)
+    require_workspace(session, actor, organization_id, workspace_id, admin=True)
     membership = find_workspace_membership(session, workspace_id, user_id)
     if membership is None:
         raise NotFound("member not found")
+    if membership.role == "admin":
+        _ensure_another_admin_remains(session, workspace_id)
     session.delete(membership)
     audit.record(
         session,
@@ -150,3 +159,17 @@ def remove_workspace_member(
         detail={"workspace_id": workspace_id},
     )
     session.commit()
+
+
+def _ensure_another_admin_remains(session: Session, workspace_id: str) -> None:
+    """A workspace that has an Admin keeps one; called with the organization locked."""
+    admins = session.scalar(
+        select(func.count()).where(
+            WorkspaceMembership.workspace_id == workspace_id, WorkspaceMembership.role == "admin"
+        )
+    )
+    if (admins or 0) <= 1:
+        raise Conflict(
+            "a workspace must keep at least one Workspace Admin; make another member an Admin "
+            "first"
+        )

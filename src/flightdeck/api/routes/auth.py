@@ -1,4 +1,5 @@
-"""Sign-up, sign-in (cookie, or an API token for the CLI), sign-out, and who am I."""
+"""Sign-up (verified by mail), sign-in (cookie, or an API token for the CLI; throttled),
+sign-out, who am I, and the invitations waiting for me."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     LoginIn,
     LoginOut,
+    MemberOut,
     MeOut,
+    MyInvitationOut,
     MyOrganizationOut,
     OrganizationOut,
     SignUpIn,
-    SignUpOut,
+    SignUpRequestedOut,
     UserOut,
+    VerifiedOut,
+    VerifyEmailIn,
 )
 from flightdeck.config import Settings
 from flightdeck.services import auth, orgs
+from flightdeck.services.signin_throttle import ThrottlePolicy
 
 router = APIRouter(tags=["auth"])
 
@@ -34,42 +40,96 @@ def _set_session_cookie(response: Response, settings: Settings, secret: str) -> 
     )
 
 
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        free_failures_per_account=settings.signin_free_failures_per_account,
+        account_lock_max_seconds=settings.signin_account_lock_max_seconds,
+        free_failures_per_address=settings.signin_free_failures_per_address,
+        address_lock_max_seconds=settings.signin_address_lock_max_seconds,
+        failure_window_seconds=settings.signin_failure_window_seconds,
+    )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post(
     "/auth/signup",
-    responses=error_responses(409, 422),
-    status_code=status.HTTP_201_CREATED,
-    response_model=SignUpOut,
+    responses=error_responses(422),
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SignUpRequestedOut,
 )
-def sign_up(
-    body: SignUpIn, response: Response, session: SessionDep, settings: SettingsDep
-) -> SignUpOut:
-    result = auth.sign_up(
+def sign_up(body: SignUpIn, session: SessionDep, settings: SettingsDep) -> SignUpRequestedOut:
+    """Mails a verification link; the account exists once it is used. The answer is the
+    same whether or not the address already has an account."""
+    requested = auth.request_sign_up(
         session,
         email=body.email,
         password=body.password,
         name=body.name,
         organization_name=body.organization_name,
         invitation_token=body.invitation_token,
-        hosted_mode=settings.hosted_mode,
+        verify_url=f"{settings.resolved_public_url}/verify-email",
+        lifetime_seconds=settings.email_verification_seconds,
     )
-    secret = auth.start_browser_session(session, result.user, settings.session_max_age_seconds)
-    _set_session_cookie(response, settings, secret)
-    return SignUpOut(
+    return SignUpRequestedOut(
+        email=requested.email,
+        expires_at=requested.expires_at,
+        message=f"check the mail sent to {requested.email}: it holds the verification link "
+        "(`flightdeck verify-email TOKEN`)",
+    )
+
+
+@router.post("/auth/verify-email", responses=error_responses(409, 422), response_model=VerifiedOut)
+def verify_email(
+    body: VerifyEmailIn, response: Response, session: SessionDep, settings: SettingsDep
+) -> VerifiedOut:
+    """Creates the account a sign-up asked for and signs it in (cookie, or an API token
+    with ``token_name``)."""
+    result = auth.verify_email(
+        session, body.token, password=body.password, hosted_mode=settings.hosted_mode
+    )
+    token = None
+    if body.token_name:
+        token = auth.create_api_token(
+            session, result.user, body.token_name, settings.cli_token_days
+        ).secret
+    else:
+        secret = auth.start_browser_session(
+            session, result.user, settings.session_max_age_seconds
+        )
+        _set_session_cookie(response, settings, secret)
+    return VerifiedOut(
         user=UserOut.model_validate(result.user),
         organization=OrganizationOut.model_validate(result.organization)
         if result.organization
         else None,
+        token=token,
     )
 
 
 @router.post("/auth/login", responses=error_responses(401, 422, 429), response_model=LoginOut)
 def login(
-    body: LoginIn, response: Response, session: SessionDep, settings: SettingsDep
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> LoginOut:
-    user = auth.authenticate_password(session, body.email, body.password)
+    """Throttled per account and per client address: 429 with ``Retry-After``."""
+    user = auth.sign_in(
+        session,
+        body.email,
+        body.password,
+        client_address=client_address(request),
+        policy=throttle_policy(settings),
+    )
     token = None
     if body.token_name:
-        token = auth.create_api_token(session, user, body.token_name).secret
+        token = auth.create_api_token(
+            session, user, body.token_name, settings.cli_token_days
+        ).secret
     else:
         secret = auth.start_browser_session(session, user, settings.session_max_age_seconds)
         _set_session_cookie(response, settings, secret)
@@ -95,3 +155,30 @@ def me(user: CurrentUser, session: SessionDep) -> MeOut:
             for org, role in orgs.list_organizations(session, user)
         ],
     )
+
+
+@router.get(
+    "/me/invitations", responses=error_responses(401), response_model=list[MyInvitationOut]
+)
+def my_invitations(user: CurrentUser, session: SessionDep) -> list[MyInvitationOut]:
+    """Open invitations addressed to my email."""
+    return [
+        MyInvitationOut(
+            id=invitation.id,
+            organization_id=org.id,
+            organization_name=org.name,
+            role=invitation.role,
+            expires_at=invitation.expires_at,
+        )
+        for invitation, org in orgs.list_my_invitations(session, user)
+    ]
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/accept",
+    responses=error_responses(401, 404, 409, 422),
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberOut,
+)
+def accept_invitation(invitation_id: str, user: CurrentUser, session: SessionDep) -> MemberOut:
+    return MemberOut.from_membership(orgs.accept_my_invitation(session, user, invitation_id))

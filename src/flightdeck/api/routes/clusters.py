@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep
+from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     ClusterCreateIn,
@@ -60,8 +60,11 @@ def create_cluster(
     user: CurrentUser,
     session: SessionDep,
     sessions: AwsDep,
+    settings: SettingsDep,
 ) -> ClusterOut:
-    request = clusters.ClusterRequest(**body.model_dump())
+    request = clusters.ClusterRequest(
+        **body.model_dump(), db_final_snapshot=settings.rds_final_snapshot
+    )
     return cluster_out(clusters.request_cluster(session, user, organization_id, request, sessions))
 
 
@@ -94,6 +97,16 @@ def plan_cluster(
 
 @router.delete("/{cluster}", response_model=ClusterOut, status_code=status.HTTP_202_ACCEPTED)
 def delete_cluster(
-    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+    organization_id: str,
+    cluster: str,
+    user: CurrentUser,
+    session: SessionDep,
+    delete_deployments: bool = False,
 ) -> ClusterOut:
-    return cluster_out(clusters.request_deletion(session, user, organization_id, cluster))
+    """Refused (409, naming them) while Deployments live on the cluster, unless
+    ``delete_deployments`` asks to delete them first."""
+    return cluster_out(
+        clusters.request_deletion(
+            session, user, organization_id, cluster, delete_deployments=delete_deployments
+        )
+    )

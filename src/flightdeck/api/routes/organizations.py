@@ -97,12 +97,38 @@ def invite_member(
         workspace_id=body.workspace_id,
         workspace_role=body.workspace_role,
     )
-    if result.membership is not None:
-        return InviteOut(status="added", member=MemberOut.from_membership(result.membership))
     return InviteOut(
         status="invited",
         invitation=InvitationOut.model_validate(result.invitation),
         invitation_token=result.invitation_token,
+    )
+
+
+@router.get(
+    "/{organization_id}/invitations",
+    responses=error_responses(403, 404),
+    response_model=list[InvitationOut],
+)
+def list_invitations(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> list[InvitationOut]:
+    """Open invitations (Owners only)."""
+    return [
+        InvitationOut.model_validate(i)
+        for i in orgs.list_invitations(session, user, organization_id)
+    ]
+
+
+@router.delete(
+    "/{organization_id}/invitations/{invitation_id}",
+    responses=error_responses(403, 404, 409),
+    response_model=InvitationOut,
+)
+def revoke_invitation(
+    organization_id: str, invitation_id: str, user: CurrentUser, session: SessionDep
+) -> InvitationOut:
+    return InvitationOut.model_validate(
+        orgs.revoke_invitation(session, user, organization_id, invitation_id)
     )
 
 

@@ -50,6 +50,23 @@ def db_identifier(cluster_id: str) -> str:
     return f"flightdeck-{cluster_id}"
 
 
+def final_snapshot_identifier(cluster_id: str) -> str:
+    """Deterministic, so a deletion repeated after a crash asks for the same snapshot."""
+    return f"{db_identifier(cluster_id)}-final"
+
+
+def _deletion_parameters(ctx: StepContext) -> dict[str, Any]:
+    """A final snapshot unless the cluster was requested without one; automated backups
+    go either way (the snapshot is what is kept)."""
+    if ctx.spec.db_final_snapshot:
+        return {
+            "SkipFinalSnapshot": False,
+            "FinalDBSnapshotIdentifier": final_snapshot_identifier(ctx.spec.cluster_id),
+            "DeleteAutomatedBackups": True,
+        }
+    return {"SkipFinalSnapshot": True, "DeleteAutomatedBackups": True}
+
+
 def _describe_instance(ctx: StepContext) -> dict[str, Any] | None:
     rds = ctx.client("rds")
     response = absent_on(
@@ -186,14 +203,19 @@ class DatabaseStep(Step):
             return Ready()  # another cluster's database: never delete it
         if instance is not None:
             if instance.get("DBInstanceStatus") != "deleting":
+                parameters = _deletion_parameters(ctx)
                 absent_on(
                     INSTANCE_NOT_FOUND,
                     rds.delete_db_instance,
                     DBInstanceIdentifier=name,
-                    SkipFinalSnapshot=True,
-                    DeleteAutomatedBackups=True,
+                    **parameters,
                 )
-                ctx.note("deleted", DB_INSTANCE, "deletion requested", instance["DBInstanceArn"])
+                snapshot = parameters.get("FinalDBSnapshotIdentifier")
+                detail = f"final snapshot {snapshot}" if snapshot else "no final snapshot"
+                ctx.note(
+                    "deleted", DB_INSTANCE, f"deletion requested ({detail})",
+                    instance["DBInstanceArn"],
+                )
             return Waiting("database deleting", after=30)
         group = _describe_subnet_group(ctx)
         if group is not None:
@@ -233,8 +255,10 @@ class DatabaseStep(Step):
         changes = []
         instance = _describe_instance(ctx)
         if instance is not None:
+            snapshot = _deletion_parameters(ctx).get("FinalDBSnapshotIdentifier")
+            detail = f"final snapshot {snapshot}" if snapshot else "no final snapshot"
             changes.append(
-                PlannedChange(self.name, "delete", DB_INSTANCE, "", instance["DBInstanceArn"])
+                PlannedChange(self.name, "delete", DB_INSTANCE, detail, instance["DBInstanceArn"])
             )
         group = _describe_subnet_group(ctx)
         if group is not None:

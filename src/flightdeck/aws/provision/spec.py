@@ -52,6 +52,8 @@ class ClusterSpec:
     nat_gateway_count: int = 2
     db_engine_version: str = "16"
     db_allocated_storage_gb: int = 20
+    # Deleting the cluster snapshots its database first (FLIGHTDECK_RDS_FINAL_SNAPSHOT).
+    db_final_snapshot: bool = True
 
     def __post_init__(self) -> None:
         if not _CLUSTER_ID.match(self.cluster_id):

@@ -48,6 +48,7 @@ def spec_for(cluster: Cluster) -> provision.ClusterSpec:
         max_nodes=int(spec["max_nodes"]),
         db_instance_type=str(spec["db_instance_type"]),
         vpc_cidr=str(spec["vpc_cidr"]),
+        db_final_snapshot=bool(spec.get("db_final_snapshot", True)),
     )
 
 

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from flightdeck.aws import reference
 from flightdeck.aws.checks import CheckResult, overall
 from flightdeck.aws.session import SessionFactory
-from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, User
+from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Deployment, User
 from flightdeck.db.types import utcnow
 from flightdeck.services import audit, onboarding
 from flightdeck.services.access import require_member, require_owner
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
+from flightdeck.services.locks import lock_organization
 from flightdeck.services.validation import check_name
 
 TERMINAL_PHASES = ("Deleted",)
@@ -39,6 +40,8 @@ class ClusterRequest:
     db_instance_type: str = reference.DEFAULT_DB_INSTANCE_TYPE
     vpc_cidr: str = reference.DEFAULT_VPC_CIDR
     force: bool = False
+    # From FLIGHTDECK_RDS_FINAL_SNAPSHOT, fixed for the cluster's life at its request.
+    db_final_snapshot: bool = True
 
 
 def _validated_spec(request: ClusterRequest, account: AwsAccount) -> dict[str, Any]:
@@ -60,6 +63,7 @@ def _validated_spec(request: ClusterRequest, account: AwsAccount) -> dict[str, A
         "max_nodes": request.max_nodes,
         "db_instance_type": request.db_instance_type,
         "vpc_cidr": request.vpc_cidr,
+        "db_final_snapshot": request.db_final_snapshot,
     }
 
 
@@ -180,11 +184,44 @@ def cluster_events(
     )
 
 
-def request_deletion(session: Session, user: User, organization_id: str, ref: str) -> Cluster:
+def request_deletion(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    *,
+    delete_deployments: bool = False,
+) -> Cluster:
+    """Mark the cluster for deletion. Refused while Deployments live on it, unless asked to
+    delete them first: they are marked for deletion, and the worker deletes the cluster's
+    resources only once they are gone."""
     require_owner(session, user, organization_id)
+    lock_organization(session, organization_id)  # no Deployment is created meanwhile
     cluster = get_cluster(session, user, organization_id, ref)
     if cluster.phase == "Deleted":
         return cluster
+    live = live_deployments(session, cluster.id)
+    if live and not delete_deployments:
+        names = ", ".join(d.name for d in live)
+        raise Conflict(
+            f"cluster {cluster.name!r} still runs Deployments ({names}); delete them first, "
+            "or delete them with the cluster (--delete-deployments)",
+            details={"deployments": [d.name for d in live]},
+        )
+    for deployment in live:
+        if deployment.desired_state != "absent":
+            deployment.desired_state = "absent"
+            deployment.phase = "Deleting"
+            deployment.generation += 1
+            deployment.next_reconcile_at = utcnow()
+            audit.record(
+                session,
+                action="deployment.delete",
+                actor=user,
+                organization_id=organization_id,
+                target=deployment.id,
+                detail={"with_cluster": cluster.id},
+            )
     if cluster.desired_state != "absent":
         cluster.desired_state = "absent"
         cluster.phase = "Deleting"
@@ -206,5 +243,16 @@ def request_deletion(session: Session, user: User, organization_id: str, ref: st
             organization_id=organization_id,
             target=cluster.id,
         )
-        session.commit()
+    session.commit()
     return cluster
+
+
+def live_deployments(session: Session, cluster_id: str) -> list[Deployment]:
+    """Deployments on the cluster that are not deleted yet."""
+    return list(
+        session.scalars(
+            select(Deployment)
+            .where(Deployment.cluster_id == cluster_id, Deployment.phase != "Deleted")
+            .order_by(Deployment.name)
+        )
+    )

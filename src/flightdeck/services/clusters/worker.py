@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent
+from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Deployment
 from flightdeck.db.types import utcnow
-from flightdeck.phases import LIVE_CLUSTER_PHASES, ClusterPhase
+from flightdeck.phases import LIVE_CLUSTER_PHASES, ClusterPhase, DeploymentPhase
 from flightdeck.services import notifications, orgs
 from flightdeck.services.clusters.engine import Engine, EngineOutcome
 from flightdeck.services.clusters.mail import outcome_mail
@@ -69,8 +69,13 @@ class ReconcileWorker(LeasedWorker):
             account = session.get(AwsAccount, cluster.aws_account_ref)
             assert account is not None
             external_id = orgs.external_id_for(session, cluster.organization_id)
+            waiting = cluster.desired_state == "absent" and _deployments_remain(session, cluster_id)
             session.expunge(cluster)
             session.expunge(account)
+        if waiting:  # the Deployments on it go first
+            outcome = EngineOutcome(phase=ClusterPhase.DELETING, requeue_after=5)
+            self._finish(cluster_id, cluster.phase, outcome)
+            return outcome
 
         def on_progress(status: dict[str, Any], event: dict[str, Any]) -> None:
             with self.session_factory() as progress_session:
@@ -126,6 +131,14 @@ class ReconcileWorker(LeasedWorker):
                 if outcome.phase in (ClusterPhase.ACTIVE, ClusterPhase.FAILED):
                     _notify(session, cluster, outcome)
             session.commit()
+
+
+def _deployments_remain(session: Session, cluster_id: str) -> bool:
+    """A cluster's resources are deleted only after every Deployment on it is gone."""
+    remaining = select(Deployment.id).where(
+        Deployment.cluster_id == cluster_id, Deployment.phase != DeploymentPhase.DELETED
+    )
+    return session.scalar(remaining.limit(1)) is not None
 
 
 def _event_row(cluster_id: str, event: dict[str, Any]) -> ClusterEvent:

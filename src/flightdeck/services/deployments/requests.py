@@ -39,6 +39,7 @@ from flightdeck.runtime.base import (
 from flightdeck.services import audit
 from flightdeck.services.access import org_membership, require_member, require_workspace
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
+from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import seal, unseal
 from flightdeck.services.validation import check_choice, check_name
 
@@ -281,6 +282,8 @@ def create_deployment(
     )
     secrets_in = _check_env(request.secret_environment, "secret_environment")
     _check_secret_keys(spec["environment"], set(secrets_in))
+    # One Deployment per name, and none on a cluster being deleted, even concurrently.
+    lock_organization(session, organization_id)
     cluster = _active_cluster(session, organization_id, request.cluster)
     taken = session.scalar(
         select(Deployment.id).where(

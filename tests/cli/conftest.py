@@ -30,10 +30,10 @@ class Server:
     log: Path
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None,
-            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FLIGHTDECK, *args], capture_output=True, text=True,
-                          env=env or dict(os.environ), input=input_text, timeout=60,
+                          env=env or dict(os.environ), input=input_text, timeout=timeout,
                           check=False)
 
 

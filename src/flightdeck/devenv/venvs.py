@@ -60,11 +60,6 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def is_cached(airflow_version: str, requirements_file: Path) -> bool:
-    key = venv_key(airflow_version, requirement_lines(requirements_file))
-    return (cache_dir() / key / _COMPLETE).exists()
-
-
 def ensure_venv(airflow_version: str, requirements_file: Path, echo: object = None) -> Path:
     """Return the ready venv for this Airflow version and requirements, building it if needed."""
     requirements = requirement_lines(requirements_file)

@@ -81,12 +81,6 @@ def has_wildcard(value: str, *, variables: bool) -> bool:
     )
 
 
-def has_variable(value: str, *, variables: bool) -> bool:
-    return any(
-        token.kind == "variable" for token in _tokens(value, like=False, variables=variables)
-    )
-
-
 def value_matches(
     value: str, text: str, *, like: bool, ignore_case: bool = False, variables: bool
 ) -> bool | None:

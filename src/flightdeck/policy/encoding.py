@@ -27,7 +27,7 @@ proof; fixed to its worst case, a model stays a definite example. Pure: no I/O.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -561,7 +561,3 @@ def unknown_stage_needed(new: PolicyDocument) -> bool:
         and (statement.not_action or any("*" in a or "?" in a for a in statement.actions))
         for statement in new.statements
     )
-
-
-def all_opaque(encoder: Encoder) -> Sequence[Opaque]:
-    return list(encoder.opaque.values())

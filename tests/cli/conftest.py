@@ -33,10 +33,10 @@ class Server:
     database_url: str | None = None  # None: the one in FLIGHTDECK_DATA_DIR
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None,
-            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FLIGHTDECK, *args], capture_output=True, text=True,
-                          env=env or dict(os.environ), input=input_text, timeout=60,
+                          env=env or dict(os.environ), input=input_text, timeout=timeout,
                           check=False)
 
 

@@ -40,7 +40,8 @@ def test_deployment_lifecycle_with_the_cli(embedded_server: Server, tmp_path: Pa
            "AWS_SHARED_CREDENTIALS_FILE": str(data_dir / "aws" / "credentials")}
 
     def cli(*args: str, ok: bool = True) -> str:
-        result = run_cli(*args, env=env)
+        # A --wait waits for Airflow to start or restart, which takes minutes on a busy machine.
+        result = run_cli(*args, env=env, timeout=900 if "--wait" in args else 60)
         if ok:
             assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
             return result.stdout

@@ -123,6 +123,13 @@ def create_everything(emulator: EmulatorProcess, suffix: str) -> dict[str, Any]:
         ComparisonOperator="GreaterThanThreshold",
         AlarmActions=[topic],
     )
+    kms = c("kms")
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    symmetric = kms.create_key(Description=f"key-{suffix}")["KeyMetadata"]
+    kms.create_alias(AliasName=f"alias/signing-{suffix}", TargetKeyId=signing["KeyId"])
+    kms.create_alias(AliasName=f"alias/data-{suffix}", TargetKeyId=symmetric["KeyId"])
+    public_key = kms.get_public_key(KeyId=signing["KeyId"])["PublicKey"]
+    ids["kms"] = (signing["Arn"], symmetric["Arn"], public_key)
     assumed = c("sts", account_id=PLATFORM_ACCOUNT).assume_role(
         RoleArn=role["Arn"], RoleSessionName="flightdeck"
     )["Credentials"]
@@ -199,6 +206,11 @@ def describe_everything(emulator: EmulatorProcess, suffix: str) -> dict[str, Any
     topic = f"arn:aws:sns:us-east-1:222222222222:topic-{suffix}"
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     ids["sns"] = (topic, subscriptions[0]["SubscriptionArn"])
+    kms = c("kms")
+    signing = kms.describe_key(KeyId=f"alias/signing-{suffix}")["KeyMetadata"]
+    symmetric = kms.describe_key(KeyId=f"alias/data-{suffix}")["KeyMetadata"]
+    public_key = kms.get_public_key(KeyId=signing["KeyId"])["PublicKey"]
+    ids["kms"] = (signing["Arn"], symmetric["Arn"], public_key)
     alarms = c("cloudwatch").describe_alarms(AlarmNames=[f"alarm-{suffix}"])["MetricAlarms"]
     assert alarms[0]["AlarmActions"] == [topic]
     return ids

@@ -31,7 +31,7 @@ from flightdeck.devenv.project import Project
 from flightdeck.runtime.base import DeploymentSpec
 from flightdeck.runtime.local import LocalRuntime
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 SECRET_KEY = secrets.token_urlsafe(48)
 
 

@@ -63,6 +63,10 @@ _ENVIRON_KEYS = frozenset(
         "RAW_URI", "wsgi.url_scheme",
     }
 )  # fmt: skip
+# Operations whose results moto draws from outside its seeded generator (key material from
+# ``cryptography``, upload ids from ``os.urandom``): a replay could not reproduce them, so a
+# snapshot is written before they are answered.
+SNAPSHOT_AT_ONCE = frozenset({"CreateKey", "ReplicateKey", "CreateMultipartUpload"})
 _JOURNALED_CONTROL = ("/_flightdeck/quotas", "/_flightdeck/regions", "/_flightdeck/reset")
 _UNJOURNALED_PREFIXES = ("/_flightdeck/", "/moto-api/")
 
@@ -180,6 +184,16 @@ def check_state_dir(directory: Path) -> None:
         pass
 
 
+def _needs_snapshot_now(environ: WSGIEnvironment, body: bytes) -> bool:
+    if operation_name(environ, body) in SNAPSHOT_AT_ONCE:
+        return True
+    # S3's CreateMultipartUpload is REST: POST /<bucket>/<key>?uploads
+    query = str(environ.get("QUERY_STRING", ""))
+    return str(environ.get("REQUEST_METHOD")) == "POST" and "uploads" in parse_qs(
+        query, keep_blank_values=True
+    )
+
+
 class StateStore:
     """One state directory: its lock, snapshot and journal, and the moto lock they rely on."""
 
@@ -192,6 +206,7 @@ class StateStore:
         self._seq = 0
         self._snapshot_seq = 0
         self._first_unsnapshotted: float | None = None
+        self._not_before = 0.0
         self._stop = threading.Event()
         self._snapshotter: threading.Thread | None = None
         self._state: EmulatorState | None = None
@@ -302,8 +317,18 @@ class StateStore:
         assert self._writer is not None
         self._writer.sync(position)
 
+    def snapshot_now(self) -> None:
+        """A snapshot before answering; if it cannot be written the journal still holds all."""
+        try:
+            self.write_snapshot()
+        except Exception:
+            log.exception("could not write the AWS emulator snapshot; journal kept")
+            self._not_before = time.monotonic() + SNAPSHOT_EVERY_SECONDS
+
     def _snapshot_due(self) -> bool:
         pending = self._seq - self._snapshot_seq
+        if time.monotonic() < self._not_before:  # the last attempt failed: not every second
+            return False
         if pending <= 0 or self._first_unsnapshotted is None:
             return False
         waited = time.monotonic() - self._first_unsnapshotted
@@ -316,6 +341,7 @@ class StateStore:
                     self.write_snapshot()
                 except Exception:  # the journal still holds everything; try again later
                     log.exception("could not write the AWS emulator snapshot; journal kept")
+                    self._not_before = time.monotonic() + SNAPSHOT_EVERY_SECONDS
 
     def write_snapshot(self) -> None:
         """Pickle moto now, start a new journal segment, then retire the old segments."""
@@ -393,5 +419,7 @@ class PersistentApp:
                 position = self.store.record(recorded, body, seed, status_code)
         if position is not None:
             self.store.sync(position)
+            if _needs_snapshot_now(environ, body):
+                self.store.snapshot_now()
         start_response(captured[0], captured[1], captured[2])
         return chunks

@@ -56,6 +56,23 @@ def _new_backend(cls: Any, needs_fresh: bool, region_name: str, account_id: str)
     return cls.__new__(cls)
 
 
+def _private_pem(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem, password=None)
+
+
 def _new_defaultdict(cls: Any, factory: Any) -> Any:
     obj = cls.__new__(cls)
     defaultdict.__init__(obj, factory)
@@ -89,6 +106,9 @@ class _SnapshotPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, type):
             return NotImplemented
+        if type(obj).__module__.startswith("cryptography.") and hasattr(obj, "private_bytes"):
+            # KMS and friends keep real key objects, which pickle refuses: keep them as PEM.
+            return (_load_private_key, (_private_pem(obj),))
         if isinstance(obj, defaultdict) and type(obj) is not defaultdict:
             # A subclass with its own __init__ (moto's ParameterDict): defaultdict's reduce
             # would call that __init__ with the factory alone.

@@ -144,7 +144,9 @@ def test_provider_is_listed_without_its_secret_and_sealed_at_rest(
     assert started.status_code == 404 and "sign in with your password" in started.text
 
 
-def test_a_domain_routes_to_one_provider_only(client: TestClient, org: Org, provider: Provider) -> None:
+def test_a_domain_routes_to_one_provider_only(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
     other = sign_up(client, "someone@other.example", org="Other")
     other_org = client.get("/api/v1/organizations", headers=other).json()[0]["id"]
     added = client.post(
@@ -172,7 +174,9 @@ def _refused(client: TestClient, path: str, before: set[str], *, status: int = 4
     return answer.text
 
 
-def test_missing_or_wrong_state_is_refused(client: TestClient, org: Org, provider: Provider) -> None:
+def test_missing_or_wrong_state_is_refused(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
     provider.set_user("eve", email=f"eve@{DOMAIN}", email_verified=True)
     before = _users(client)
     callback = _authorize(client, f"eve@{DOMAIN}", "eve")

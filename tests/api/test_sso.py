@@ -1,56 +1,32 @@
-"""Organization SSO against a real OpenID Connect provider on loopback (oidc-provider-mock,
-a Flask app built on Authlib's authorization server, served by werkzeug in a thread)."""
+"""Organization SSO over HTTP against a real OpenID Connect provider on loopback."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
-import oidc_provider_mock
 import pytest
-import werkzeug.serving
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from api.conftest import sign_up
 from flightdeck.services import sso
+from support.oidc_provider import Provider, running_provider
 
 DOMAIN = "sso.example"
 CLIENT_ID = "flightdeck-tests"
 CLIENT_SECRET = "a-client-secret-only-the-provider-knows"
 
 
-@dataclass
-class Provider:
-    issuer: str
-    server: werkzeug.serving.BaseWSGIServer
-
-    def set_user(self, sub: str, **claims: object) -> None:
-        response = httpx.put(f"{self.issuer}/users/{sub}", json=claims)
-        assert response.status_code == 204, response.text
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture
 def provider() -> Iterator[Provider]:
-    app = oidc_provider_mock.app(require_nonce=True)
-    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield Provider(issuer=f"http://127.0.0.1:{server.server_port}", server=server)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        sso._jwks_cache.clear()
+    with running_provider() as running:
+        yield running
+    sso._jwks_cache.clear()
 
 
 @dataclass

@@ -252,3 +252,26 @@ def test_a_token_signed_by_an_unknown_key_is_refused(provider: Provider) -> None
     with pytest.raises(sso.SsoRefused, match="does not publish"):
         sso.verify_id_token(forged, issuer=provider.issuer, client_id=CLIENT_ID,
                             jwks_uri=f"{provider.issuer}/jwks", nonce_hash=hash_token("n"))
+
+
+def test_the_console_sign_in_page_continues_with_sso(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    import html
+    import re
+
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'action="/api/v1/sso/start"' in page.text and "Continue with SSO" in page.text
+    provider.set_user("pia", email=f"pia@{DOMAIN}", email_verified=True)
+    onward = client.get("/api/v1/sso/start", params={"email": f"pia@{DOMAIN}", "page": "1"})
+    assert onward.status_code == 200, onward.text
+    link = re.search(r'<a href="([^"]+)">Continue to your identity provider', onward.text)
+    assert link is not None
+    url = html.unescape(link.group(1))
+    assert url.startswith(f"{provider.issuer}/oauth2/authorize?")
+    answer = httpx.post(url, data={"sub": "pia"})
+    callback = urlsplit(answer.headers["location"])
+    signed_in = client.get(f"{callback.path}?{callback.query}", follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert client.get("/api/v1/me").json()["user"]["email"] == f"pia@{DOMAIN}"

@@ -126,6 +126,9 @@ def start(
     email: Annotated[str, Query(max_length=320)],
     session: SessionDep,
     settings: SettingsDep,
+    page: Annotated[
+        bool, Query(description="Answer a page linking on (the console's form).")
+    ] = False,
 ) -> Response:
     """Send the browser to the identity provider that signs in this email's domain."""
     redirect_uri = str(request.base_url).rstrip("/") + CALLBACK_PATH
@@ -133,7 +136,22 @@ def start(
         started = sso.start_login(session, email, redirect_uri, settings.secret_key)
     except sso.ProviderUnavailable as exc:
         return _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
-    response = RedirectResponse(started.authorization_url, status_code=status.HTTP_303_SEE_OTHER)
+    response: Response
+    if page:
+        # The console's pages allow forms to post only to flightdeck (CSP form-action), and
+        # browsers apply that to a redirect after a form too: go on by refresh and a link.
+        target = html.escape(started.authorization_url, quote=True)
+        response = HTMLResponse(
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f'<meta http-equiv="refresh" content="0;url={target}">'
+            "<title>Continue with SSO · flightdeck</title></head><body><main>"
+            f'<p><a href="{target}">Continue to your identity provider</a></p>'
+            "</main></body></html>"
+        )
+    else:
+        response = RedirectResponse(
+            started.authorization_url, status_code=status.HTTP_303_SEE_OTHER
+        )
     # Binds the sign-in to this browser: a callback carried to another browser is refused.
     response.set_cookie(
         STATE_COOKIE,

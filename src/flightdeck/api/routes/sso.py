@@ -59,7 +59,9 @@ class ProviderOut(BaseModel):
 PROVIDERS = "/organizations/{organization_id}/sso/providers"
 
 
-@router.get(PROVIDERS, responses=error_responses(401, 403, 404), response_model=list[ProviderOut])
+@router.get(
+    PROVIDERS, responses=error_responses(401, 403, 404, 422), response_model=list[ProviderOut]
+)
 def list_providers(
     organization_id: str, user: CurrentUser, session: SessionDep
 ) -> list[ProviderOut]:
@@ -95,7 +97,7 @@ def add_provider(
 
 @router.delete(
     PROVIDERS + "/{provider_id}",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def remove_provider(
@@ -119,7 +121,6 @@ def _refused_page(message: str, status_code: int) -> HTMLResponse:
     "/sso/start",
     responses=error_responses(404, 422),
     status_code=status.HTTP_303_SEE_OTHER,
-    response_class=RedirectResponse,
 )
 def start(
     request: Request,
@@ -165,7 +166,11 @@ def start(
     return response
 
 
-@router.get("/sso/callback", response_class=HTMLResponse, status_code=status.HTTP_303_SEE_OTHER)
+@router.get(
+    "/sso/callback",
+    responses=error_responses(422),
+    status_code=status.HTTP_303_SEE_OTHER,
+)
 def callback(
     request: Request,
     session: SessionDep,

@@ -22,6 +22,9 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/verify-email"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
+    # Single sign-on: the browser arrives before anyone is signed in.
+    ("GET", "/api/v1/sso/start"),
+    ("GET", "/api/v1/sso/callback"),
 }
 
 
@@ -116,6 +119,13 @@ CASES = [
     # The body is not a bundle: 422 once the caller may deploy at all.
     Case("POST", DEP + "/deploys", (401, 404, 422, 422, 404), {"not": "a bundle"}),
     Case("GET", DEP + "/deploys/{deploy}", (401, 404, 200, 200, 404)),
+    Case("GET", ORG + "/sso/providers", (401, 403, 403, 200, 404)),
+    # Refused for its domain before any network call: 422 once the caller may add one.
+    Case("POST", ORG + "/sso/providers", (401, 403, 403, 422, 404),
+         {"issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
+          "domains": ["not a domain"]}),
+    # No provider in the world: the Owner alone gets as far as "not found".
+    Case("DELETE", ORG + "/sso/providers/{org}", (401, 403, 403, 404, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),

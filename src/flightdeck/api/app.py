@@ -20,6 +20,7 @@ from flightdeck.api.routes import (
     organizations,
     policy_changes,
     reference,
+    sso,
     tokens,
     workspaces,
 )
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         deployments,
         notifications,
         reference,
+        sso,
     ):
         api.include_router(module.router)
     app.include_router(api)

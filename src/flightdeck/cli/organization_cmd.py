@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from flightdeck.cli import organization_sso_cmd
 from flightdeck.cli.context import invocation
 from flightdeck.cli.options import JSON
 
 app = typer.Typer(no_args_is_help=True, help="Organizations you belong to.")
+organization_sso_cmd.register(app)
 
 ORG_ARGUMENT = Annotated[
     str | None,

@@ -446,3 +446,51 @@ class AwsAccountEvent(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityProvider(Base):
+    """An organization's OpenID Connect provider; the client secret is sealed, never shown."""
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(500))
+    client_secret_sealed: Mapped[str] = mapped_column(Text)
+    default_role: Mapped[str] = mapped_column(String(20))  # owner | member
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    domains: Mapped[list[IdentityProviderDomain]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="IdentityProviderDomain.domain"
+    )
+
+
+class IdentityProviderDomain(Base):
+    """An email domain routed to one provider; the primary key keeps it to one organization."""
+
+    __tablename__ = "identity_provider_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    )
+
+
+class SsoLogin(Base):
+    """One sign-in in flight: ``state`` and ``nonce`` hashed, the PKCE verifier sealed."""
+
+    __tablename__ = "sso_logins"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    )
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64))
+    code_verifier_sealed: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -1,0 +1,215 @@
+"""Organization SSO: Owners manage identity providers; "Continue with SSO" and its callback."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.errors import error_responses
+from flightdeck.db.models import IdentityProvider
+from flightdeck.services import auth, sso
+
+router = APIRouter(tags=["sso"])
+
+STATE_COOKIE = "flightdeck_sso_state"
+CALLBACK_PATH = "/api/v1/sso/callback"
+
+
+class ProviderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(max_length=500, description="Issuer URL; discovery is read from it.")
+    client_id: str = Field(max_length=500)
+    client_secret: str = Field(max_length=2000, description="Sealed at rest, never returned.")
+    domains: list[str] = Field(max_length=50, description="Email domains it signs in.")
+    default_role: Literal["owner", "member"] = "member"
+
+
+class ProviderOut(BaseModel):
+    """A provider as shown: never its client secret."""
+
+    id: str
+    organization_id: str
+    issuer: str
+    client_id: str
+    domains: list[str]
+    default_role: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, provider: IdentityProvider) -> ProviderOut:
+        return cls(
+            id=provider.id,
+            organization_id=provider.organization_id,
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            domains=[d.domain for d in provider.domains],
+            default_role=provider.default_role,
+            created_at=provider.created_at,
+        )
+
+
+PROVIDERS = "/organizations/{organization_id}/sso/providers"
+
+
+@router.get(
+    PROVIDERS, responses=error_responses(401, 403, 404, 422), response_model=list[ProviderOut]
+)
+def list_providers(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> list[ProviderOut]:
+    return [ProviderOut.of(p) for p in sso.list_providers(session, user, organization_id)]
+
+
+@router.post(
+    PROVIDERS,
+    responses=error_responses(401, 403, 404, 409, 422),
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProviderOut,
+)
+def add_provider(
+    organization_id: str,
+    body: ProviderIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ProviderOut:
+    provider = sso.add_provider(
+        session,
+        user,
+        organization_id,
+        issuer=body.issuer,
+        client_id=body.client_id,
+        client_secret=body.client_secret,
+        domains=body.domains,
+        default_role=body.default_role,
+        secret_key=settings.secret_key,
+    )
+    return ProviderOut.of(provider)
+
+
+@router.delete(
+    PROVIDERS + "/{provider_id}",
+    responses=error_responses(401, 403, 404, 422),
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def remove_provider(
+    organization_id: str, provider_id: str, user: CurrentUser, session: SessionDep
+) -> None:
+    sso.remove_provider(session, user, organization_id, provider_id)
+
+
+def _refused_page(message: str, status_code: int) -> HTMLResponse:
+    """The browser lands here from the provider, so the answer is a page, not JSON."""
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<title>Sign-in refused · flightdeck</title></head><body><main>"
+        f"<h1>Sign-in refused</h1><p role=alert>{html.escape(message)}</p>"
+        '<p><a href="/sign-in">Back to sign-in</a></p></main></body></html>'
+    )
+    return HTMLResponse(body, status_code=status_code)
+
+
+@router.get(
+    "/sso/start",
+    responses=error_responses(404, 422),
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def start(
+    request: Request,
+    email: Annotated[str, Query(max_length=320)],
+    session: SessionDep,
+    settings: SettingsDep,
+    page: Annotated[
+        bool, Query(description="Answer a page linking on (the console's form).")
+    ] = False,
+) -> Response:
+    """Send the browser to the identity provider that signs in this email's domain."""
+    redirect_uri = str(request.base_url).rstrip("/") + CALLBACK_PATH
+    try:
+        started = sso.start_login(session, email, redirect_uri, settings.secret_key)
+    except sso.ProviderUnavailable as exc:
+        return _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+    response: Response
+    if page:
+        # The console's pages allow forms to post only to flightdeck (CSP form-action), and
+        # browsers apply that to a redirect after a form too: go on by refresh and a link.
+        target = html.escape(started.authorization_url, quote=True)
+        response = HTMLResponse(
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f'<meta http-equiv="refresh" content="0;url={target}">'
+            "<title>Continue with SSO · flightdeck</title></head><body><main>"
+            f'<p><a href="{target}">Continue to your identity provider</a></p>'
+            "</main></body></html>"
+        )
+    else:
+        response = RedirectResponse(
+            started.authorization_url, status_code=status.HTTP_303_SEE_OTHER
+        )
+    # Binds the sign-in to this browser: a callback carried to another browser is refused.
+    response.set_cookie(
+        STATE_COOKIE,
+        started.state,
+        max_age=int(sso.LOGIN_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path=CALLBACK_PATH,
+    )
+    return response
+
+
+@router.get(
+    "/sso/callback",
+    responses=error_responses(422),
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def callback(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=2000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Where the provider sends the browser back: sign the user in, or say why not."""
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    page: Response
+    if not state or not cookie or not secrets.compare_digest(state, cookie):
+        page = _refused_page("this sign-in was not started in this browser; start again", 400)
+    elif error:
+        page = _refused_page(f"the identity provider refused the sign-in ({error})", 400)
+    elif not code:
+        page = _refused_page("the identity provider sent no authorization code", 400)
+    else:
+        try:
+            signed_in = sso.finish_login(
+                session, state=state, code=code, secret_key=settings.secret_key
+            )
+        except sso.ProviderUnavailable as exc:
+            page = _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        except sso.SsoRefused as exc:
+            page = _refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+        else:
+            secret = auth.start_browser_session(
+                session, signed_in.user, settings.session_max_age_seconds
+            )
+            page = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+            page.set_cookie(
+                settings.session_cookie_name,
+                secret,
+                max_age=settings.session_max_age_seconds,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
+    page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    return page

@@ -1,0 +1,103 @@
+"""`flightdeck organization sso`: the organization's OpenID Connect identity providers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flightdeck.cli.context import invocation
+from flightdeck.cli.options import JSON, ORG
+
+app = typer.Typer(
+    no_args_is_help=True, help="Single sign-on: identity providers (Organization Owners)."
+)
+
+COLUMNS = [
+    ("id", "ID"),
+    ("issuer", "ISSUER"),
+    ("client_id", "CLIENT ID"),
+    ("domains", "DOMAINS"),
+    ("default_role", "NEW USERS' ROLE"),
+]
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="sso")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    issuer: Annotated[str, typer.Option(help="The provider's issuer URL (discovery is read).")],
+    client_id: Annotated[str, typer.Option(help="The client id the provider issued.")],
+    domain: Annotated[
+        list[str], typer.Option(
+            "--domain", metavar="<domain>", help="An email domain it signs in (repeatable)."
+        )
+    ],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            envvar="FLIGHTDECK_SSO_CLIENT_SECRET",
+            show_envvar=True,
+            help="The client secret (asked for when not in the environment; sealed at rest).",
+        ),
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="Organization role of new users: member or owner.")
+    ] = "member",
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Add an OpenID Connect identity provider for email domains (audited)."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    provider = cli.client.post(
+        cli.org_path("/sso/providers"),
+        json={
+            "issuer": issuer,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "domains": domain,
+            "default_role": role,
+        },
+    )
+    if cli.json_output:
+        print_json(provider)
+    else:
+        success(
+            f"identity provider {provider['issuer']} added ({provider['id']}) for "
+            f"{', '.join(provider['domains'])}; new users join as {provider['default_role']}"
+        )
+
+
+@app.command("list")
+def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> None:
+    """List the organization's identity providers (never their secrets)."""
+    from flightdeck.cli.output import print_json, print_table
+
+    cli = invocation(ctx, org, json_output)
+    providers = cli.client.get(cli.org_path("/sso/providers"))
+    if cli.json_output:
+        print_json(providers)
+    else:
+        rows = [p | {"domains": ", ".join(p["domains"])} for p in providers]
+        print_table(rows, COLUMNS)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    provider_id: Annotated[str, typer.Argument(help="Identity provider id (see `sso list`).")],
+    org: ORG = None,
+) -> None:
+    """Remove an identity provider; its domains sign in with passwords again (audited)."""
+    from flightdeck.cli.output import success
+
+    cli = invocation(ctx, org)
+    cli.client.delete(cli.org_path(f"/sso/providers/{provider_id}"))
+    success(f"identity provider {provider_id} removed")

@@ -1,0 +1,277 @@
+"""Organization SSO over HTTP against a real OpenID Connect provider on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+from api.conftest import sign_up
+from flightdeck.services import sso
+from support.oidc_provider import Provider, running_provider
+
+DOMAIN = "sso.example"
+CLIENT_ID = "flightdeck-tests"
+CLIENT_SECRET = "a-client-secret-only-the-provider-knows"
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    with running_provider() as running:
+        yield running
+    sso._jwks_cache.clear()
+
+
+@dataclass
+class Org:
+    id: str
+    owner: dict[str, str]
+
+
+@pytest.fixture
+def org(client: TestClient, provider: Provider) -> Org:
+    owner = sign_up(client, "owner@acme.example", org="Acme")
+    org_id = client.get("/api/v1/organizations", headers=owner).json()[0]["id"]
+    added = client.post(
+        f"/api/v1/organizations/{org_id}/sso/providers",
+        json={"issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+              "domains": [DOMAIN.upper()], "default_role": "member"},
+        headers=owner,
+    )
+    assert added.status_code == 201, added.text
+    return Org(id=org_id, owner=owner)
+
+
+def _users(client: TestClient) -> set[str]:
+    from sqlalchemy import select
+
+    from flightdeck.db.models import User
+
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        return set(session.scalars(select(User.email)))
+
+
+def _authorize(client: TestClient, email: str, sub: str, **override: str) -> str:
+    """Start at flightdeck, sign in at the provider's form; the callback URL it redirects to."""
+    started = client.get("/api/v1/sso/start", params={"email": email}, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    url = started.headers["location"]
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["state"] and query["nonce"]
+    if override:
+        parts = urlsplit(url)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()} | override
+        url = urlunsplit(parts._replace(query=urlencode(params)))
+    answer = httpx.post(url, data={"sub": sub})
+    assert answer.status_code in (302, 303), answer.text
+    callback = urlsplit(answer.headers["location"])
+    assert callback.path == "/api/v1/sso/callback"
+    return f"{callback.path}?{callback.query}"
+
+
+def test_sign_in_provisions_the_user_with_the_configured_role(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    provider.set_user("alice", email=f"alice@{DOMAIN}", email_verified=True, name="Alice")
+    callback = _authorize(client, f"alice@{DOMAIN}", "alice")
+    signed_in = client.get(callback, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["email"] == f"alice@{DOMAIN}"
+    assert [(o["id"], o["role"]) for o in me.json()["organizations"]] == [(org.id, "member")]
+    # No password was ever set, so none signs Alice in.
+    client.cookies.clear()
+    for password in ("", "!sso", "flightdeck-timing-equaliser"):
+        login = client.post("/api/v1/auth/login", json={"email": f"alice@{DOMAIN}",
+                                                         "password": password or "x" * 12})
+        assert login.status_code in (401, 422)
+    events = client.get(f"/api/v1/organizations/{org.id}/audit-events", headers=org.owner).json()
+    actions = {e["action"] for e in events}
+    assert {"sso.provider.add", "sso.user.provision", "sso.sign_in"} <= actions
+    assert CLIENT_SECRET not in str(events)
+
+
+def test_provider_is_listed_without_its_secret_and_sealed_at_rest(
+    client: TestClient, org: Org
+) -> None:
+    from flightdeck.db.models import IdentityProvider
+
+    listed = client.get(f"/api/v1/organizations/{org.id}/sso/providers", headers=org.owner)
+    assert listed.status_code == 200
+    assert listed.json()[0]["domains"] == [DOMAIN]
+    assert CLIENT_SECRET not in listed.text
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        record = session.get(IdentityProvider, listed.json()[0]["id"])
+        assert record is not None and CLIENT_SECRET not in record.client_secret_sealed
+    removed = client.delete(
+        f"/api/v1/organizations/{org.id}/sso/providers/{listed.json()[0]['id']}", headers=org.owner
+    )
+    assert removed.status_code == 204
+    started = client.get("/api/v1/sso/start", params={"email": f"a@{DOMAIN}"},
+                         follow_redirects=False)
+    assert started.status_code == 404 and "sign in with your password" in started.text
+
+
+def test_a_domain_routes_to_one_provider_only(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    other = sign_up(client, "someone@other.example", org="Other")
+    other_org = client.get("/api/v1/organizations", headers=other).json()[0]["id"]
+    added = client.post(
+        f"/api/v1/organizations/{other_org}/sso/providers",
+        json={"issuer": provider.issuer, "client_id": "x", "client_secret": "y",
+              "domains": [DOMAIN]},
+        headers=other,
+    )
+    assert added.status_code == 409 and "domains:" in added.json()["error"]["message"]
+
+
+def test_key_rotation_refetches_the_jwks(client: TestClient, org: Org, provider: Provider) -> None:
+    sso._jwks_cache[f"{provider.issuer}/jwks"] = KeySet([RSAKey.generate_key(2048)])
+    provider.set_user("rot", email=f"rot@{DOMAIN}", email_verified=True)
+    signed_in = client.get(_authorize(client, f"rot@{DOMAIN}", "rot"), follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+
+
+def _refused(client: TestClient, path: str, before: set[str], *, status: int = 400) -> str:
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == status, answer.text
+    assert "Sign-in refused" in answer.text
+    assert _users(client) == before
+    assert client.get("/api/v1/me").status_code == 401
+    return answer.text
+
+
+def test_missing_or_wrong_state_is_refused(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    provider.set_user("eve", email=f"eve@{DOMAIN}", email_verified=True)
+    before = _users(client)
+    callback = _authorize(client, f"eve@{DOMAIN}", "eve")
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    _refused(client, f"/api/v1/sso/callback?code={code}", before)
+    callback = _authorize(client, f"eve@{DOMAIN}", "eve")
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    text = _refused(client, f"/api/v1/sso/callback?code={code}&state=forged", before)
+    assert "not started in this browser" in text
+
+
+def test_a_replayed_code_is_refused(client: TestClient, org: Org, provider: Provider) -> None:
+    provider.set_user("bob", email=f"bob@{DOMAIN}", email_verified=True)
+    first = _authorize(client, f"bob@{DOMAIN}", "bob")
+    assert client.get(first, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    before = _users(client)
+    # The same callback again, and the old code under a fresh sign-in's state.
+    _refused(client, first, before)
+    second = _authorize(client, f"bob@{DOMAIN}", "bob")
+    state = parse_qs(urlsplit(second).query)["state"][0]
+    old_code = parse_qs(urlsplit(first).query)["code"][0]
+    text = _refused(client, f"/api/v1/sso/callback?code={old_code}&state={state}", before)
+    assert "refused the sign-in" in text
+
+
+def test_a_wrong_nonce_is_refused(client: TestClient, org: Org, provider: Provider) -> None:
+    provider.set_user("mallory", email=f"mallory@{DOMAIN}", email_verified=True)
+    before = _users(client)
+    callback = _authorize(client, f"mallory@{DOMAIN}", "mallory", nonce="another-nonce")
+    assert "nonce" in _refused(client, callback, before)
+
+
+def test_an_email_domain_the_provider_does_not_serve_is_refused(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    provider.set_user("carol", email="carol@elsewhere.example", email_verified=True)
+    before = _users(client)
+    callback = _authorize(client, f"carol@{DOMAIN}", "carol")
+    assert "elsewhere.example is not a domain" in _refused(client, callback, before)
+    unknown = client.get("/api/v1/sso/start", params={"email": "carol@elsewhere.example"},
+                         follow_redirects=False)
+    assert unknown.status_code == 404
+
+
+def test_the_provider_down_is_refused_clearly(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    before = _users(client)
+    provider.stop()
+    started = client.get("/api/v1/sso/start", params={"email": f"dan@{DOMAIN}"},
+                         follow_redirects=False)
+    assert started.status_code == 502 and "discovery document" in started.text
+    assert _users(client) == before
+
+
+def _provider_token(provider: Provider, client_id: str, nonce: str) -> str:
+    """An ID token the provider really issued, to a client of the test's choosing."""
+    provider.set_user("zed", email=f"zed@{DOMAIN}", email_verified=True)
+    redirect_uri = "http://127.0.0.1/callback"
+    authorize = httpx.post(
+        f"{provider.issuer}/oauth2/authorize?"
+        + urlencode({"response_type": "code", "client_id": client_id, "scope": "openid email",
+                     "redirect_uri": redirect_uri, "nonce": nonce, "state": "s"}),
+        data={"sub": "zed"},
+    )
+    code = parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
+    token = httpx.post(f"{provider.issuer}/oauth2/token", auth=(client_id, "secret"),
+                       data={"grant_type": "authorization_code", "code": code,
+                             "redirect_uri": redirect_uri})
+    assert token.status_code == 200, token.text
+    return str(token.json()["id_token"])
+
+
+def test_a_token_for_another_audience_is_refused(provider: Provider) -> None:
+    from flightdeck.services.secrets import hash_token
+
+    id_token = _provider_token(provider, "another-client", "n")
+    check = {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks",
+             "nonce_hash": hash_token("n")}
+    assert sso.verify_id_token(id_token, client_id="another-client", **check)["sub"] == "zed"
+    with pytest.raises(sso.SsoRefused, match="aud"):
+        sso.verify_id_token(id_token, client_id=CLIENT_ID, **check)
+
+
+def test_a_token_signed_by_an_unknown_key_is_refused(provider: Provider) -> None:
+    from flightdeck.services.secrets import hash_token
+
+    now = int(time.time())
+    intruder = RSAKey.generate_key(2048, parameters={"kid": "intruder"})
+    forged = jwt.encode(
+        {"alg": "RS256", "kid": "intruder"},
+        {"iss": provider.issuer, "aud": CLIENT_ID, "sub": "zed", "iat": now, "exp": now + 60,
+         "nonce": "n", "email": f"zed@{DOMAIN}"},
+        intruder,
+    )
+    with pytest.raises(sso.SsoRefused, match="does not publish"):
+        sso.verify_id_token(forged, issuer=provider.issuer, client_id=CLIENT_ID,
+                            jwks_uri=f"{provider.issuer}/jwks", nonce_hash=hash_token("n"))
+
+
+def test_the_console_sign_in_page_continues_with_sso(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    import html
+    import re
+
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'action="/api/v1/sso/start"' in page.text and "Continue with SSO" in page.text
+    provider.set_user("pia", email=f"pia@{DOMAIN}", email_verified=True)
+    onward = client.get("/api/v1/sso/start", params={"email": f"pia@{DOMAIN}", "page": "1"})
+    assert onward.status_code == 200, onward.text
+    link = re.search(r'<a href="([^"]+)">Continue to your identity provider', onward.text)
+    assert link is not None
+    url = html.unescape(link.group(1))
+    assert url.startswith(f"{provider.issuer}/oauth2/authorize?")
+    answer = httpx.post(url, data={"sub": "pia"})
+    callback = urlsplit(answer.headers["location"])
+    signed_in = client.get(f"{callback.path}?{callback.query}", follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert client.get("/api/v1/me").json()["user"]["email"] == f"pia@{DOMAIN}"

@@ -1,7 +1,7 @@
 """organization identity providers (OpenID Connect) and sign-ins in flight
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 11:20:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import flightdeck.db.types
 
-revision = "0009"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

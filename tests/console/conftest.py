@@ -6,6 +6,7 @@ Screenshots of every page visited go to tests/console/artifacts/<test>/ (not com
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from api.conftest import cheap_password_hashing, client, settings
-from cli.conftest import Server, _serve
+from cli.conftest import Server, _serve, run_cli
 
 __all__ = ["cheap_password_hashing", "client", "settings"]
 
@@ -51,6 +52,32 @@ def browser() -> Iterator[Any]:
         )
         yield launched
         launched.close()
+
+
+_VERIFY_LINK = re.compile(r"https?://\S+/verify-email\?token=\S+")
+
+
+def verification_link(email: str) -> str:
+    """The verification link mailed to ``email``, read from the embedded default's outbox
+    the way its user would: `flightdeck notifications list --local`."""
+    listed = run_cli("notifications", "list", "--local", "--to", email, "--json")
+    assert listed.returncode == 0, listed.stderr
+    links = [
+        found.group(0)
+        for mail in json.loads(listed.stdout)
+        if (found := _VERIFY_LINK.search(mail["body"]))
+    ]
+    assert links, f"no verification mail to {email}: {listed.stdout}"
+    return links[-1]
+
+
+def verify_in_browser(page: Any, email: str, password: str) -> None:
+    """After the sign-up form: the "check your mail" page, then the mailed link's form."""
+    page.get_by_role("heading", name="Check your mail").wait_for()
+    page.goto(verification_link(email))
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Verify and create account").click()
+    page.wait_for_load_state("load")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import create_engine, update
 
 from cli.conftest import Server
-from console.conftest import Pages
+from console.conftest import Pages, verify_in_browser
 from flightdeck.db.models import BrowserSession
 from flightdeck.db.types import utcnow
 
@@ -28,7 +28,7 @@ def sign_up(page: Any, url: str, email: str, organization: str | None = None) ->
     if organization is not None:
         page.get_by_label("Organization name").fill(organization)
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_load_state("load")
+    verify_in_browser(page, email, PASSWORD)
 
 
 def test_member_outsider_csrf_and_expiry_in_the_browser(

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cli.conftest import Server, run_cli
-from console.conftest import Pages, customer_env
+from console.conftest import Pages, customer_env, verification_link
 
 PASSWORD = "correct horse battery staple"
 CUSTOMER = "222222222222"
@@ -43,6 +43,13 @@ def test_seeds_journey_in_the_browser(
     page.get_by_label("Organization name").fill("Acme")
     pages.check(page, "sign up")
     page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your mail").wait_for()
+    assert "flightdeck notifications list --local --to owner@acme.example" in page.content()
+    pages.check(page, "check your mail")
+    page.goto(verification_link("owner@acme.example"))
+    page.get_by_label("Password").fill(PASSWORD)
+    pages.check(page, "verify email")
+    page.get_by_role("button", name="Verify and create account").click()
     page.get_by_role("heading", name="Acme", level=1).wait_for()
     org = urlsplit(page.url).path  # /o/<id>
     pages.check(page, "overview")

@@ -7,10 +7,11 @@ import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from httpx import Response
+from sqlalchemy import func, select, update
 
 from api.conftest import PASSWORD
-from flightdeck.db.models import BrowserSession
+from flightdeck.db.models import BrowserSession, Notification, User
 from flightdeck.db.types import utcnow
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -24,15 +25,57 @@ def csrf(client: TestClient, path: str) -> str:
     return match.group(1)
 
 
-def sign_up(client: TestClient, email: str, org: str | None = "Acme",
-            invitation: str = "") -> str:
-    """Sign up through the console's form; returns the page it lands on."""
+_LINK = re.compile(r"open (\S+/verify-email\?token=\S+)")
+
+
+def verification_link(client: TestClient, email: str) -> str:
+    """The newest verification link mailed to ``email``, read from the outbox."""
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        bodies = session.scalars(
+            select(Notification.body)
+            .where(Notification.recipient == email, Notification.kind == "account.verify_email")
+            .order_by(Notification.created_at.desc())
+        ).all()
+    assert bodies, f"no verification mail for {email}"
+    match = _LINK.search(bodies[0])
+    assert match, bodies[0]
+    return match.group(1)
+
+
+def user_count(client: TestClient) -> int:
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def request_sign_up(client: TestClient, email: str, org: str | None = "Acme",
+                    invitation: str = "") -> str:
+    """Fill in the console's sign-up form; returns the "check your mail" page."""
     form = {"csrf_token": csrf(client, "/signup"), "email": email, "password": PASSWORD}
     if invitation:
         form["invitation"] = invitation
     else:
         form["organization_name"] = org or ""
     response = client.post("/signup", data=form, follow_redirects=False)
+    assert response.status_code == 200 and "Check your mail" in response.text, response.text
+    return response.text
+
+
+def verify(client: TestClient, email: str, password: str = PASSWORD) -> Response:
+    """Open the mailed link and answer its form with ``password``."""
+    link = verification_link(client, email)
+    path = link[link.index("/verify-email"):]
+    token = path.split("token=", 1)[1]
+    form = {"csrf_token": csrf(client, path), "token": token, "password": password}
+    return client.post("/verify-email", data=form, follow_redirects=False)
+
+
+def sign_up(client: TestClient, email: str, org: str | None = "Acme",
+            invitation: str = "") -> str:
+    """Sign up through the console's form and the mailed link; returns where it lands."""
+    request_sign_up(client, email, org, invitation)
+    response = verify(client, email)
     assert response.status_code == 303, response.text
     return str(response.headers["location"])
 
@@ -44,9 +87,8 @@ def test_pages_send_a_strict_policy_and_a_safe_session_cookie(client: TestClient
     assert "unsafe-inline" not in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert "<script>" not in page.text and " style=" not in page.text
-    form = {"csrf_token": _TOKEN.search(page.text).group(1),  # type: ignore[union-attr]
-            "email": "o@acme.example", "password": PASSWORD, "organization_name": "Acme"}
-    response = client.post("/signup", data=form, follow_redirects=False)
+    request_sign_up(client, "o@acme.example")
+    response = verify(client, "o@acme.example")
     cookies = [v.lower() for k, v in response.headers.multi_items() if k == "set-cookie"]
     session_cookie = next(c for c in cookies if c.startswith("flightdeck_session="))
     assert "httponly" in session_cookie and "samesite=lax" in session_cookie
@@ -219,3 +261,107 @@ def test_a_refused_deployment_form_never_sends_the_secret_back(client: TestClien
     assert refused.status_code == 422
     assert "environment: &#39;1BAD&#39; is not a valid variable name" in refused.text
     assert "hunter2-secret" not in refused.text
+
+
+def test_sign_up_creates_the_account_only_through_the_mailed_link(client: TestClient) -> None:
+    page = request_sign_up(client, "o@acme.example")
+    assert "flightdeck notifications list --local --to o@acme.example" in page
+    assert user_count(client) == 0
+    assert "flightdeck_session" not in client.cookies
+    assert client.get("/", follow_redirects=False).status_code == 303  # still signed out
+    link = verification_link(client, "o@acme.example")
+    assert link.startswith("http://") and "/verify-email?token=" in link
+    # An address that already has an account gets the very same page, and no second account.
+    landed = sign_up(client, "o@acme.example")
+    assert landed.startswith("/o/") and client.get(landed).status_code == 200
+    client.cookies.clear()
+    again = request_sign_up(client, "o@acme.example", org="Again")
+    minute = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
+    assert minute.sub("", again) == minute.sub("", page)
+    assert user_count(client) == 1
+
+
+def test_a_wrong_password_or_bad_token_on_the_verify_form_creates_nothing(
+    client: TestClient,
+) -> None:
+    request_sign_up(client, "o@acme.example")
+    wrong = verify(client, "o@acme.example", password="not the password chosen")
+    assert wrong.status_code == 422 and "sign up again" in wrong.text
+    assert user_count(client) == 0 and "flightdeck_session" not in client.cookies
+    bad = client.post("/verify-email", data={
+        "csrf_token": csrf(client, "/verify-email?token=nope"), "token": "nope",
+        "password": PASSWORD})
+    assert bad.status_code == 422 and "unknown or expired verification token" in bad.text
+    assert user_count(client) == 0
+    no_token = client.get("/verify-email")
+    assert no_token.status_code == 200 and "has no verification token" in no_token.text
+    forged = client.post("/verify-email", data={"token": "nope", "password": PASSWORD})
+    assert forged.status_code == 403
+    # The right password still works afterwards.
+    assert verify(client, "o@acme.example").status_code == 303
+    assert user_count(client) == 1
+
+
+def test_repeated_failed_sign_ins_answer_429_with_the_wait(client: TestClient) -> None:
+    sign_up(client, "o@acme.example")
+    client.cookies.clear()
+    answers = []
+    for _ in range(12):
+        form = {"csrf_token": csrf(client, "/login"), "email": "o@acme.example",
+                "password": "wrong password here"}
+        answers.append(client.post("/login", data=form, follow_redirects=False))
+        if answers[-1].status_code == 429:
+            break
+    assert answers[0].status_code == 401
+    throttled = answers[-1]
+    assert throttled.status_code == 429, [a.status_code for a in answers]
+    seconds = int(throttled.headers["retry-after"])
+    assert seconds > 0 and f"try again in {seconds} seconds" in throttled.text
+    # While locked even the right password is refused, and no session starts.
+    form = {"csrf_token": csrf(client, "/login"), "email": "o@acme.example",
+            "password": PASSWORD}
+    locked = client.post("/login", data=form, follow_redirects=False)
+    assert locked.status_code == 429 and "flightdeck_session" not in client.cookies
+
+
+def test_owners_revoke_pending_invitations_and_invited_users_accept(client: TestClient) -> None:
+    org = sign_up(client, "o@acme.example")
+    for email in ("gone@acme.example", "m@acme.example"):
+        invited = client.post(f"{org}/people/invite", data={
+            "csrf_token": csrf(client, f"{org}/people"), "email": email, "role": "member"})
+        assert invited.status_code == 200, invited.text
+    people = client.get(f"{org}/people").text
+    assert "Pending invitations" in people and "gone@acme.example" in people
+    revoke = re.search(
+        r'action="([^"]+/revoke)"[^>]*>.{0,200}?Revoke invitation for gone@acme.example',
+        people, re.S)
+    assert revoke, people
+    revoked = client.post(revoke.group(1), data={"csrf_token": csrf(client, f"{org}/people")},
+                          follow_redirects=False)
+    assert revoked.status_code == 303
+    people = client.get(f"{org}/people").text
+    assert "Revoke invitation for gone@acme.example" not in people
+    assert "Revoke invitation for m@acme.example" in people
+    # m@ already has an account elsewhere: the invitation waits until accepted.
+    client.cookies.clear()
+    elsewhere = sign_up(client, "m@acme.example", org="Mine")
+    assert client.get(org).status_code == 404  # not a member yet
+    mine = client.get("/account/invitations")
+    assert mine.status_code == 200 and "Acme" in mine.text
+    accept = re.search(r'action="(/account/invitations/[^"]+/accept)"', mine.text)
+    assert accept, mine.text
+    forged = client.post(accept.group(1), data={})
+    assert forged.status_code == 403 and client.get(org).status_code == 404
+    joined = client.post(accept.group(1),
+                         data={"csrf_token": csrf(client, "/account/invitations")},
+                         follow_redirects=False)
+    assert joined.status_code == 303 and joined.headers["location"] == org
+    assert client.get(org).status_code == 200 and client.get(elsewhere).status_code == 200
+    assert "No open invitations" in client.get("/account/invitations").text
+    again = client.post(accept.group(1),
+                        data={"csrf_token": csrf(client, "/account/invitations")})
+    assert again.status_code == 404
+    # The revoked invitation is not offered to its address either.
+    client.cookies.clear()
+    sign_up(client, "gone@acme.example", org="Gone")
+    assert "No open invitations" in client.get("/account/invitations").text

@@ -47,6 +47,7 @@ from flightdeck.services.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
     Unauthenticated,
 )
 from flightdeck.services.governance import views as governance
@@ -80,6 +81,7 @@ __all__ = [
     "Notification",
     "Organization",
     "OrganizationMembership",
+    "TooManyAttempts",
     "Unauthenticated",
     "User",
     "Workspace",

@@ -9,6 +9,7 @@ from flightdeck.console.views import (
     clusters,
     deployments,
     governance,
+    invitations,
     organization,
     people,
     sign_in,
@@ -18,6 +19,7 @@ from flightdeck.console.views import (
 ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
     tokens.router,
+    invitations.router,
     organization.router,
     aws.router,
     clusters.router,

@@ -1,5 +1,6 @@
 """Workspaces and people: create and delete workspaces, invite (the link shown once),
-change roles, remove members; the last-Owner rule explained where it blocks."""
+list and revoke pending invitations, change roles, remove members; the last-Owner rule
+explained where it blocks."""
 
 from __future__ import annotations
 
@@ -198,6 +199,9 @@ def _people_page(
         owner_count=owners,
         last_owner_rule=LAST_OWNER_RULE,
         workspaces=workspace_list,
+        invitations=data.orgs.list_invitations(session, user, organization_id)
+        if ctx.is_owner
+        else [],
         **extra,
     )
 
@@ -245,6 +249,20 @@ def invite(
         invitation_link=link,
         added=result.membership is not None,
     )
+
+
+@router.post("/people/invitations/{invitation_id}/revoke")
+def revoke_invitation(
+    organization_id: str,
+    invitation_id: str,
+    request: Request,
+    user: UserDep,
+    session: DbDep,
+    form: FormDep,
+) -> Response:
+    del form
+    data.orgs.revoke_invitation(session, user, organization_id, invitation_id)
+    return redirect(request, f"/o/{organization_id}/people")
 
 
 @router.post("/people/{user_id}/role")

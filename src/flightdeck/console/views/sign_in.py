@@ -1,4 +1,5 @@
-"""Sign up, sign in, sign out, and where a signed-in person lands."""
+"""Sign up (verified by the link mailed to the address), sign in (throttled), sign out,
+and where a signed-in person lands."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from flightdeck.api.routes.auth import client_address, throttle_policy
 from flightdeck.console import data, security
 from flightdeck.console.pages import (
     DbDep,
@@ -42,7 +44,13 @@ def home(request: Request, user: UserDep, session: DbDep) -> Response:
     organizations = data.orgs.list_organizations(session, user)
     if organizations:
         return redirect(request, f"/o/{organizations[0][0].id}")
-    return render(request, "no_organization.html", user=user, title="Create an organization")
+    return render(
+        request,
+        "no_organization.html",
+        user=user,
+        title="Create an organization",
+        invitations=data.orgs.list_my_invitations(session, user),
+    )
 
 
 @router.post("/organizations")
@@ -88,7 +96,26 @@ def login(request: Request, session: DbDep, form: FormDep) -> Response:
     email = field(form, "email")
     target = field(form, "next", "/")
     try:
-        user = data.auth.authenticate_password(session, email, field(form, "password"))
+        user = data.auth.sign_in(
+            session,
+            email,
+            field(form, "password"),
+            client_address=client_address(request),
+            policy=throttle_policy(security.settings_of(request)),
+        )
+    except data.TooManyAttempts as exc:
+        response = render(
+            request,
+            "login.html",
+            status=429,
+            title="Sign in",
+            next_path=_safe_next(target),
+            error=exc.message,
+            retry_after_seconds=exc.retry_after_seconds,
+            values={"email": email},
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     except data.Unauthenticated as exc:
         return render(
             request,
@@ -125,26 +152,63 @@ def signup(request: Request, session: DbDep, form: FormDep) -> Response:
     invitation = field(form, "invitation")
     settings = security.settings_of(request)
     try:
-        result = data.auth.sign_up(
+        requested = data.auth.request_sign_up(
             session,
             email=values["email"],
             password=field(form, "password"),
             name=values["name"],
             organization_name=None if invitation else values["organization_name"],
             invitation_token=invitation or None,
-            hosted_mode=settings.hosted_mode,
+            verify_url=f"{settings.resolved_public_url}/verify-email",
+            lifetime_seconds=settings.email_verification_seconds,
         )
-    except (data.InvalidInput, data.Conflict, data.NotFound) as exc:
-        status = 409 if isinstance(exc, data.Conflict) else 422
+    except (data.InvalidInput, data.NotFound) as exc:
         return render(
             request,
             "signup.html",
-            status=status,
+            status=422,
             title="Create your account",
             invitation=invitation,
             error=exc.message,
             error_field=exc.field,
             values=values,
+        )
+    # The same page whether or not the address already has an account.
+    return render(
+        request,
+        "check_mail.html",
+        title="Check your mail",
+        email=requested.email,
+        expires_at=requested.expires_at,
+        outbox=settings.smtp_host is None,
+    )
+
+
+@router.get("/verify-email")
+def verify_email_page(
+    request: Request,
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Where the mailed link lands: ask again for the password chosen at sign-up."""
+    return render(request, "verify_email.html", title="Verify your email", token=token)
+
+
+@router.post("/verify-email")
+def verify_email(request: Request, session: DbDep, form: FormDep) -> Response:
+    token = field(form, "token")
+    settings = security.settings_of(request)
+    try:
+        result = data.auth.verify_email(
+            session, token, password=field(form, "password"), hosted_mode=settings.hosted_mode
+        )
+    except (data.NotFound, data.InvalidInput, data.Conflict) as exc:
+        return render(
+            request,
+            "verify_email.html",
+            status=409 if isinstance(exc, data.Conflict) else 422,
+            title="Verify your email",
+            token=token,
+            error=exc.message,
         )
     target = f"/o/{result.organization.id}" if result.organization else "/"
     return _start_session(request, session, result.user, target)

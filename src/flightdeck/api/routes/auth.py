@@ -28,7 +28,8 @@ from flightdeck.services.signin_throttle import ThrottlePolicy
 router = APIRouter(tags=["auth"])
 
 
-def _set_session_cookie(response: Response, settings: Settings, secret: str) -> None:
+def set_session_cookie(response: Response, settings: Settings, secret: str) -> None:
+    """The browser-session cookie, with one set of attributes for every way of signing in."""
     response.set_cookie(
         settings.session_cookie_name,
         secret,
@@ -99,7 +100,7 @@ def verify_email(
         secret = auth.start_browser_session(
             session, result.user, settings.session_max_age_seconds
         )
-        _set_session_cookie(response, settings, secret)
+        set_session_cookie(response, settings, secret)
     return VerifiedOut(
         user=UserOut.model_validate(result.user),
         organization=OrganizationOut.model_validate(result.organization)
@@ -132,7 +133,7 @@ def login(
         ).secret
     else:
         secret = auth.start_browser_session(session, user, settings.session_max_age_seconds)
-        _set_session_cookie(response, settings, secret)
+        set_session_cookie(response, settings, secret)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
+from flightdeck.api.routes.auth import set_session_cookie
 from flightdeck.db.models import IdentityProvider
 from flightdeck.services import auth, sso
 
@@ -202,14 +203,6 @@ def callback(
                 session, signed_in.user, settings.session_max_age_seconds
             )
             page = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-            page.set_cookie(
-                settings.session_cookie_name,
-                secret,
-                max_age=settings.session_max_age_seconds,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                path="/",
-            )
+            set_session_cookie(page, settings, secret)
     page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
     return page

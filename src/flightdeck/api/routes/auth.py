@@ -57,7 +57,7 @@ def client_address(request: Request) -> str:
 
 @router.post(
     "/auth/signup",
-    responses=error_responses(422),
+    responses=error_responses(404, 422),
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SignUpRequestedOut,
 )
@@ -82,7 +82,9 @@ def sign_up(body: SignUpIn, session: SessionDep, settings: SettingsDep) -> SignU
     )
 
 
-@router.post("/auth/verify-email", responses=error_responses(409, 422), response_model=VerifiedOut)
+@router.post(
+    "/auth/verify-email", responses=error_responses(404, 409, 422), response_model=VerifiedOut
+)
 def verify_email(
     body: VerifyEmailIn, response: Response, session: SessionDep, settings: SettingsDep
 ) -> VerifiedOut:

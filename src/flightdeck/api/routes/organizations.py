@@ -106,7 +106,7 @@ def invite_member(
 
 @router.get(
     "/{organization_id}/invitations",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404, 422),
     response_model=list[InvitationOut],
 )
 def list_invitations(
@@ -121,7 +121,7 @@ def list_invitations(
 
 @router.delete(
     "/{organization_id}/invitations/{invitation_id}",
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409, 422),
     response_model=InvitationOut,
 )
 def revoke_invitation(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import secrets
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -118,9 +118,16 @@ def _refused_page(message: str, status_code: int) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code)
 
 
+# A browser follows these two: a refusal is a page, not JSON.
+REFUSED_PAGES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Sign-in refused (a page saying why)", "content": {"text/html": {}}},
+    502: {"description": "The identity provider failed (a page)", "content": {"text/html": {}}},
+}
+
+
 @router.get(
     "/sso/start",
-    responses=error_responses(404, 422),
+    responses={**error_responses(404, 422), **REFUSED_PAGES},
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def start(
@@ -169,7 +176,7 @@ def start(
 
 @router.get(
     "/sso/callback",
-    responses=error_responses(422),
+    responses={**error_responses(422), **REFUSED_PAGES},
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def callback(

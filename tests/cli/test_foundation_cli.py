@@ -131,8 +131,8 @@ def test_tokens_are_kept_per_server_and_a_url_from_the_environment_is_not_rememb
     config = tmp_path / "u"
     # As the quickstart suggests: FLIGHTDECK_URL=<its server> flightdeck login ...
     env = _as(config, FLIGHTDECK_URL=server.url)
-    assert run_cli("signup", "--email", "p@acme.example", "--organization", "P",
-                   env=env).returncode == 0
+    sign_up_and_verify(env, "p@acme.example", "--organization", "P",
+                       database_url=server.database_url)
     assert run_cli("organization", "list", env=env).returncode == 0
     default = _stored(config, monkeypatch)
     assert (default.url, default.token) == (credentials.DEFAULT_URL, None)
@@ -162,8 +162,8 @@ def test_login_and_logout_say_what_happened(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = _as(tmp_path / "u")
-    assert run_cli("signup", "--email", "w@acme.example", "--organization", "W",
-                   env=env).returncode == 0
+    sign_up_and_verify(env, "w@acme.example", "--organization", "W",
+                       database_url=server.database_url)
     wrong = run_cli("login", "--email", "w@acme.example",
                     env={**env, "FLIGHTDECK_PASSWORD": "not the password at all"})
     assert wrong.returncode == 1

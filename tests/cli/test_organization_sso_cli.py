@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from cli.conftest import Server, run_cli
+from cli.conftest import Server, run_cli, sign_up_and_verify
 from support.oidc_provider import running_provider
 
 PASSWORD = "correct horse battery staple"
@@ -16,8 +16,8 @@ SECRET = "the-client-secret-never-shown"
 def test_owner_adds_lists_and_removes_a_provider(server: Server, tmp_path: Path) -> None:
     owner = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "owner"),
              "FLIGHTDECK_PASSWORD": PASSWORD}
-    assert run_cli("signup", "--email", "owner@acme.example", "--organization", "Acme",
-                   env=owner).returncode == 0
+    sign_up_and_verify(owner, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
     with running_provider() as provider:
         added = run_cli("organization", "sso", "add", "--issuer", provider.issuer,
                         "--client-id", "flightdeck", "--domain", "acme.example",

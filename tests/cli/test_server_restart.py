@@ -96,7 +96,7 @@ class ServerQuickstart(Quickstart):
     def _local_runtime(self) -> tuple[LocalRuntime, DeploymentSpec]:
         from flightdeck.db.engine import make_engine, make_session_factory
         from flightdeck.db.models import Deployment
-        from flightdeck.services.deployments import runtime_spec
+        from flightdeck.services.deployments.requests import runtime_spec
 
         engine = make_engine(f"sqlite:///{self.data_dir / 'flightdeck.db'}")
         try:

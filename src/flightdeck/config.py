@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765  # Airflow owns 8080; stay well clear of it.
@@ -39,16 +42,45 @@ def secure_data_dir(data_dir: Path) -> Path:
     return data_dir
 
 
-def data_dir_secret_key(data_dir: Path) -> str:
-    """The data directory's random secret key, created (0600) on first use."""
+def data_dir_secret_key(data_dir: Path, new_key: str | None = None) -> str:
+    """The data directory's random secret key, created (0600) on first use.
+
+    ``new_key`` is the value to store when there is none yet (a fresh random one if not
+    given); a key already there always wins.
+    """
     path = secure_data_dir(data_dir) / SECRET_KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
+        handle.write((new_key or secrets.token_urlsafe(48)) + "\n")
     return path.read_text().strip()
+
+
+def _stored_secret_key(data_dir: Path) -> str | None:
+    try:
+        return (data_dir / SECRET_KEY_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+_defer_key_file: ContextVar[bool] = ContextVar("defer_key_file", default=False)
+
+
+@contextmanager
+def secret_key_file_deferred() -> Iterator[None]:
+    """Settings read inside this block keep a new data directory's key in memory.
+
+    ``flightdeck server`` holds its port and the data directory's lock before it writes
+    anything, so a server that cannot start leaves no trace; it then calls
+    ``Settings.save_secret_key``.
+    """
+    token = _defer_key_file.set(True)
+    try:
+        yield
+    finally:
+        _defer_key_file.reset(token)
 
 
 class Settings(BaseSettings):
@@ -126,18 +158,24 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str = "flightdeck@localhost"
 
+    # A new data directory's key, chosen but not yet written (see secret_key_file_deferred).
+    _unsaved_secret_key: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.mode != "production":
             if not self.secret_key:
                 try:
-                    self.secret_key = data_dir_secret_key(self.data_dir)
+                    stored = _stored_secret_key(self.data_dir)
                 except OSError as exc:
-                    raise ValueError(
-                        f"no FLIGHTDECK_SECRET_KEY, and the data directory {self.data_dir} "
-                        f"cannot hold one ({exc.strerror}); set FLIGHTDECK_SECRET_KEY or a "
-                        "writable FLIGHTDECK_DATA_DIR"
-                    ) from None
+                    raise ValueError(self._key_problem(exc)) from None
+                if stored is not None:
+                    self.secret_key = stored
+                elif _defer_key_file.get():
+                    self.secret_key = secrets.token_urlsafe(48)
+                    self._unsaved_secret_key = True
+                else:
+                    self.secret_key = self._write_secret_key(None)
             return self
         problems = []
         if len(self.secret_key) < MIN_SECRET_KEY_CHARS:
@@ -156,6 +194,24 @@ class Settings(BaseSettings):
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         self.cookie_secure = True  # production is served over HTTPS: never a plain cookie
         return self
+
+    def save_secret_key(self) -> None:
+        """Write the key chosen under ``secret_key_file_deferred`` (nothing else to do)."""
+        if self._unsaved_secret_key:
+            self.secret_key = self._write_secret_key(self.secret_key)
+            self._unsaved_secret_key = False
+
+    def _write_secret_key(self, key: str | None) -> str:
+        try:
+            return data_dir_secret_key(self.data_dir, key)
+        except OSError as exc:
+            raise ValueError(self._key_problem(exc)) from None
+
+    def _key_problem(self, exc: OSError) -> str:
+        return (
+            f"no FLIGHTDECK_SECRET_KEY, and the data directory {self.data_dir} cannot hold "
+            f"one ({exc.strerror}); set FLIGHTDECK_SECRET_KEY or a writable FLIGHTDECK_DATA_DIR"
+        )
 
     @property
     def resolved_public_url(self) -> str:

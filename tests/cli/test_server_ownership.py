@@ -145,10 +145,7 @@ def test_a_port_in_use_is_found_before_anything_is_written(running: Server, tmp_
         data_dir = tmp_path / "other"
         code, output = second_start(tmp_path, data_dir, port)
     assert_one_line_refusal(code, output, f"127.0.0.1:{port}", "--port")
-    # Only the data directory's own secret key, made when the settings are first read (a
-    # known gap: the key should wait until the port is held).
-    written = {p.name for p in data_dir.iterdir()} if data_dir.exists() else set()
-    assert written <= {"secret.key"}, "nothing written for a server that cannot listen"
+    assert not data_dir.exists(), "nothing written for a server that cannot listen"
 
 
 def test_a_read_only_data_dir_is_refused(running: Server, tmp_path: Path) -> None:
@@ -168,7 +165,8 @@ def test_a_damaged_emulator_state_is_refused(running: Server, tmp_path: Path) ->
     before = files_of(data_dir)
     code, output = second_start(tmp_path, data_dir, free_port())
     assert_one_line_refusal(code, output, str(state / "snapshot.pickle"), "aside")
-    left_alone = {"server.lock", "secret.key"}  # the key: made when settings are first read
+    assert "secret.key" not in files_of(data_dir), "no key for a server that did not start"
+    left_alone = {"server.lock"}
     assert {k: v for k, v in files_of(data_dir).items() if k not in left_alone} == {
         k: v for k, v in before.items() if k not in left_alone
     }

@@ -31,8 +31,10 @@ def register(app: typer.Typer) -> None:
 
         from flightdeck.api.app import create_app
         from flightdeck.cli.settings import load_settings
+        from flightdeck.config import secret_key_file_deferred
 
-        settings = load_settings()
+        with secret_key_file_deferred():
+            settings = load_settings()
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
         isolation = (
@@ -86,6 +88,12 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
         if settings.embedded_emulator and not settings.aws_endpoint_url:
             check_state_dir(emulator_state_dir(settings))
     except EmulatorStateError as exc:
+        listener.close()
+        lock.release()
+        raise CliError(str(exc)) from exc
+    try:
+        settings.save_secret_key()
+    except ValueError as exc:
         listener.close()
         lock.release()
         raise CliError(str(exc)) from exc

@@ -26,6 +26,18 @@ class DeploymentPhase(StrEnum):
     DELETED = "Deleted"
 
 
+class DeploymentEventKind(StrEnum):
+    """What a line of a Deployment's timeline is about."""
+
+    CREATED = "created"
+    UPDATED = "updated"  # its spec or environment changed (a new generation)
+    PHASE = "phase"  # it turned Healthy, Unhealthy, ...
+    RESTARTED = "restarted"  # its Airflow was started again (control plane restart, crash)
+    DEPLOY = "deploy"  # a deploy finished: succeeded, rejected or failed
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
 class DeployStatus(StrEnum):
     PENDING = "pending"  # uploaded, waiting for the worker
     CHECKING = "checking"  # a worker is checking it now

@@ -114,6 +114,7 @@ CASES = [
     Case("PATCH", DEP, (401, 404, 200, 200, 404), {"max_workers": 3}),
     Case("DELETE", DEP, (401, 404, 202, 202, 404)),
     Case("GET", DEP + "/deploys", (401, 404, 200, 200, 404)),
+    Case("GET", DEP + "/events", (401, 404, 200, 200, 404)),
     # The world's cluster row has no provisioning outputs: 422 naming what is missing.
     Case("GET", DEP + "/manifests", (401, 404, 422, 422, 404)),
     # The body is not a bundle: 422 once the caller may deploy at all.

@@ -9,6 +9,7 @@ on processes of the new server only, and the DAG runs again and reads its secret
 
 from __future__ import annotations
 
+import configparser
 import os
 import secrets
 import signal
@@ -108,9 +109,55 @@ class ServerQuickstart(Quickstart):
 
 
 def _run_state(run: ServerQuickstart) -> supervisor.RunState:
-    state = supervisor.read_state(Project(run.data_dir / "deployments" / str(run.deployment_id)))
-    assert state is not None
+    directory = run.data_dir / "deployments" / str(run.deployment_id)
+    state = supervisor.read_state(Project(directory))
+    found = sorted(str(p.relative_to(directory)) for p in directory.rglob("run.json"))
+    assert state is not None, f"no run state under {directory}; run.json files: {found}"
     return state
+
+
+def steady_state_calls(run: ServerQuickstart, monkeypatch: pytest.MonkeyPatch) -> int:
+    """AWS calls of one reconcile pass of the Active cluster, made here through the same
+    engine and the running server's emulator (a steady-state pass only reads)."""
+    from flightdeck.aws import session as aws_session
+    from flightdeck.aws.emulator.accounts import static_credentials
+    from flightdeck.db.engine import make_engine, make_session_factory
+    from flightdeck.db.models import AwsAccount, Cluster
+    from flightdeck.services.clusters.engine import aws_engine
+    from flightdeck.services.orgs import external_id_for
+
+    profiles = configparser.ConfigParser()
+    profiles.read(run.data_dir / "aws" / "config")
+    setup = run.api.get(f"/organizations/{run.org_id}/aws/role-setup")
+    platform = static_credentials(setup["platform_account_id"])
+    sessions = aws_session.SessionFactory(
+        endpoint_url=profiles["profile customer"]["endpoint_url"],
+        credentials=aws_session.StaticCredentials(
+            platform.access_key_id, platform.secret_access_key, platform.session_token
+        ),
+    )
+    calls: list[str] = []
+    original = aws_session.client
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built = original(*args, **kwargs)
+        built.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+        return built
+
+    monkeypatch.setattr(aws_session, "client", counting)
+    engine = make_engine(f"sqlite:///{run.data_dir / 'flightdeck.db'}")
+    try:
+        with make_session_factory(engine)() as session:
+            cluster = session.query(Cluster).filter_by(organization_id=run.org_id).one()
+            account = session.get(AwsAccount, cluster.aws_account_ref)
+            assert account is not None
+            external_id = external_id_for(session, run.org_id)
+            outcome = aws_engine(sessions)(cluster, account, external_id, lambda *_: None)
+    finally:
+        engine.dispose()
+        monkeypatch.setattr(aws_session, "client", original)
+    assert outcome.phase == "Active", outcome
+    return len([name for name in calls if name != "AssumeRole"])
 
 
 def _processes_with_token(token: str) -> list[int]:
@@ -136,10 +183,6 @@ def _wait_healthy(run: ServerQuickstart, timeout: float = 900) -> dict[str, Any]
         time.sleep(2)
 
 
-@pytest.mark.skip(
-    reason="after merging the customer-code sandbox, the Deployment's run state is not found "
-    "where this test reads it once the quickstart flow ends (issue #12 stays open for it)"
-)
 def test_everything_is_as_it_was_after_kill_minus_9(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,6 +195,8 @@ def test_everything_is_as_it_was_after_kill_minus_9(
         run.run()
         org = f"/organizations/{run.org_id}"
         plan_before = run.api.get(f"{org}/clusters/{CLUSTER}/plan")
+        calls_before = steady_state_calls(run, monkeypatch)
+        assert calls_before <= 5
         first_state = _run_state(run)
         assert first_state.token and all(first_state.alive().values())
 
@@ -166,9 +211,13 @@ def test_everything_is_as_it_was_after_kill_minus_9(
         plan_after = run.api.get(f"{org}/clusters/{CLUSTER}/plan")
         assert plan_after == plan_before
         assert not [change for change in plan_after if change["action"] == "create"], plan_after
+        assert steady_state_calls(run, monkeypatch) == calls_before
 
         deployment = _wait_healthy(run)
         assert deployment["running_executor"] == "LocalExecutor"
+        events = run.api.get(f"{org}/deployments/{run.deployment_id}/events")
+        restarts = [e["message"] for e in events if e["kind"] == "restarted"]
+        assert restarts and "with the control plane" in restarts[0], events
         second_state = _run_state(run)
         assert second_state.token != first_state.token
         for name, pid in first_state.pids.items():

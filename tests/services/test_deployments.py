@@ -274,6 +274,7 @@ class RecordingRuntime:
     health: str = "creating"
     serving: str | None = None
     reject: set[str] = field(default_factory=set)
+    run: str | None = "run-1"  # names the start of the processes (see RuntimeStatus.run_id)
 
     def apply(self, spec: DeploymentSpec, cluster: ClusterOutputs) -> RuntimeStatus:
         self.calls.append(("apply", (spec, cluster)))
@@ -283,7 +284,8 @@ class RecordingRuntime:
         self.calls.append(("status", spec.id))
         return RuntimeStatus(self.health, f"{self.health} now", url="http://127.0.0.1:1",
                              components={"scheduler": self.health == "healthy"},
-                             deploy_id=self.serving)
+                             deploy_id=self.serving,
+                             run_id=self.run if self.health == "healthy" else None)
 
     def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
         assert bundle.archive.read_bytes()[:2] == b"\x1f\x8b"
@@ -586,3 +588,72 @@ def test_any_error_inside_deploy_code_ends_the_deploy_with_a_short_message(
     assert len(deploy.message) <= 1024 and "/srv/private" not in deploy.message
     row = _get(factory, Deployment, deployment_id)
     assert row.lease_owner is None and row.phase == "Healthy"
+
+
+# -- the timeline ----------------------------------------------------------------------------
+def _timeline(
+    factory: sessionmaker[Session], org: Org, deployment_id: str
+) -> list[tuple[str, str]]:
+    from flightdeck.services.deployments import timeline
+
+    with factory() as session:
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        return [(e.kind, e.message) for e in reversed(timeline.list_events(session, deployment))]
+
+
+def test_the_timeline_tells_what_happened_and_why(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    runtime = RecordingRuntime(health="creating")
+    worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
+    _pass(worker, factory, deployment_id)  # still Creating: no phase line
+    runtime.health = "healthy"
+    _pass(worker, factory, deployment_id)
+    _submit(factory, org, settings)
+    _pass(worker, factory, deployment_id)
+    runtime.health, runtime.run = "unhealthy", None  # its processes died
+    _pass(worker, factory, deployment_id)
+    runtime.health, runtime.run = "healthy", "run-2"  # this worker started them again
+    _pass(worker, factory, deployment_id)
+    # A new control plane (a new worker) finds processes of a new start.
+    runtime.run = "run-3"
+    restarted = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
+    _pass(restarted, factory, deployment_id)
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        deployments.update_deployment(session, owner, org.org_id, "analytics",
+                                      deployments.DeploymentUpdate(max_workers=4,
+                                                                   environment={"TZ": "CET"},
+                                                                   secret_environment={"NEW": "x"}),
+                                      settings)
+        deployments.request_deletion(session, owner, org.org_id, "analytics")
+    _pass(restarted, factory, deployment_id)
+
+    lines = _timeline(factory, org, deployment_id)
+    kinds = [kind for kind, _ in lines]
+    assert kinds == ["created", "phase", "deploy", "phase", "restarted", "phase", "restarted",
+                     "updated", "deleting", "deleted"]
+    messages = dict(enumerate(message for _, message in lines))
+    assert "owner@acme.example" in messages[0] and "prod" in messages[0]
+    assert messages[1] == "Healthy"
+    assert "succeeded" in messages[2]
+    assert messages[3].startswith("Unhealthy: unhealthy now")
+    assert "processes had stopped" in messages[4]
+    assert "with the control plane" in messages[6]
+    assert "max_workers" in messages[7] and "environment TZ" in messages[7]
+    assert "secret NEW" in messages[7] and "CET" not in messages[7]
+    assert SECRET not in " ".join(messages.values())
+
+
+def test_the_timeline_is_read_only_by_those_who_may_see_the_deployment(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    with factory() as session:
+        stranger = _sign_up(session, "eve@evil.example", "Evil").user
+        with pytest.raises(NotFound):
+            deployments.get_deployment(session, stranger, org.org_id, deployment_id)
+    assert [kind for kind, _ in _timeline(factory, org, deployment_id)] == ["created"]

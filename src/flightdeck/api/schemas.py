@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flightdeck.aws import reference
 from flightdeck.db.models import OrganizationMembership, WorkspaceMembership
+from flightdeck.phases import DeploymentEventKind
 from flightdeck.runtime import base as deployment
 from flightdeck.runtime.base import Executor, SchedulerSize
 from flightdeck.services.validation import MIN_PASSWORD_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN
@@ -307,6 +308,13 @@ class ClusterEventOut(Output):
     action: str
     resource: str
     aws_id: str | None
+    message: str
+    created_at: datetime
+
+
+class DeploymentEventOut(Output):
+    id: str
+    kind: DeploymentEventKind
     message: str
     created_at: datetime
 

@@ -188,6 +188,24 @@ def get(
 
 
 @app.command()
+def events(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
+    """Show the Deployment's timeline, newest first: created, changed, phases, Airflow
+    started again (after a control plane restart or a crash), deploys, deletion."""
+    from flightdeck.cli.output import print_json, print_table
+
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path(f"/deployments/{deployment}/events"))
+    if cli.json_output:
+        print_json(rows)
+    elif not rows:
+        typer.echo("No events yet: the worker has not reached this Deployment.")
+    else:
+        print_table(rows, [("created_at", "WHEN"), ("kind", "WHAT"), ("message", "DETAIL")])
+
+
+@app.command()
 def manifests(
     ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
 ) -> None:

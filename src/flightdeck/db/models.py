@@ -344,6 +344,21 @@ class Deployment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class DeploymentEvent(Base):
+    """One line of a Deployment's timeline (what happened to it, and why)."""
+
+    __tablename__ = "deployment_events"
+    __table_args__ = (
+        Index("ix_deployment_events_deployment_created", "deployment_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Deploy(Base):
     """One code upload to a Deployment: checked, then switched to, or rejected with reasons."""
 

@@ -122,6 +122,9 @@ class RuntimeStatus:
     url: str | None = None
     components: Mapping[str, bool] = field(default_factory=dict)
     deploy_id: str | None = None  # the code bundle currently serving
+    # Names the start of the processes now serving (healthy only); a new value means the
+    # runtime started them again. Not a secret: a digest, never the processes' run token.
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -579,7 +579,9 @@ class LocalRuntime:
         if dead:
             culprit, verb = dead[0], "is not running"
         elif not bad:
-            return RuntimeStatus("healthy", "", state.url, components, deploy_id)
+            return RuntimeStatus(
+                "healthy", "", state.url, components, deploy_id, run_id=_run_id(state)
+            )
         elif time.time() - float(record.get("started_at") or 0) < self.startup_grace:
             waiting = ", ".join(bad)
             message = f"Waiting for {waiting} to report healthy"
@@ -670,6 +672,13 @@ def _mark_stopped(directory: Path) -> None:
     record = layout.read_record(directory)
     if record.get("phase") in ("started", "starting", "failed"):
         layout.update_record(directory, phase="stopped", attempted_at=0, error=None)
+
+
+def _run_id(state: supervisor.RunState) -> str | None:
+    """A public name for this start of the processes (their run token stays private)."""
+    if not state.token:
+        return None
+    return hashlib.sha256(state.token.encode()).hexdigest()[:12]
 
 
 def _kill_stragglers(airflow_home: Path) -> None:

@@ -12,6 +12,7 @@ from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     DeploymentCreateIn,
+    DeploymentEventOut,
     DeploymentOut,
     DeploymentUpdateIn,
     DeployOut,
@@ -19,6 +20,7 @@ from flightdeck.api.schemas import (
 )
 from flightdeck.db.models import Deploy, Deployment
 from flightdeck.services.deployments import requests as deployments
+from flightdeck.services.deployments import timeline
 from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput
 
@@ -134,6 +136,16 @@ def delete_deployment(
     organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
 ) -> DeploymentOut:
     return deployment_out(deployments.request_deletion(session, user, organization_id, deployment))
+
+
+@router.get("/{deployment}/events", response_model=list[DeploymentEventOut])
+def deployment_events(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> list[DeploymentEventOut]:
+    """The Deployment's timeline, newest first: created, changed, phases, Airflow started
+    again (control plane restart or crash), deploy outcomes, deletion."""
+    row = deployments.get_deployment(session, user, organization_id, deployment)
+    return [DeploymentEventOut.model_validate(e) for e in timeline.list_events(session, row)]
 
 
 @router.get("/{deployment}/manifests")

@@ -28,6 +28,7 @@ from flightdeck.aws.provision.storage import LOG_BUCKET, LogBucketStep
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.db.types import utcnow
+from flightdeck.phases import DeploymentEventKind
 from flightdeck.runtime import base as limits
 from flightdeck.runtime.base import (
     EXECUTORS,
@@ -38,6 +39,7 @@ from flightdeck.runtime.base import (
 )
 from flightdeck.services import audit
 from flightdeck.services.access import org_membership, require_member, require_workspace
+from flightdeck.services.deployments import timeline
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import seal, unseal
@@ -311,6 +313,13 @@ def create_deployment(
     )
     session.add(deployment)
     session.flush()
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.CREATED,
+        f"created by {user.email} on cluster {cluster.name} (workspace {workspace.name}), "
+        f"Airflow {spec['airflow_version']}",
+    )
     audit.record(
         session,
         action="deployment.create",
@@ -366,20 +375,53 @@ def update_deployment(
     _check_secret_keys(spec["environment"], set(sealed))
     if spec == current and sealed == deployment.secret_environment:
         return deployment
+    secrets_changed = sorted(set(new_secrets) | set(update.remove_secrets))
     deployment.spec = spec
     deployment.secret_environment = sealed
     deployment.generation += 1
     deployment.next_reconcile_at = utcnow()
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.UPDATED,
+        f"changed by {user.email}: {_describe_changes(current, spec, secrets_changed)}",
+    )
     audit.record(
         session,
         action="deployment.update",
         actor=user,
         organization_id=organization_id,
         target=deployment.id,
-        detail={"secrets_changed": sorted(set(new_secrets) | set(update.remove_secrets))},
+        detail={"secrets_changed": secrets_changed},
     )
     session.commit()
     return deployment
+
+
+def _describe_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], secrets_changed: list[str]
+) -> str:
+    """Which settings changed, by name (environment values are never written out)."""
+    changed: list[str] = []
+    for key, value in after.items():
+        old = before.get(key)
+        if key == "environment" or old == value:
+            continue
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            changed += [
+                f"{key}.{k}" for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)
+            ]
+        else:
+            changed.append(key)
+    old_env, new_env = before.get("environment") or {}, after.get("environment") or {}
+    changed += [f"environment {key}" for key in sorted(set(old_env) ^ set(new_env))]
+    changed += [
+        f"environment {key}"
+        for key in sorted(set(old_env) & set(new_env))
+        if old_env[key] != new_env[key]
+    ]
+    changed += [f"secret {key}" for key in secrets_changed]
+    return ", ".join(changed) or "settings"
 
 
 def request_deletion(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
@@ -389,6 +431,9 @@ def request_deletion(session: Session, user: User, organization_id: str, ref: st
         deployment.phase = "Deleting"
         deployment.generation += 1
         deployment.next_reconcile_at = utcnow()
+        timeline.record(
+            session, deployment.id, DeploymentEventKind.DELETING, f"deletion asked by {user.email}"
+        )
         audit.record(
             session,
             action="deployment.delete",

@@ -24,6 +24,7 @@ def status_to_json(status: RuntimeStatus) -> dict[str, Any]:
         "url": status.url,
         "components": dict(status.components),
         "deploy_id": status.deploy_id,
+        "run_id": status.run_id,
     }
 
 
@@ -37,6 +38,7 @@ def status_from_json(data: Mapping[str, Any] | None) -> RuntimeStatus:
         url=str(data["url"]) if data.get("url") else None,
         components={str(k): bool(v) for k, v in (data.get("components") or {}).items()},
         deploy_id=str(data["deploy_id"]) if data.get("deploy_id") else None,
+        run_id=str(data["run_id"]) if data.get("run_id") else None,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment
 from flightdeck.db.types import utcnow
-from flightdeck.phases import OPEN_DEPLOY_STATUSES, DeploymentPhase, DeployStatus
+from flightdeck.phases import (
+    OPEN_DEPLOY_STATUSES,
+    DeploymentEventKind,
+    DeploymentPhase,
+    DeployStatus,
+)
 from flightdeck.runtime.base import (
     ClusterOutputs,
     CodeBundle,
@@ -38,6 +44,7 @@ from flightdeck.runtime.base import (
     bounded,
 )
 from flightdeck.services import notifications
+from flightdeck.services.deployments import timeline
 from flightdeck.services.deployments.mail import health_mail
 from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
 from flightdeck.services.deployments.runtimes import RuntimeFactory
@@ -109,6 +116,9 @@ class DeploymentWorker(LeasedWorker):
         super().__init__(session_factory, lease_seconds=lease_seconds, worker_id=worker_id)
         self.settings = settings
         self.runtime_factory = runtime_factory
+        # The start of each Deployment's processes this worker has seen serving: a new one
+        # before any is seen is the control plane's restart, after one it is a crash.
+        self._runs_seen: dict[str, str] = {}
 
     def candidates(self, now: datetime) -> Select[Any]:
         return (
@@ -187,11 +197,27 @@ class DeploymentWorker(LeasedWorker):
             if deleted:
                 deployment.phase = DeploymentPhase.DELETED
                 deployment.status = status_to_json(status)
+                timeline.record(
+                    session, deployment.id, DeploymentEventKind.DELETED, "deleted; Airflow removed"
+                )
                 session.commit()
                 return deployment.phase
             deployment.last_error = error
-            previous = deployment.phase
+            previous, previous_status = deployment.phase, status_from_json(deployment.status)
+            observed_run = status.run_id
+            if status.run_id is None and previous_status.run_id:
+                status = replace(status, run_id=previous_status.run_id)  # the last start seen
             self._record(deployment, status)
+            timeline.record_pass(
+                session,
+                deployment,
+                previous,
+                previous_status,
+                status,
+                first_sight=deployment_id not in self._runs_seen,
+            )
+            if observed_run:
+                self._runs_seen[deployment_id] = observed_run
             _notify_health_change(session, deployment, previous)
             waiting = status.health == "creating" or self._has_pending(session, deployment)
             delay = POLL_WHILE_CHANGING if waiting else POLL_STEADY
@@ -281,6 +307,12 @@ class DeploymentWorker(LeasedWorker):
                 deployment = session.get(Deployment, deployment_id)
                 assert deployment is not None
                 deployment.current_deploy_id = deploy_id
+            timeline.record(
+                session,
+                deployment_id,
+                DeploymentEventKind.DEPLOY,
+                f"deploy {deploy_id} ({deploy.kind}) {outcome}: {message}",
+            )
             session.commit()
             prune_bundles(session, deployment_id, self.settings)
             session.commit()

@@ -21,12 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flightdeck.cli.client import ApiClient
 from flightdeck.cli.errors import CliError
 from flightdeck.runtime.base import DeploymentSpec
 from flightdeck.runtime.local import LocalRuntime
+
+if TYPE_CHECKING:
+    from flightdeck.api.server_lock import ServerLock
 
 OWNER_EMAIL = "owner@quickstart.example"
 CLUSTER = "quickstart"
@@ -88,6 +91,7 @@ class Quickstart:
         self.org_id = ""
         self.account_id = ""
         self._server: Any = None
+        self._lock: ServerLock | None = None
         self._thread: threading.Thread | None = None
         self._step = 0
         self._step_title = "starting"
@@ -138,6 +142,7 @@ class Quickstart:
 
     def start_control_plane(self) -> None:
         with self.step("Start the control plane: SQLite, AWS emulator, worker, local runtime"):
+            listener = self._own_port_and_data_dir()
             self._reset_data_dir()
             import uvicorn
 
@@ -156,7 +161,10 @@ class Quickstart:
             )
             self._server = uvicorn.Server(config)
             self._thread = threading.Thread(
-                target=self._server.run, name="flightdeck-quickstart-server", daemon=True
+                target=self._server.run,
+                kwargs={"sockets": [listener]},
+                name="flightdeck-quickstart-server",
+                daemon=True,
             )
             self._thread.start()
             url = f"http://127.0.0.1:{self.port}"
@@ -419,13 +427,39 @@ class Quickstart:
                 raise self.fail(f"{reason} within {timeout:.0f}s")
             time.sleep(0.5)
 
+    def _own_port_and_data_dir(self) -> socket.socket:
+        """Bind the control plane's port (another free one if it is taken), then take the
+        data directory's lock, before anything is written: a quickstart (or server) already
+        running there is refused by name, never wiped."""
+        from flightdeck.api.listener import listen
+        from flightdeck.api.server_lock import ServerLock, ServerLockError
+
+        try:
+            listener = listen("127.0.0.1", self.port)
+        except OSError:
+            listener = listen("127.0.0.1", 0)
+        self.port = int(listener.getsockname()[1])
+        try:
+            self._lock = ServerLock.take(self.data_dir)
+        except ServerLockError as exc:
+            listener.close()
+            raise self.fail(str(exc)) from None
+        self._lock.announce(f"http://127.0.0.1:{self.port}")
+        return listener
+
     def _reset_data_dir(self) -> None:
-        """Each run starts clean: the emulator's state lives in memory, so an old database
-        would point at AWS resources that no longer exist."""
-        if self.data_dir.exists():
-            LocalRuntime(self.data_dir / "deployments").stop_all()
-            shutil.rmtree(self.data_dir)
-        self.data_dir.mkdir(parents=True)
+        """Each run starts from nothing: a fresh organization, account and cluster, so the
+        narration shows every step. The lock (held by this run) stays."""
+        from flightdeck.api.server_lock import LOCK_FILE
+
+        LocalRuntime(self.data_dir / "deployments").stop_all()
+        for entry in self.data_dir.iterdir():
+            if entry.name == LOCK_FILE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
 
     def shutdown(self) -> None:
         """Delete the Deployment (its Airflow processes stop, its ports are freed), then stop
@@ -447,3 +481,6 @@ class Quickstart:
                 self._thread.join(60)
         with contextlib.suppress(Exception):
             LocalRuntime(self.data_dir / "deployments").stop_all()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,6 +9,8 @@ import typer
 from flightdeck.cli.errors import CliError
 
 if TYPE_CHECKING:
+    import socket
+
     from flightdeck.api.server_lock import ServerLock
     from flightdeck.config import Settings
 
@@ -65,12 +66,13 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
     each stops here with one line, and the running server (if any) is left untouched.
     """
     from flightdeck.api.embedded import emulator_state_dir, own_data_dir
+    from flightdeck.api.listener import listen
     from flightdeck.api.server_lock import ServerLock, ServerLockError
     from flightdeck.aws.emulator import EmulatorStateError
     from flightdeck.aws.emulator.persistence import check_state_dir
 
     try:
-        listener = _listen(settings.host, settings.port)
+        listener = listen(settings.host, settings.port)
     except OSError as exc:
         holder = ServerLock.holder(settings.data_dir)
         if holder is not None:
@@ -99,20 +101,6 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
         raise CliError(str(exc)) from exc
     lock.announce(f"http://{settings.host}:{settings.port}")
     return lock, listener
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(2048)
-    except BaseException:
-        listener.close()
-        raise
-    listener.set_inheritable(False)
-    return listener
 
 
 def customer_code_isolation(settings: Settings) -> str:

@@ -3,7 +3,7 @@ user, the organization in view, forms with their CSRF check, and HTML error page
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +141,110 @@ def org_context(session: Session, user: data.User, organization_id: str) -> OrgC
     org = data.access.require_member(session, user, organization_id)
     role = data.access.org_membership(session, user, organization_id).role
     return OrgContext(org=org, role=role, organizations=data.orgs.list_organizations(session, user))
+
+
+# Refusals a form shows next to its fields (anything else is an error page); a conflict is 409.
+FORM_REFUSALS: tuple[type[data.DomainError], ...] = (data.InvalidInput, data.Conflict)
+
+
+def refusal(exc: data.DomainError) -> dict[str, Any]:
+    """What a page re-shown after a refused form needs: status, the message, its field, and
+    the refusal's details (a failed preflight's checks)."""
+    status = 409 if isinstance(exc, data.Conflict) else 422
+    return {
+        "status": status,
+        "error": exc.message,
+        "error_field": exc.field,
+        "details": exc.details,
+    }
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A deletion to confirm by typing the name (one template for every kind of thing)."""
+
+    kind: str  # how the sentence names it: "cluster", "Deployment"
+    name: str
+    path: str  # the thing's page, relative to the organization
+    consequence: str
+
+
+@dataclass(frozen=True)
+class OrgPage:
+    """One request for a page of an organization: who asks, which organization (membership
+    already checked: a non-member got the 404 page), and the database session. Handlers
+    render, redirect and handle their forms through it."""
+
+    request: Request
+    session: Session
+    user: data.User
+    ctx: OrgContext
+
+    @property
+    def org_id(self) -> str:
+        return self.ctx.org.id
+
+    def url(self, path: str = "") -> str:
+        return f"/o/{self.org_id}{path}"
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        return render(self.request, template, status=status, user=self.user, ctx=self.ctx, **values)
+
+    def redirect(self, path: str = "") -> Response:
+        return redirect(self.request, self.url(path))
+
+    def submit(
+        self,
+        action: Callable[[], str],
+        redisplay: Callable[..., Response],
+        refused: tuple[type[data.DomainError], ...] = FORM_REFUSALS,
+    ) -> Response:
+        """Run a form's action; on success see its result (``action`` returns the path, in
+        the organization, to go to), on a refusal re-show the form with the reason."""
+        try:
+            path = action()
+        except refused as exc:
+            return redisplay(**refusal(exc))
+        return self.redirect(path)
+
+    def confirm(
+        self, confirmation: Confirmation, *, section: str, status: int = 200, error: str = ""
+    ) -> HTMLResponse:
+        return self.render(
+            "confirm_delete.html",
+            status=status,
+            section=section,
+            title=f"Delete {confirmation.name}",
+            confirmation=confirmation,
+            error=error,
+        )
+
+    def delete_confirmed(
+        self,
+        form: FormData,
+        confirmation: Confirmation,
+        delete: Callable[[], object],
+        *,
+        section: str,
+    ) -> Response:
+        """Delete only when the name typed matches; otherwise the same page, with why."""
+        if field(form, "confirm_name") != confirmation.name:
+            return self.confirm(
+                confirmation,
+                section=section,
+                status=422,
+                error=f"confirm_name: type the {confirmation.kind}'s name, "
+                f"{confirmation.name}, to delete it",
+            )
+        delete()
+        return self.redirect(confirmation.path)
+
+
+def org_page(organization_id: str, request: Request, user: UserDep, session: DbDep) -> OrgPage:
+    return OrgPage(request, session, user, org_context(session, user, organization_id))
+
+
+OrgDep = Annotated[OrgPage, Depends(org_page)]
 
 
 # -- rendering ---------------------------------------------------------------------------------

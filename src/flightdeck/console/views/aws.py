@@ -9,18 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from flightdeck.console import data, security
-from flightdeck.console.pages import (
-    DbDep,
-    FormDep,
-    UserDep,
-    field,
-    org_context,
-    redirect,
-    render,
-)
+from flightdeck.console.pages import FormDep, OrgDep, OrgPage, field
 
 router = APIRouter(prefix="/o/{organization_id}/aws")
 
+SECTION = "aws"
 ROLE_CREATE_COMMAND = "flightdeck aws role create --profile <your-admin-profile>"
 QUICK_CREATE_REGION = data.reference.DEFAULT_REGION
 
@@ -30,26 +23,14 @@ def _template_url(request: Request) -> str:
     return configured or str(request.url_for("public_role_template"))
 
 
-def _accounts_page(
-    request: Request,
-    user: data.User,
-    session: DbDep,
-    organization_id: str,
-    *,
-    status: int = 200,
-    **values: Any,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
+def _accounts_page(page: OrgPage, **values: Any) -> Response:
+    request = page.request
     settings = security.settings_of(request)
-    return render(
-        request,
+    return page.render(
         "aws_accounts.html",
-        status=status,
-        user=user,
-        ctx=ctx,
-        section="aws",
+        section=SECTION,
         title="AWS accounts",
-        accounts=data.onboarding.list_accounts(session, user, organization_id),
+        accounts=data.onboarding.list_accounts(page.session, page.user, page.org_id),
         platform_account_id=data.platform_account_id(settings, security.sessions_of(request)),
         role_name=data.ROLE_NAME,
         policy_name=data.MANAGED_POLICY_NAME,
@@ -63,16 +44,14 @@ def _accounts_page(
 
 
 @router.get("")
-def accounts(organization_id: str, request: Request, user: UserDep, session: DbDep) -> Response:
-    return _accounts_page(request, user, session, organization_id)
+def accounts(page: OrgDep) -> Response:
+    return _accounts_page(page)
 
 
 @router.get("/role-template.yaml")
-def role_template(
-    organization_id: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
+def role_template(page: OrgDep) -> Response:
     """The CloudFormation template to download (ExternalId is a parameter, not in it)."""
-    data.access.require_member(session, user, organization_id)
+    request = page.request
     settings = security.settings_of(request)
     response = Response(
         data.role_template_yaml(data.platform_account_id(settings, security.sessions_of(request))),
@@ -83,14 +62,12 @@ def role_template(
 
 
 @router.post("/quick-create")
-def quick_create(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def quick_create(page: OrgDep, form: FormDep) -> Response:
     """The quick-create link carries the External ID: Owners only, audited like Show."""
     del form
-    external_id = data.orgs.reveal_external_id(session, user, organization_id)
+    external_id = data.orgs.reveal_external_id(page.session, page.user, page.org_id)
     try:
-        link = data.quick_create_url(_template_url(request), QUICK_CREATE_REGION, external_id)
+        link = data.quick_create_url(_template_url(page.request), QUICK_CREATE_REGION, external_id)
         note = None
     except ValueError:
         link = None
@@ -99,69 +76,59 @@ def quick_create(
             "operator sets FLIGHTDECK_ROLE_TEMPLATE_URL to an https URL (an S3 object) holding "
             "this template. Use the template download or the CLI command instead."
         )
-    return _accounts_page(
-        request, user, session, organization_id, quick_create_link=link, quick_create_note=note
-    )
+    return _accounts_page(page, quick_create_link=link, quick_create_note=note)
 
 
 @router.post("/accounts")
-def register(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def register(page: OrgDep, form: FormDep) -> Response:
     account_id = field(form, "account_id")
     role_arn = field(form, "role_arn") or None
-    try:
+
+    def register_and_verify() -> str:
         account = data.onboarding.register_account(
-            session, user, organization_id, account_id=account_id, role_arn=role_arn
+            page.session, page.user, page.org_id, account_id=account_id, role_arn=role_arn
         )
-    except (data.InvalidInput, data.Conflict) as exc:
-        return _accounts_page(
-            request,
-            user,
-            session,
-            organization_id,
-            status=422,
-            error=exc.message,
-            values={"account_id": account_id, "role_arn": role_arn or ""},
-        )
-    data.onboarding.verify_account(
-        session,
-        user,
-        organization_id,
-        account.id,
-        security.settings_of(request),
-        security.sessions_of(request),
+        _verify(page, account.id)
+        return f"/aws/accounts/{account.id}"
+
+    return page.submit(
+        register_and_verify,
+        lambda **refused: _accounts_page(
+            page, values={"account_id": account_id, "role_arn": role_arn or ""}, **refused
+        ),
     )
-    return redirect(request, f"/o/{organization_id}/aws/accounts/{account.id}")
+
+
+def _verify(page: OrgPage, account: str) -> data.AwsAccount:
+    record, _ = data.onboarding.verify_account(
+        page.session,
+        page.user,
+        page.org_id,
+        account,
+        security.settings_of(page.request),
+        security.sessions_of(page.request),
+    )
+    return record
 
 
 @router.post("/hosted")
-def hosted(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def hosted(page: OrgDep, form: FormDep) -> Response:
     del form
     account, _ = data.onboarding.provision_hosted_account(
-        session, user, organization_id, security.settings_of(request), security.sessions_of(request)
+        page.session,
+        page.user,
+        page.org_id,
+        security.settings_of(page.request),
+        security.sessions_of(page.request),
     )
-    return redirect(request, f"/o/{organization_id}/aws/accounts/{account.id}")
+    return page.redirect(f"/aws/accounts/{account.id}")
 
 
-def _account_page(
-    request: Request,
-    user: data.User,
-    session: DbDep,
-    organization_id: str,
-    ref: str,
-    **values: Any,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    account = data.onboarding.get_account(session, user, organization_id, ref)
-    return render(
-        request,
+def _account_page(page: OrgPage, ref: str, **values: Any) -> Response:
+    account = data.onboarding.get_account(page.session, page.user, page.org_id, ref)
+    return page.render(
         "aws_account.html",
-        user=user,
-        ctx=ctx,
-        section="aws",
+        section=SECTION,
         title=f"AWS account {account.account_id}",
         account=account,
         regions=data.reference.REGIONS,
@@ -172,73 +139,33 @@ def _account_page(
 
 
 @router.get("/accounts/{account}")
-def account_page(
-    organization_id: str, account: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    return _account_page(request, user, session, organization_id, account)
+def account_page(account: str, page: OrgDep) -> Response:
+    return _account_page(page, account)
 
 
 @router.post("/accounts/{account}/verify")
-def verify(
-    organization_id: str,
-    account: str,
-    request: Request,
-    user: UserDep,
-    session: DbDep,
-    form: FormDep,
-) -> Response:
+def verify(account: str, page: OrgDep, form: FormDep) -> Response:
     del form
-    record, _ = data.onboarding.verify_account(
-        session,
-        user,
-        organization_id,
-        account,
-        security.settings_of(request),
-        security.sessions_of(request),
-    )
-    return redirect(request, f"/o/{organization_id}/aws/accounts/{record.id}")
+    return page.redirect(f"/aws/accounts/{_verify(page, account).id}")
 
 
 @router.post("/accounts/{account}/preflight")
-def preflight(
-    organization_id: str,
-    account: str,
-    request: Request,
-    user: UserDep,
-    session: DbDep,
-    form: FormDep,
-) -> Response:
+def preflight(account: str, page: OrgDep, form: FormDep) -> Response:
     region = field(form, "region", data.reference.DEFAULT_REGION)
     vpc_cidr = field(form, "vpc_cidr") or data.reference.DEFAULT_VPC_CIDR
+    shown = {"region": region, "vpc_cidr": vpc_cidr}
     try:
         results = data.onboarding.run_preflight(
-            session,
-            user,
-            organization_id,
+            page.session,
+            page.user,
+            page.org_id,
             account,
             region=region,
-            sessions=security.sessions_of(request),
+            sessions=security.sessions_of(page.request),
             vpc_cidr=vpc_cidr,
         )
     except data.InvalidInput as exc:
-        return _account_page(
-            request,
-            user,
-            session,
-            organization_id,
-            account,
-            preflight_error=exc.message,
-            region=region,
-            vpc_cidr=vpc_cidr,
-        )
+        return _account_page(page, account, preflight_error=exc.message, **shown)
     return _account_page(
-        request,
-        user,
-        session,
-        organization_id,
-        account,
-        preflight=results,
-        preflight_verdict=data.overall(results),
-        region=region,
-        vpc_cidr=vpc_cidr,
+        page, account, preflight=results, preflight_verdict=data.overall(results), **shown
     )

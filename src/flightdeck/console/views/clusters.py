@@ -5,23 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
-from flightdeck.console.pages import (
-    DbDep,
-    FormDep,
-    UserDep,
-    field,
-    org_context,
-    redirect,
-    render,
-)
+from flightdeck.console.pages import Confirmation, FormDep, OrgDep, OrgPage, field, refusal
 
 router = APIRouter(prefix="/o/{organization_id}/clusters")
 
+SECTION = "clusters"
 SETTLED_PHASES = ("Active", "Failed", "Deleted")  # live parts stop polling here
 
 
@@ -42,26 +35,12 @@ def _form_values(form: FormData | None) -> dict[str, str]:
     return {key: field(form, key, default) or default for key, default in defaults.items()}
 
 
-def _new_page(
-    request: Request,
-    user: data.User,
-    session: DbDep,
-    organization_id: str,
-    values: dict[str, str],
-    *,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    accounts = data.onboarding.list_accounts(session, user, organization_id)
+def _new_page(page: OrgPage, values: dict[str, str], **extra: Any) -> Response:
+    accounts = data.onboarding.list_accounts(page.session, page.user, page.org_id)
     ref = data.reference
-    return render(
-        request,
+    return page.render(
         "cluster_new.html",
-        status=status,
-        user=user,
-        ctx=ctx,
-        section="clusters",
+        section=SECTION,
         title="Create a cluster",
         accounts=[a for a in accounts if a.status == "verified"],
         regions=ref.REGIONS,
@@ -83,83 +62,55 @@ def _max_nodes(values: dict[str, str]) -> int:
         ) from None
 
 
+def _rows(page: OrgPage) -> dict[str, Any]:
+    rows = data.clusters.list_clusters(page.session, page.user, page.org_id)
+    return {"clusters": rows, "live": any(c.phase not in SETTLED_PHASES for c in rows)}
+
+
 @router.get("")
-def cluster_list(organization_id: str, request: Request, user: UserDep, session: DbDep) -> Response:
-    ctx = org_context(session, user, organization_id)
-    rows = data.clusters.list_clusters(session, user, organization_id)
-    return render(
-        request,
-        "clusters.html",
-        user=user,
-        ctx=ctx,
-        section="clusters",
-        title="Clusters",
-        clusters=rows,
-        live=any(c.phase not in SETTLED_PHASES for c in rows),
-    )
+def cluster_list(page: OrgDep) -> Response:
+    return page.render("clusters.html", section=SECTION, title="Clusters", **_rows(page))
 
 
 @router.get("/_rows")
-def cluster_rows(organization_id: str, request: Request, user: UserDep, session: DbDep) -> Response:
+def cluster_rows(page: OrgDep) -> Response:
     """The list's rows alone, for the page's live update."""
-    ctx = org_context(session, user, organization_id)
-    rows = data.clusters.list_clusters(session, user, organization_id)
-    return render(
-        request,
-        "cluster_rows.html",
-        user=user,
-        ctx=ctx,
-        clusters=rows,
-        live=any(c.phase not in SETTLED_PHASES for c in rows),
-    )
+    return page.render("cluster_rows.html", **_rows(page))
 
 
 @router.get("/new")
-def new_cluster(organization_id: str, request: Request, user: UserDep, session: DbDep) -> Response:
-    data.access.require_owner(session, user, organization_id)
-    return _new_page(request, user, session, organization_id, _form_values(None))
+def new_cluster(page: OrgDep) -> Response:
+    data.access.require_owner(page.session, page.user, page.org_id)
+    return _new_page(page, _form_values(None))
 
 
 @router.post("/preflight")
-def preflight(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def preflight(page: OrgDep, form: FormDep) -> Response:
     values = _form_values(form)
     try:
         results = data.onboarding.run_preflight(
-            session,
-            user,
-            organization_id,
+            page.session,
+            page.user,
+            page.org_id,
             values["account"],
             region=values["region"],
-            sessions=security.sessions_of(request),
+            sessions=security.sessions_of(page.request),
             vpc_cidr=values["vpc_cidr"],
         )
     except (data.InvalidInput, data.NotFound) as exc:
-        return _new_page(
-            request, user, session, organization_id, values, status=422, error=exc.message
-        )
-    return _new_page(
-        request,
-        user,
-        session,
-        organization_id,
-        values,
-        preflight=results,
-        preflight_verdict=data.overall(results),
-    )
+        return _new_page(page, values, **refusal(exc))
+    return _new_page(page, values, preflight=results, preflight_verdict=data.overall(results))
 
 
 @router.post("")
-def create_cluster(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def create_cluster(page: OrgDep, form: FormDep) -> Response:
     values = _form_values(form)
-    try:
+
+    def create() -> str:
         cluster = data.clusters.request_cluster(
-            session,
-            user,
-            organization_id,
+            page.session,
+            page.user,
+            page.org_id,
             data.clusters.ClusterRequest(
                 account=values["account"],
                 name=values["name"],
@@ -170,138 +121,84 @@ def create_cluster(
                 vpc_cidr=values["vpc_cidr"],
                 force=values["force"] == "yes",
             ),
-            security.sessions_of(request),
+            security.sessions_of(page.request),
         )
-    except data.clusters.PreflightFailed as exc:
-        checks = [data.CheckResult(**c) for c in (exc.details or {}).get("checks", [])]
-        return _new_page(
-            request,
-            user,
-            session,
-            organization_id,
-            values,
-            status=422,
-            error=exc.message,
-            preflight=checks,
-            preflight_verdict=data.overall(checks),
-        )
-    except (data.InvalidInput, data.Conflict, data.NotFound) as exc:
-        return _new_page(
-            request,
-            user,
-            session,
-            organization_id,
-            values,
-            status=422,
-            error=exc.message,
-            error_field=exc.field,
-        )
-    return redirect(request, f"/o/{organization_id}/clusters/{cluster.id}")
+        return f"/clusters/{cluster.id}"
+
+    def redisplay(*, details: dict[str, Any] | None = None, **refused: Any) -> Response:
+        # A failed preflight names its checks: the form shows them with their remedies.
+        checks = [data.CheckResult(**c) for c in (details or {}).get("checks", [])]
+        if checks:
+            refused.update(preflight=checks, preflight_verdict=data.overall(checks))
+        return _new_page(page, values, **refused)
+
+    return page.submit(create, redisplay, refused=(data.InvalidInput, data.Conflict, data.NotFound))
 
 
-def _cluster_view(
-    session: DbDep, user: data.User, organization_id: str, ref: str
-) -> dict[str, Any]:
-    cluster = data.clusters.get_cluster(session, user, organization_id, ref)
-    events = data.clusters.cluster_events(session, user, organization_id, cluster.id)
-    conditions = dict(cluster.status.get("conditions", {}))
+def _cluster_view(page: OrgPage, ref: str) -> dict[str, Any]:
+    cluster = data.clusters.get_cluster(page.session, page.user, page.org_id, ref)
+    events = data.clusters.cluster_events(page.session, page.user, page.org_id, cluster.id)
     return {
         "cluster": cluster,
-        "conditions": conditions,
+        "conditions": dict(cluster.status.get("conditions", {})),
         "events": list(reversed(events)),
         "live": cluster.phase not in SETTLED_PHASES,
     }
 
 
 @router.get("/{cluster}")
-def cluster_page(
-    organization_id: str, cluster: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    view = _cluster_view(session, user, organization_id, cluster)
-    return render(
-        request,
-        "cluster.html",
-        user=user,
-        ctx=ctx,
-        section="clusters",
-        title=f"Cluster {view['cluster'].name}",
-        **view,
+def cluster_page(cluster: str, page: OrgDep) -> Response:
+    view = _cluster_view(page, cluster)
+    return page.render(
+        "cluster.html", section=SECTION, title=f"Cluster {view['cluster'].name}", **view
     )
 
 
 @router.get("/{cluster}/_live")
-def cluster_live(
-    organization_id: str, cluster: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
+def cluster_live(cluster: str, page: OrgDep) -> Response:
     """The cluster's status, resources and timeline alone, for the page's live update."""
-    ctx = org_context(session, user, organization_id)
-    view = _cluster_view(session, user, organization_id, cluster)
-    return render(request, "cluster_live.html", user=user, ctx=ctx, **view)
+    return page.render("cluster_live.html", **_cluster_view(page, cluster))
 
 
 @router.get("/{cluster}/plan")
-def cluster_plan(
-    organization_id: str, cluster: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    record = data.clusters.get_cluster(session, user, organization_id, cluster)
+def cluster_plan(cluster: str, page: OrgDep) -> Response:
+    record = data.clusters.get_cluster(page.session, page.user, page.org_id, cluster)
     changes = data.provisioning.plan(
-        session, user, organization_id, record.id, security.sessions_of(request)
+        page.session, page.user, page.org_id, record.id, security.sessions_of(page.request)
     )
-    return render(
-        request,
+    return page.render(
         "cluster_plan.html",
-        user=user,
-        ctx=ctx,
-        section="clusters",
+        section=SECTION,
         title=f"Plan for {record.name}",
         cluster=record,
         changes=changes,
     )
 
 
-@router.get("/{cluster}/delete")
-def confirm_delete(
-    organization_id: str, cluster: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    data.access.require_owner(session, user, organization_id)
-    record = data.clusters.get_cluster(session, user, organization_id, cluster)
-    return render(
-        request,
-        "cluster_delete.html",
-        user=user,
-        ctx=ctx,
-        section="clusters",
-        title=f"Delete {record.name}",
-        cluster=record,
+def _confirmation(page: OrgPage, ref: str) -> tuple[data.Cluster, Confirmation]:
+    record = data.clusters.get_cluster(page.session, page.user, page.org_id, ref)
+    return record, Confirmation(
+        kind="cluster",
+        name=record.name,
+        path=f"/clusters/{record.id}",
+        consequence="Every AWS resource flightdeck created for this cluster is removed. "
+        "Deployments on it stop working. This cannot be undone.",
     )
 
 
+@router.get("/{cluster}/delete")
+def confirm_delete(cluster: str, page: OrgDep) -> Response:
+    data.access.require_owner(page.session, page.user, page.org_id)
+    return page.confirm(_confirmation(page, cluster)[1], section=SECTION)
+
+
 @router.post("/{cluster}/delete")
-def delete_cluster(
-    organization_id: str,
-    cluster: str,
-    request: Request,
-    user: UserDep,
-    session: DbDep,
-    form: FormDep,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    record = data.clusters.get_cluster(session, user, organization_id, cluster)
-    if field(form, "confirm_name") != record.name:
-        data.access.require_owner(session, user, organization_id)
-        return render(
-            request,
-            "cluster_delete.html",
-            status=422,
-            user=user,
-            ctx=ctx,
-            section="clusters",
-            title=f"Delete {record.name}",
-            cluster=record,
-            error=f"confirm_name: type the cluster's name, {record.name}, to delete it",
-        )
-    data.clusters.request_deletion(session, user, organization_id, record.id)
-    return redirect(request, f"/o/{organization_id}/clusters/{record.id}")
+def delete_cluster(cluster: str, page: OrgDep, form: FormDep) -> Response:
+    data.access.require_owner(page.session, page.user, page.org_id)
+    record, confirmation = _confirmation(page, cluster)
+    return page.delete_confirmed(
+        form,
+        confirmation,
+        lambda: data.clusters.request_deletion(page.session, page.user, page.org_id, record.id),
+        section=SECTION,
+    )

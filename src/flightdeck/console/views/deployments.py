@@ -1,30 +1,27 @@
 """Deployments: create on one of the organization's Active clusters, status live,
-environment variables (secret ones only as "set"), deploy history, Open Airflow."""
+environment variables (add, change, remove; secret ones only as "set"), deploy history,
+Open Airflow."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
-from flightdeck.console.pages import (
-    DbDep,
-    FormDep,
-    UserDep,
-    field,
-    org_context,
-    redirect,
-    render,
-)
+from flightdeck.console.pages import Confirmation, FormDep, OrgDep, OrgPage, field
 
 router = APIRouter(prefix="/o/{organization_id}/deployments")
 
+SECTION = "deployments"
 SETTLED_PHASES = ("Healthy", "Unhealthy", "Deleted", "Failed")
 NUMBER_FIELDS = ("scheduler_count", "min_workers", "max_workers", "tasks_per_worker")
+# The API's field names, so the console's messages are the API's, word for word.
+PLAIN_FIELD = "environment"
+SECRET_FIELD = "secret_environment"
 
 
 def _defaults() -> dict[str, str]:
@@ -70,32 +67,19 @@ def _number(values: dict[str, str], name: str) -> int:
         raise data.InvalidInput(f"{name}: must be a whole number", field=name) from None
 
 
-def _new_page(
-    request: Request,
-    user: data.User,
-    session: DbDep,
-    organization_id: str,
-    values: dict[str, str],
-    *,
-    status: int = 200,
-    **extra: Any,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
+def _new_page(page: OrgPage, values: dict[str, str], **extra: Any) -> Response:
     active = [
         c
-        for c in data.clusters.list_clusters(session, user, organization_id)
+        for c in data.clusters.list_clusters(page.session, page.user, page.org_id)
         if c.phase == "Active" and c.desired_state == "present"
     ]
-    return render(
-        request,
+    values["secret_environment"] = ""  # a secret is never sent back to the browser
+    return page.render(
         "deployment_new.html",
-        status=status,
-        user=user,
-        ctx=ctx,
-        section="deployments",
+        section=SECTION,
         title="Create a Deployment",
         clusters=active,
-        workspaces=data.workspaces.list_workspaces(session, user, organization_id),
+        workspaces=data.workspaces.list_workspaces(page.session, page.user, page.org_id),
         executors=data.EXECUTORS,
         scheduler_sizes=data.SCHEDULER_SIZES,
         values=values,
@@ -104,26 +88,22 @@ def _new_page(
 
 
 @router.get("")
-def deployment_list(
-    organization_id: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    rows = data.deployments.list_deployments(session, user, organization_id)
-    # Only the names: every member may list the organization's clusters (org_context
-    # checked membership), and their status documents are not needed here.
+def deployment_list(page: OrgDep) -> Response:
+    rows = data.deployments.list_deployments(page.session, page.user, page.org_id)
+    # Only the names: every member may list the organization's clusters (OrgDep checked
+    # membership), and their status documents are not needed here.
     names = dict(
-        session.execute(
+        page.session.execute(
             select(data.Cluster.id, data.Cluster.name).where(
-                data.Cluster.organization_id == organization_id
+                data.Cluster.organization_id == page.org_id
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
-    return render(
-        request,
+    return page.render(
         "deployments.html",
-        user=user,
-        ctx=ctx,
-        section="deployments",
+        section=SECTION,
         title="Deployments",
         deployments=rows,
         cluster_names=names,
@@ -131,22 +111,19 @@ def deployment_list(
 
 
 @router.get("/new")
-def new_deployment(
-    organization_id: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    return _new_page(request, user, session, organization_id, _defaults())
+def new_deployment(page: OrgDep) -> Response:
+    return _new_page(page, _defaults())
 
 
 @router.post("")
-def create_deployment(
-    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
-) -> Response:
+def create_deployment(page: OrgDep, form: FormDep) -> Response:
     values = _values(form)
-    try:
+
+    def create() -> str:
         deployment = data.deployments.create_deployment(
-            session,
-            user,
-            organization_id,
+            page.session,
+            page.user,
+            page.org_id,
             data.deployments.DeploymentRequest(
                 name=values["name"],
                 workspace=values["workspace"],
@@ -158,29 +135,33 @@ def create_deployment(
                 environment=parse_env(values["environment"], "environment"),
                 secret_environment=parse_env(values["secret_environment"], "secret_environment"),
             ),
-            security.settings_of(request),
+            security.settings_of(page.request),
         )
-    except (data.InvalidInput, data.Conflict, data.NotFound) as exc:
-        values["secret_environment"] = ""  # a secret is never sent back to the browser
-        return _new_page(
-            request,
-            user,
-            session,
-            organization_id,
-            values,
-            status=422,
-            error=exc.message,
-            error_field=exc.field,
-        )
-    return redirect(request, f"/o/{organization_id}/deployments/{deployment.id}")
+        return f"/deployments/{deployment.id}"
+
+    return page.submit(
+        create,
+        lambda **refused: _new_page(page, values, **refused),
+        refused=(data.InvalidInput, data.Conflict, data.NotFound),
+    )
 
 
-def _deployment_view(
-    request: Request, session: DbDep, user: data.User, organization_id: str, ref: str
-) -> dict[str, Any]:
-    deployment = data.deployments.get_deployment(session, user, organization_id, ref)
-    cluster = session.get(data.Cluster, deployment.cluster_id)
-    settings = security.settings_of(request)
+def _can_manage(page: OrgPage, deployment: data.Deployment) -> bool:
+    """Whether the API would let this user change the Deployment (its workspace's Admins
+    and Organization Owners): the page shows the forms only then."""
+    try:
+        data.access.require_workspace(
+            page.session, page.user, page.org_id, deployment.workspace_id, admin=True
+        )
+    except data.DomainError:
+        return False
+    return deployment.desired_state == "present"
+
+
+def _deployment_view(page: OrgPage, ref: str) -> dict[str, Any]:
+    deployment = data.deployments.get_deployment(page.session, page.user, page.org_id, ref)
+    cluster = page.session.get(data.Cluster, deployment.cluster_id)
+    settings = security.settings_of(page.request)
     return {
         "deployment": deployment,
         "cluster_name": cluster.name if cluster else deployment.cluster_id,
@@ -193,73 +174,136 @@ def _deployment_view(
     }
 
 
-@router.get("/{deployment}")
-def deployment_page(
-    organization_id: str, deployment: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    view = _deployment_view(request, session, user, organization_id, deployment)
-    deploys = data.deployments.list_deploys(session, user, organization_id, deployment)
-    return render(
-        request,
+def _deployment_page(page: OrgPage, ref: str, **extra: Any) -> Response:
+    view = _deployment_view(page, ref)
+    deployment = view["deployment"]
+    deploys = data.deployments.list_deploys(page.session, page.user, page.org_id, deployment.id)
+    return page.render(
         "deployment.html",
-        user=user,
-        ctx=ctx,
-        section="deployments",
-        title=f"Deployment {view['deployment'].name}",
+        section=SECTION,
+        title=f"Deployment {deployment.name}",
         deploys=deploys,
+        can_manage=_can_manage(page, deployment),
+        env_values=extra.pop("env_values", {"name": "", "value": "", "secret": ""}),
         **view,
+        **extra,
     )
+
+
+@router.get("/{deployment}")
+def deployment_page(deployment: str, page: OrgDep) -> Response:
+    return _deployment_page(page, deployment)
 
 
 @router.get("/{deployment}/_live")
-def deployment_live(
-    organization_id: str, deployment: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    view = _deployment_view(request, session, user, organization_id, deployment)
-    return render(request, "deployment_live.html", user=user, ctx=ctx, **view)
+def deployment_live(deployment: str, page: OrgDep) -> Response:
+    return page.render("deployment_live.html", **_deployment_view(page, deployment))
 
 
-@router.get("/{deployment}/delete")
-def confirm_delete(
-    organization_id: str, deployment: str, request: Request, user: UserDep, session: DbDep
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    record = data.deployments.get_deployment(session, user, organization_id, deployment)
-    return render(
-        request,
-        "deployment_delete.html",
-        user=user,
-        ctx=ctx,
-        section="deployments",
-        title=f"Delete {record.name}",
-        deployment=record,
+# -- environment variables ----------------------------------------------------------------------
+def _env_update(
+    record: data.Deployment, name: str, value: str | None, *, secret: bool
+) -> data.deployments.DeploymentUpdate:
+    """The API's update that leaves ``name`` set to ``value`` (plain or secret), or removes
+    it when ``value`` is None; a variable changing kind moves from one list to the other."""
+    plain = dict(record.spec.get("environment", {}))
+    was_secret = name in record.secret_environment
+    plain.pop(name, None)
+    if value is not None and not secret:
+        plain[name] = value
+    return data.deployments.DeploymentUpdate(
+        environment=plain,
+        secret_environment={name: value} if value is not None and secret else None,
+        remove_secrets=(name,) if was_secret and (value is None or not secret) else (),
     )
 
 
-@router.post("/{deployment}/delete")
-def delete_deployment(
-    organization_id: str,
-    deployment: str,
-    request: Request,
-    user: UserDep,
-    session: DbDep,
-    form: FormDep,
-) -> Response:
-    ctx = org_context(session, user, organization_id)
-    record = data.deployments.get_deployment(session, user, organization_id, deployment)
-    if field(form, "confirm_name") != record.name:
-        return render(
-            request,
-            "deployment_delete.html",
-            status=422,
-            user=user,
-            ctx=ctx,
-            section="deployments",
-            title=f"Delete {record.name}",
-            deployment=record,
-            error=f"confirm_name: type the Deployment's name, {record.name}, to delete it",
+def _field_error(exc: data.InvalidInput, form_field: str) -> dict[str, Any]:
+    return {"status": 422, "error": exc.message, "error_field": form_field}
+
+
+@router.post("/{deployment}/environment")
+def set_variable(deployment: str, page: OrgDep, form: FormDep) -> Response:
+    """Add a variable or change one; a secret's old value is never shown, so changing a
+    secret means typing its new value."""
+    name = field(form, "name")
+    raw_value = form.get("value")
+    value = raw_value if isinstance(raw_value, str) else ""
+    secret = field(form, "secret") == "yes"
+    api_field = SECRET_FIELD if secret else PLAIN_FIELD
+    kept = {"name": name, "value": "" if secret else value, "secret": "yes" if secret else ""}
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+    # The service's own rules, checked one input at a time so the error sits by its field.
+    try:
+        data.deployments.check_env_name(name, api_field)
+    except data.InvalidInput as exc:
+        return _deployment_page(page, record.id, env_values=kept, **_field_error(exc, "env-name"))
+    try:
+        data.deployments.check_env_value(name, value, api_field)
+    except data.InvalidInput as exc:
+        return _deployment_page(page, record.id, env_values=kept, **_field_error(exc, "env-value"))
+
+    def update() -> str:
+        data.deployments.update_deployment(
+            page.session,
+            page.user,
+            page.org_id,
+            record.id,
+            _env_update(record, name, value, secret=secret),
+            security.settings_of(page.request),
         )
-    data.deployments.request_deletion(session, user, organization_id, record.id)
-    return redirect(request, f"/o/{organization_id}/deployments/{record.id}")
+        return f"/deployments/{record.id}#env-heading"
+
+    return page.submit(
+        update,
+        lambda **refused: _deployment_page(page, record.id, env_values=kept, **refused),
+    )
+
+
+@router.post("/{deployment}/environment/{name}/remove")
+def remove_variable(deployment: str, name: str, page: OrgDep, form: FormDep) -> Response:
+    del form
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+    secret = name in record.secret_environment
+    if not secret and name not in record.spec.get("environment", {}):
+        return page.redirect(f"/deployments/{record.id}#env-heading")  # already gone
+
+    def remove() -> str:
+        data.deployments.update_deployment(
+            page.session,
+            page.user,
+            page.org_id,
+            record.id,
+            _env_update(record, name, None, secret=secret),
+            security.settings_of(page.request),
+        )
+        return f"/deployments/{record.id}#env-heading"
+
+    return page.submit(remove, lambda **refused: _deployment_page(page, record.id, **refused))
+
+
+# -- deletion -------------------------------------------------------------------------------------
+def _confirmation(page: OrgPage, ref: str) -> tuple[data.Deployment, Confirmation]:
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, ref)
+    return record, Confirmation(
+        kind="Deployment",
+        name=record.name,
+        path=f"/deployments/{record.id}",
+        consequence="Airflow stops and its metadata is removed. This cannot be undone.",
+    )
+
+
+@router.get("/{deployment}/delete")
+def confirm_delete(deployment: str, page: OrgDep) -> Response:
+    return page.confirm(_confirmation(page, deployment)[1], section=SECTION)
+
+
+@router.post("/{deployment}/delete")
+def delete_deployment(deployment: str, page: OrgDep, form: FormDep) -> Response:
+    record, confirmation = _confirmation(page, deployment)
+    return page.delete_confirmed(
+        form,
+        confirmation,
+        lambda: data.deployments.request_deletion(page.session, page.user, page.org_id, record.id),
+        section=SECTION,
+    )

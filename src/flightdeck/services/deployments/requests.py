@@ -110,30 +110,39 @@ def _check_int(value: int, field_name: str, low: int, high: int) -> int:
     return value
 
 
+def check_env_name(key: str, field_name: str) -> str:
+    """One variable's name, by the rules every door (API, CLI, console) applies."""
+    if not _ENV_KEY.match(key):
+        raise InvalidInput(
+            f"{field_name}: {key!r} is not a valid variable name; use letters, digits and "
+            "'_', not starting with a digit",
+            field=field_name,
+        )
+    if key in RESERVED_ENV:
+        raise InvalidInput(
+            f"{field_name}: {key} is set by flightdeck for every Deployment; remove it",
+            field=field_name,
+        )
+    return key
+
+
+def check_env_value(key: str, value: object, field_name: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_ENV_VALUE:
+        raise InvalidInput(
+            f"{field_name}: the value of {key} must be a string of at most "
+            f"{MAX_ENV_VALUE} characters",
+            field=field_name,
+        )
+    return value
+
+
 def _check_env(env: Mapping[str, str], field_name: str) -> dict[str, str]:
     if len(env) > MAX_ENV_VARS:
         raise InvalidInput(f"{field_name}: at most {MAX_ENV_VARS} variables", field=field_name)
-    checked: dict[str, str] = {}
-    for key, value in env.items():
-        if not _ENV_KEY.match(key):
-            raise InvalidInput(
-                f"{field_name}: {key!r} is not a valid variable name; use letters, digits and "
-                "'_', not starting with a digit",
-                field=field_name,
-            )
-        if key in RESERVED_ENV:
-            raise InvalidInput(
-                f"{field_name}: {key} is set by flightdeck for every Deployment; remove it",
-                field=field_name,
-            )
-        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE:
-            raise InvalidInput(
-                f"{field_name}: the value of {key} must be a string of at most "
-                f"{MAX_ENV_VALUE} characters",
-                field=field_name,
-            )
-        checked[key] = value
-    return checked
+    return {
+        check_env_name(key, field_name): check_env_value(key, value, field_name)
+        for key, value in env.items()
+    }
 
 
 def _checked_spec(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -91,6 +91,20 @@ def console_server(tmp_path: Path) -> Iterator[Server]:
     )
 
 
+@pytest.fixture
+def airflow_console_server(tmp_path: Path) -> Iterator[Server]:
+    """The same, with the README's default local runtime: each Deployment is real Airflow
+    on this host (from the machine's shared Airflow venvs)."""
+    from devenv.cli_helpers import VENV_CACHE
+
+    yield from _serve(
+        tmp_path,
+        FLIGHTDECK_ROLE_TEMPLATE_URL=TEMPLATE_URL,
+        FLIGHTDECK_RUNTIME="local",
+        FLIGHTDECK_DEV_CACHE_DIR=VENV_CACHE,
+    )
+
+
 def _axe_script() -> str:
     from axe_playwright_python.base import AXE_SCRIPT
 

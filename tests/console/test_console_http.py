@@ -11,7 +11,7 @@ from httpx import Response
 from sqlalchemy import func, select, update
 
 from api.conftest import PASSWORD
-from flightdeck.db.models import BrowserSession, Notification, User
+from flightdeck.db.models import BrowserSession, Deployment, Notification, User
 from flightdeck.db.types import utcnow
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -365,3 +365,38 @@ def test_owners_revoke_pending_invitations_and_invited_users_accept(client: Test
     client.cookies.clear()
     sign_up(client, "gone@acme.example", org="Gone")
     assert "No open invitations" in client.get("/account/invitations").text
+
+
+def test_a_deployment_page_shows_each_component_and_edits_variables(client: TestClient) -> None:
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
+        "workspace": "data", "cluster": cluster, "airflow_version": "3.1.0",
+        "executor": "CeleryExecutor", "scheduler_size": "small", "scheduler_count": "1",
+        "min_workers": "1", "max_workers": "10", "tasks_per_worker": "5"},
+        follow_redirects=False)
+    assert created.status_code == 303, created.text
+    page = created.headers["location"]
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        deployment = session.get(Deployment, page.rsplit("/", 1)[1])
+        assert deployment is not None
+        # What a runtime reports: each component up or not.
+        deployment.status = {"components": {"scheduler": True, "api-server": False}}
+        session.commit()
+    live = client.get(f"{page}/_live")
+    assert live.status_code == 200
+    assert "scheduler" in live.text and "not ready" in live.text
+    saved = client.post(f"{page}/environment", data={
+        "csrf_token": csrf(client, page), "name": "API_KEY", "value": "s3cret-value",
+        "secret": "yes"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].startswith(page)
+    shown = client.get(page).text
+    assert "API_KEY" in shown and "s3cret-value" not in shown
+    refused = client.post(f"{page}/environment", data={
+        "csrf_token": csrf(client, page), "name": "AIRFLOW_HOME", "value": "/x"})
+    assert refused.status_code == 422
+    assert "environment: AIRFLOW_HOME is set by flightdeck for every Deployment" in refused.text

@@ -30,6 +30,9 @@
     function poll() {
       fetch(source, { credentials: "same-origin", headers: { "Accept": "text/html" }, redirect: "manual" })
         .then(function (response) {
+          // A server error may pass (a restart, a busy moment): try again, more slowly.
+          // Anything else (signed out, not found) stops; a reload shows why.
+          if (response.status >= 500) { window.setTimeout(poll, interval * 2); return null; }
           if (response.status !== 200) { return null; }
           return response.text();
         })

@@ -29,6 +29,9 @@ AIRFLOW_TIMEOUT_MS = 120_000
 def new_page(browser: Any, server: Server, pages: Pages, *, width: int = 1280) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    # Verify, preflight and cluster creation call the AWS emulator while the page waits; on
+    # a loaded machine that can take longer than Playwright's default 30 s.
+    context.set_default_timeout(120_000)
     return pages.watch(context.new_page())
 
 

@@ -184,7 +184,7 @@ def _deployment_page(page: OrgPage, ref: str, **extra: Any) -> Response:
         title=f"Deployment {deployment.name}",
         deploys=deploys,
         can_manage=_can_manage(page, deployment),
-        env_values=extra.pop("env_values", {"name": "", "value": "", "secret": ""}),
+        env_values=extra.pop("env_values", None) or {"name": "", "value": "", "secret": ""},
         **view,
         **extra,
     )
@@ -243,6 +243,31 @@ def set_variable(deployment: str, page: OrgDep, form: FormDep) -> Response:
     except data.InvalidInput as exc:
         return _deployment_page(page, record.id, env_values=kept, **_field_error(exc, "env-value"))
 
+    return _change_variable(page, record, name, value, secret=secret, kept=kept)
+
+
+@router.post("/{deployment}/environment/{name}/remove")
+def remove_variable(deployment: str, name: str, page: OrgDep, form: FormDep) -> Response:
+    del form
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+    secret = name in record.secret_environment
+    if not secret and name not in record.spec.get("environment", {}):
+        return page.redirect(f"/deployments/{record.id}#env-heading")  # already gone
+
+    return _change_variable(page, record, name, None, secret=secret)
+
+
+def _change_variable(
+    page: OrgPage,
+    record: data.Deployment,
+    name: str,
+    value: str | None,
+    *,
+    secret: bool,
+    kept: dict[str, str] | None = None,
+) -> Response:
+    """Through the API's own update; a refusal re-shows the page with the form as sent."""
+
     def update() -> str:
         data.deployments.update_deployment(
             page.session,
@@ -258,28 +283,6 @@ def set_variable(deployment: str, page: OrgDep, form: FormDep) -> Response:
         update,
         lambda **refused: _deployment_page(page, record.id, env_values=kept, **refused),
     )
-
-
-@router.post("/{deployment}/environment/{name}/remove")
-def remove_variable(deployment: str, name: str, page: OrgDep, form: FormDep) -> Response:
-    del form
-    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
-    secret = name in record.secret_environment
-    if not secret and name not in record.spec.get("environment", {}):
-        return page.redirect(f"/deployments/{record.id}#env-heading")  # already gone
-
-    def remove() -> str:
-        data.deployments.update_deployment(
-            page.session,
-            page.user,
-            page.org_id,
-            record.id,
-            _env_update(record, name, None, secret=secret),
-            security.settings_of(page.request),
-        )
-        return f"/deployments/{record.id}#env-heading"
-
-    return page.submit(remove, lambda **refused: _deployment_page(page, record.id, **refused))
 
 
 # -- deletion -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Usage: python bench/console_bench.py [--rounds 60] [--skip-postgres]
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import tempfile
 import time
@@ -26,6 +27,8 @@ from sqlalchemy import create_engine, text
 from flightdeck.api.app import create_app
 from flightdeck.config import Settings
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Deployment, Workspace
+from flightdeck.services.auth import VERIFICATION_PREFIX
+from flightdeck.services.notifications import list_outbox
 
 PASSWORD = "correct horse battery staple"
 COUNT = 200
@@ -51,10 +54,16 @@ def postgres_database() -> Iterator[str]:
 
 def seed(client: TestClient) -> tuple[str, str]:
     """An Owner signed in (cookie on the client), 200 Active clusters, 200 Deployments."""
-    signup = client.post("/api/v1/auth/signup", json={
-        "email": "owner@bench.example", "password": PASSWORD, "organization_name": "Bench"})
-    org = signup.json()["organization"]["id"]
+    email = "owner@bench.example"
+    client.post("/api/v1/auth/signup", json={
+        "email": email, "password": PASSWORD, "organization_name": "Bench"})
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:  # the verification mail, from the outbox (no SMTP here)
+        token = next(found.group(0) for mail in list_outbox(session, email)
+                     if (found := re.search(VERIFICATION_PREFIX + r"[A-Za-z0-9_-]+", mail.body)))
+    verified = client.post("/api/v1/auth/verify-email",
+                           json={"token": token, "password": PASSWORD})
+    org = verified.json()["organization"]["id"]  # and the client holds the session cookie
     with factory() as session:
         account = AwsAccount(organization_id=org, account_id="222222222222",
                              role_arn="arn:aws:iam::222222222222:role/flightdeck-remote-management",

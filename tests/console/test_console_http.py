@@ -396,6 +396,10 @@ def test_a_deployment_page_shows_each_component_and_edits_variables(client: Test
     assert saved.status_code == 303 and saved.headers["location"].startswith(page)
     shown = client.get(page).text
     assert "API_KEY" in shown and "s3cret-value" not in shown
+    # The timeline: created by whom, then the change (by name, never the value).
+    timeline = shown.split('id="timeline-heading"', 1)[1]
+    assert "created by o@acme.example" in timeline
+    assert "secret API_KEY" in timeline and "s3cret-value" not in timeline
     refused = client.post(f"{page}/environment", data={
         "csrf_token": csrf(client, page), "name": "AIRFLOW_HOME", "value": "/x"})
     assert refused.status_code == 422

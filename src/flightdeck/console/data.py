@@ -41,6 +41,7 @@ from flightdeck.services import (
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import requests as clusters
 from flightdeck.services.deployments import requests as deployments
+from flightdeck.services.deployments import timeline
 from flightdeck.services.errors import (
     Conflict,
     DomainError,
@@ -101,5 +102,6 @@ __all__ = [
     "quick_create_url",
     "reference",
     "role_template_yaml",
+    "timeline",
     "workspaces",
 ]

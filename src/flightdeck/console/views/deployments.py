@@ -183,6 +183,7 @@ def _deployment_page(page: OrgPage, ref: str, **extra: Any) -> Response:
         section=SECTION,
         title=f"Deployment {deployment.name}",
         deploys=deploys,
+        events=data.timeline.list_events(page.session, deployment),
         can_manage=_can_manage(page, deployment),
         env_values=extra.pop("env_values", None) or {"name": "", "value": "", "secret": ""},
         **view,

@@ -241,6 +241,9 @@ def test_apply_is_creating_then_healthy_and_reapplying_changes_nothing(healthy: 
     status = running.runtime.status(running.spec)
     assert status.health == "healthy" and status.message == ""
     assert status.components == dict.fromkeys(COMPONENTS, True)
+    state = read_state(Project(running.directory))
+    assert state is not None and state.token
+    assert status.run_id and state.token not in repr(status)  # names the start, hides its token
     url, user, password = running.runtime.credentials(running.spec)
     assert status.url == url and url.startswith("http://127.0.0.1:") and user == "admin"
     assert password
@@ -342,7 +345,8 @@ def test_a_dag_only_deploy_switches_without_a_restart_and_keeps_include(
 @pytest.mark.slow
 def test_a_dead_component_is_named_and_a_changed_spec_restarts(deployed: Running) -> None:
     running = deployed
-    previous = running.runtime.status(running.spec).deploy_id
+    before = running.runtime.status(running.spec)
+    previous = before.deploy_id
     pids = running.pids()
     os.killpg(pids["triggerer"], signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -357,7 +361,9 @@ def test_a_dead_component_is_named_and_a_changed_spec_restarts(deployed: Running
     changed = replace(running.spec, environment={**running.spec.environment, "PLAIN": plain})
     assert running.runtime.apply(changed, running.cluster).health == "creating"
     running.spec = changed
-    assert running.runtime.wait_until_healthy(changed, timeout=300).deploy_id == previous
+    after = running.runtime.wait_until_healthy(changed, timeout=300)
+    assert after.deploy_id == previous
+    assert after.run_id and after.run_id != before.run_id  # a new start of the processes
     assert set(running.pids().values()).isdisjoint(pids.values())
     assert f"deployed: plain={plain}" in running.run()
 

@@ -28,6 +28,7 @@ only places it can write; the control plane never writes there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -150,13 +151,7 @@ class LocalRuntime:
         if not directory.exists():
             return RuntimeStatus("absent")
         result = self._status(directory, spec)
-        return RuntimeStatus(
-            result.health,
-            _scrub(result.message, spec),
-            result.url,
-            result.components,
-            result.deploy_id,
-        )
+        return dataclasses.replace(result, message=_scrub(result.message, spec))
 
     def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
         """Unpack, parse with the Deployment's own Airflow, then switch ``current`` atomically.

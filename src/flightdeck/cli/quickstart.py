@@ -431,8 +431,8 @@ class Quickstart:
         """Bind the control plane's port (another free one if it is taken), then take the
         data directory's lock, before anything is written: a quickstart (or server) already
         running there is refused by name, never wiped."""
-        from flightdeck.api.listener import listen
         from flightdeck.api.server_lock import ServerLock, ServerLockError
+        from flightdeck.sockets import listen
 
         try:
             listener = listen("127.0.0.1", self.port)

@@ -66,10 +66,10 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
     each stops here with one line, and the running server (if any) is left untouched.
     """
     from flightdeck.api.embedded import emulator_state_dir, own_data_dir
-    from flightdeck.api.listener import listen
     from flightdeck.api.server_lock import ServerLock, ServerLockError
     from flightdeck.aws.emulator import EmulatorStateError
     from flightdeck.aws.emulator.persistence import check_state_dir
+    from flightdeck.sockets import listen
 
     try:
         listener = listen(settings.host, settings.port)

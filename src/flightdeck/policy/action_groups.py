@@ -140,10 +140,9 @@ class ActionGroups:
         everywhere: set[tuple[Side, int]] = set()
         prefixes: dict[str, dict[str, set[tuple[Side, int]]]] = {}
         for pattern, owners in self._pattern_owners().items():
-            glob = parse_glob(pattern, wildcards=True, variables=False)
-            if glob.literal is not None:
+            if "*" not in pattern and "?" not in pattern:
                 continue  # unknown actions differ from every action a policy names
-            if all(token.kind == "star" for token in glob.tokens):
+            if set(pattern) == {"*"}:
                 everywhere.update(owners)
                 continue
             service, colon, rest = pattern.partition(":")
@@ -212,25 +211,24 @@ class ActionGroups:
         return known
 
     def _scan_actions(self, pattern: str) -> list[str]:
-        glob = parse_glob(pattern, wildcards=True, variables=False)
-        literal = glob.literal
-        if literal is not None:
-            return [literal] if literal in self.universe.by_lower else []
+        if "*" not in pattern and "?" not in pattern:
+            return [pattern] if pattern in self.universe.by_lower else []
         service, _, rest = pattern.partition(":")
         if "*" in service or "?" in service or ":" not in pattern:
             candidates: Iterable[str] = self.universe.by_lower
         else:
             # The service's names are sorted: the literal start of the pattern is a range.
             names = self.universe.by_service.get(service, ())
-            head = f"{service}:{rest[: min(_first_wildcard(rest), len(rest))]}"
+            first = _first_wildcard(rest)
+            head = f"{service}:{rest[:first]}"
             low = bisect.bisect_left(names, head)
             high = low
             while high < len(names) and names[high].startswith(head):
                 high += 1
-            if rest.endswith("*") and _first_wildcard(rest) == len(rest) - 1:
+            if first == len(rest) - 1 and rest.endswith("*"):
                 return list(names[low:high])  # ``prefix*``: the range is the answer
             candidates = names[low:high]
-        matches = glob_matcher(glob, True)
+        matches = glob_matcher(parse_glob(pattern, wildcards=True, variables=False), True)
         return [action for action in candidates if matches(action)]
 
 

@@ -20,7 +20,7 @@ from functools import cached_property, lru_cache
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from flightdeck.policy.patterns import glob_matcher, parse_glob
+from flightdeck.policy.patterns import fold_case, glob_matcher, parse_glob
 
 MAX_POLICY_CHARS = 256 * 1024
 """The longest policy text read; IAM's own limit is 10,240 characters (inline role policy),
@@ -179,26 +179,35 @@ class Statement:
     @cached_property
     def _action_test(self) -> Callable[[str], bool]:
         """Whether some pattern of Action/NotAction matches, without trying every pattern:
-        literals are one set lookup, wildcards are tried only within their own service."""
+        literals are one set lookup, ``service:prefix*`` one ``startswith`` per service, other
+        wildcards are tried only within their own service."""
         literals: set[str] = set()
+        prefixes: dict[str, list[str]] = {}
         by_service: dict[str, list[Callable[[str], bool]]] = {}
         anywhere: list[Callable[[str], bool]] = []
         for pattern in self.actions:
-            lowered = pattern.lower()
-            if "*" not in pattern and "?" not in pattern:
+            lowered = fold_case(pattern)
+            first = min((i for i in (lowered.find("*"), lowered.find("?")) if i >= 0), default=-1)
+            if first < 0:
                 literals.add(lowered)
                 continue
             service, colon, _ = lowered.partition(":")
-            if colon and "*" not in service and "?" not in service:
-                by_service.setdefault(service, []).append(action_matcher(pattern))
-            else:
+            if not colon or first < len(service):
                 anywhere.append(action_matcher(pattern))
+            elif first == len(lowered) - 1 and lowered.endswith("*"):
+                prefixes.setdefault(service, []).append(lowered[:-1])
+            else:
+                by_service.setdefault(service, []).append(action_matcher(pattern))
+        starts = {service: tuple(heads) for service, heads in prefixes.items()}
 
         def test(action: str) -> bool:
-            lowered = action.lower()
+            lowered = fold_case(action)
             if lowered in literals:
                 return True
-            for matches in by_service.get(lowered.partition(":")[0], ()):
+            service = lowered.partition(":")[0]
+            if lowered.startswith(starts.get(service, ())):
+                return True
+            for matches in by_service.get(service, ()):
                 if matches(action):
                     return True
             return any(matches(action) for matches in anywhere)

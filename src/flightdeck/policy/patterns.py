@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 # Escapes IAM defines for literal characters in 2012-10-17 documents.
@@ -85,6 +85,17 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
 
     Raises :class:`PolicyVariableError` for a policy variable other than the three escapes.
     """
+    if not variables or "$" not in value:
+        # No variable to read: one token per character, the common case kept cheap
+        # (policies with thousands of actions parse thousands of patterns).
+        special = wildcards and ("*" in value or "?" in value)
+        if not special:
+            return Glob(tuple(map(_char_token, value)))
+        return Glob(
+            tuple(
+                STAR if char == "*" else ONE if char == "?" else _char_token(char) for char in value
+            )
+        )
     tokens: list[Token] = []
     position = 0
     while position < len(value):
@@ -105,6 +116,11 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
             tokens.append(Token("char", char))
         position += 1
     return Glob(tuple(tokens))
+
+
+@cache
+def _char_token(char: str) -> Token:
+    return Token("char", char)
 
 
 def glob_matches(glob: Glob, text: str, *, ignore_case: bool = False) -> bool:
@@ -145,8 +161,13 @@ def _same(text: str) -> str:
     return text
 
 
-def _fold_text(text: str) -> str:
+def fold_case(text: str) -> str:
+    """Lowercase as IAM's case-insensitive matching does here, one character for one (so
+    ``?`` still counts characters); the fast ``str.lower`` for ASCII text."""
     return text.lower() if text.isascii() else _fold(text)
+
+
+_fold_text = fold_case
 
 
 def _segments_match(segments: tuple[_Segment, ...], text: str) -> bool:

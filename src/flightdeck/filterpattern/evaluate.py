@@ -32,7 +32,7 @@ from flightdeck.filterpattern.nodes import (
     TermsPattern,
     Value,
 )
-from flightdeck.filterpattern.parser import NUMBER
+from flightdeck.filterpattern.parser import NUMBER, column_key
 
 EventTest = Callable[[str], bool]
 _Test = Callable[[Any], bool]
@@ -179,9 +179,15 @@ def _needles(condition: Condition) -> list[frozenset[str]]:
 # Space-delimited.
 
 
-def split_fields(event: str) -> list[str]:
+def split_fields(event: str, limit: int | None = None) -> list[str]:
     """Fields of a space-delimited event: text between [ ] or between double quotes is one
-    field (without its brackets or quotes); runs of spaces and tabs separate fields."""
+    field (without its brackets or quotes); runs of spaces and tabs separate fields.
+
+    With ``limit``, field number ``limit`` takes the rest of the event as written (quotes and
+    brackets kept, trailing blanks dropped) when more text follows it: a pattern without
+    ``...`` gives its last column whatever remains, so ``[w1=ERROR, w2]`` matches any event
+    whose first word is ERROR (the reading of AWS's guide, which asks for the blank ``w2``).
+    """
     fields: list[str] = []
     i, end = 0, len(event)
     while i < end:
@@ -189,6 +195,12 @@ def split_fields(event: str) -> list[str]:
         if char in " \t":
             i += 1
             continue
+        if limit is not None and len(fields) == limit - 1:
+            rest = event[i:].rstrip(" \t")
+            whole = split_fields(rest)
+            if len(whole) > 1:
+                fields.append(rest)
+                break
         if char in '"[':
             close = event.find('"' if char == '"' else "]", i + 1)
             if close < 0:
@@ -214,10 +226,13 @@ def _delimited_test(tree: DelimitedPattern) -> EventTest:
         for column in columns
         if column.condition is not None
     ]
-    names = [(index, column.name) for index, column in enumerate(columns) if column.name]
+    names = [
+        (index, column_key(column.name)) for index, column in enumerate(columns) if column.name
+    ]
+    limit = count if before is None and count else None
 
     def test(event: str) -> bool:
-        fields = split_fields(event)
+        fields = split_fields(event, limit)
         if before is None:
             if len(fields) != count:
                 return False
@@ -236,7 +251,7 @@ def _delimited_test(tree: DelimitedPattern) -> EventTest:
 
 def _name_getter(target: Selector | str) -> Callable[[Any], Any]:
     assert isinstance(target, str)
-    return operator.itemgetter(target)
+    return operator.itemgetter(column_key(target))
 
 
 # Conditions and value comparison, shared by JSON and space-delimited patterns.

@@ -27,6 +27,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,16 +41,24 @@ Pair = tuple[dict[str, Any], dict[str, Any]]
 _READ_PREFIXES = ("Describe", "Get", "List", "BatchGet")
 
 
-def timed(function: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
+def timed(
+    function: Callable[[], Any], runs: int, clock: Callable[[], float] = time.perf_counter
+) -> tuple[float, float, Any]:
     samples = []
     result = None
     for _ in range(runs):
-        start = time.perf_counter()
+        start = clock()
         result = function()
-        samples.append(time.perf_counter() - start)
+        samples.append(clock() - start)
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     return statistics.median(samples), p95, result
+
+
+def _children_cpu() -> float:
+    """CPU seconds used so far by finished child processes (user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- the pairs ----------------------------------------------------------------------------
@@ -188,21 +197,25 @@ def measure(pairs: list[tuple[str, Path, Path]], runs: int, cli_runs: int) -> di
     for label, old_path, new_path in pairs:
         old, new = json.loads(old_path.read_text()), json.loads(new_path.read_text())
         median, p95, result = timed(lambda old=old, new=new: compare(old, new), runs)
+        _, cpu_p95, _ = timed(lambda old=old, new=new: compare(old, new), runs, time.process_time)
         cli = [_cli_seconds(old_path, new_path) for _ in range(cli_runs)]
         figures["pairs"][label] = {
             "answer": result.result + (" (unsure)" if result.reason.startswith("unsure") else ""),
             "median": median,
             "p95": p95,
-            "cli_median": statistics.median(cli) if cli else None,
+            "cpu_p95": cpu_p95,
+            "cli_median": statistics.median(wall for wall, _ in cli) if cli else None,
+            "cli_cpu_median": statistics.median(used for _, used in cli) if cli else None,
         }
     return figures
 
 
-def _cli_seconds(old: Path, new: Path) -> float:
+def _cli_seconds(old: Path, new: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one CLI call."""
     command = [sys.executable, "-m", "flightdeck", "aws", "policy", "compare", "--json"]
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), _children_cpu()
     subprocess.run([*command, str(old), str(new)], check=True, capture_output=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - start_cpu
 
 
 def baseline(source: str, directory: Path, runs: int, cli_runs: int) -> dict[str, Any]:
@@ -232,31 +245,33 @@ def print_figures(after: dict[str, Any], before: dict[str, Any] | None) -> None:
             f"{_ms(before['load_seconds'])}"
         )
     print()
-    header = f"{'pair':<58} {'answer':<22} {'median':>8} {'p95':>8} {'CLI':>8}"
+    header = f"{'pair':<54} {'answer':<15} {'p95':>7} {'CPU p95':>7} {'CLI':>7} {'CLI CPU':>7}"
     if before:
-        header += f" | {'base p95':>9} {'base CLI':>9} {'p95 x':>6} {'CLI x':>6}"
+        header += f" | {'base CPU p95':>12} {'base CLI CPU':>12} {'p95 x':>6} {'CLI x':>6}"
     print(header)
     for label, now in after["pairs"].items():
         line = (
-            f"{label:<58} {now['answer']:<22} {_ms(now['median']):>8} {_ms(now['p95']):>8} "
-            f"{_ms(now['cli_median']):>8}"
+            f"{label:<54} {now['answer']:<15} {_ms(now['p95']):>7} {_ms(now['cpu_p95']):>7} "
+            f"{_ms(now['cli_median']):>7} {_ms(now['cli_cpu_median']):>7}"
         )
         if before:
             was = before["pairs"][label]
-            p95_ratio = was["p95"] / now["p95"]
-            cli_ratio = (was["cli_median"] or 0) / (now["cli_median"] or 1)
+            p95_ratio = was["cpu_p95"] / now["cpu_p95"]
+            cli_ratio = (was["cli_cpu_median"] or 0) / (now["cli_cpu_median"] or 1)
             same = "" if was["answer"] == now["answer"] else f"  (baseline said {was['answer']})"
             line += (
-                f" | {_ms(was['p95']):>9} {_ms(was['cli_median']):>9} {p95_ratio:>5.1f}x "
-                f"{cli_ratio:>5.1f}x{same}"
+                f" | {_ms(was['cpu_p95']):>12} {_ms(was['cli_cpu_median']):>12} "
+                f"{p95_ratio:>5.1f}x {cli_ratio:>5.1f}x{same}"
             )
         print(line)
-    p95s = [now["p95"] for now in after["pairs"].values()]
-    clis = [now["cli_median"] for now in after["pairs"].values() if now["cli_median"]]
-    print(
-        f"\nworst p95 in process {_ms(max(p95s))}; CLI call median over all pairs "
-        f"{_ms(statistics.median(clis)) if clis else '-'}"
-    )
+    for key, what in (("p95", "wall"), ("cpu_p95", "CPU")):
+        worst = max(now[key] for now in after["pairs"].values())
+        print(f"worst p95 in process ({what}): {_ms(worst)}")
+    for key, what in (("cli_median", "wall"), ("cli_cpu_median", "CPU")):
+        values = [now[key] for now in after["pairs"].values() if now[key]]
+        if values:
+            middle = _ms(statistics.median(values))
+            print(f"CLI call, median over the pairs' medians ({what}): {middle}")
 
 
 def naive_baseline(runs: int) -> None:

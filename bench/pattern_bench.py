@@ -150,6 +150,9 @@ def all_patterns() -> dict[str, str]:
     return {
         "role-change pattern (JSON)": role_change_pattern(ROLE, POLICY),
         **{f"CIS: {name} (JSON)": text for name, text in CIS_PATTERNS.items()},
+        # No literal to look for in the raw text: every record is parsed.
+        "successful writes, every record parsed": "{ $.readOnly IS FALSE && "
+        "$.errorCode NOT EXISTS }",
         "text pattern": TEXT_PATTERN,
     }
 

@@ -317,7 +317,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="compare calls per pair")
     parser.add_argument("--cli-runs", type=int, default=5, help="CLI calls per pair")
     parser.add_argument("--baseline-src", help="a src/ directory with the code to compare to")
-    parser.add_argument("--baseline-runs", type=int, default=5)
+    parser.add_argument("--baseline-runs", type=int, default=3, help="compare calls, baseline")
+    parser.add_argument("--baseline-cli-runs", type=int, default=1, help="CLI calls, baseline")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: measure DIR's pairs
     args = parser.parse_args()
     if args.worker:
@@ -333,7 +334,9 @@ def main() -> None:
         (directory / "pairs.json").write_text(json.dumps(listed))
         before = None
         if args.baseline_src:
-            before = baseline(args.baseline_src, directory, args.baseline_runs, args.cli_runs)
+            before = baseline(
+                args.baseline_src, directory, args.baseline_runs, args.baseline_cli_runs
+            )
         after = measure(pairs, args.runs, args.cli_runs)
     print_figures(after, before)
     naive_baseline(args.runs)

@@ -65,11 +65,8 @@ def standalone(python: Path, major: int, workdir: Path) -> float:
     log = (workdir / "standalone.log").open("w")
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(python), "-m", "airflow", "standalone"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        [str(python), "-m", "airflow", "standalone"], env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         while time.perf_counter() - started < 300:
@@ -94,11 +91,8 @@ def standalone(python: Path, major: int, workdir: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--airflow-version", default=None)
-    parser.add_argument(
-        "--cold-uv-cache",
-        action="store_true",
-        help="also start uv with an empty download cache (needs the network)",
-    )
+    parser.add_argument("--cold-uv-cache", action="store_true",
+                        help="also start uv with an empty download cache (needs the network)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="flightdeck-bench-"))
     env = {**os.environ, "FLIGHTDECK_DEV_CACHE_DIR": str(workdir / "venvs")}
@@ -126,14 +120,10 @@ def main() -> None:
     finally:
         subprocess.run([FLIGHTDECK, "dev", "kill", *at], env=env, capture_output=True)
     print(f"Airflow {version}, {os.cpu_count()} CPUs")
-    print(
-        f"{'cold dev start (venv built)':<36}{cold:7.1f} s   goal <= 90 s: "
-        f"{'met' if cold <= 90 else 'NOT met'}"
-    )
-    print(
-        f"{'warm dev start (venv cached)':<36}{warm:7.1f} s   {warm / bare:5.2f}x standalone "
-        f"(goal <= 1.2x: {'met' if warm <= 1.2 * bare else 'NOT met'})"
-    )
+    print(f"{'cold dev start (venv built)':<36}{cold:7.1f} s   goal <= 90 s: "
+          f"{'met' if cold <= 90 else 'NOT met'}")
+    print(f"{'warm dev start (venv cached)':<36}{warm:7.1f} s   {warm / bare:5.2f}x standalone "
+          f"(goal <= 1.2x: {'met' if warm <= 1.2 * bare else 'NOT met'})")
     print(f"{'restart (venv and DB kept)':<36}{restart:7.1f} s   {restart / bare:5.2f}x standalone")
     print(f"{'airflow standalone':<36}{bare:7.1f} s")
     shutil.rmtree(workdir, ignore_errors=True)

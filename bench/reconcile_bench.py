@@ -55,35 +55,18 @@ def add_tenant_cluster(factory: Any, index: int) -> str:
         org = Organization(name=f"tenant-{index}")
         session.add(org)
         session.flush()
-        session.add(
-            OrganizationExternalId(
-                organization_id=org.id, external_id=f"bench-external-id-{index:06d}"
-            )
-        )
-        account = AwsAccount(
-            organization_id=org.id,
-            account_id=account_id,
-            status="verified",
-            role_arn=f"arn:aws:iam::{account_id}:role/flightdeck-remote-management",
-        )
+        session.add(OrganizationExternalId(organization_id=org.id,
+                                           external_id=f"bench-external-id-{index:06d}"))
+        account = AwsAccount(organization_id=org.id, account_id=account_id, status="verified",
+                             role_arn=f"arn:aws:iam::{account_id}:role/flightdeck-remote-management")
         session.add(account)
         session.flush()
-        cluster = Cluster(
-            organization_id=org.id,
-            aws_account_ref=account.id,
-            name="prod",
-            region="us-east-1",
-            phase="Pending",
-            spec={
-                "name": "prod",
-                "account_id": account_id,
-                "region": "us-east-1",
-                "node_instance_type": "m5.xlarge",
-                "max_nodes": 20,
-                "db_instance_type": "db.m6g.large",
-                "vpc_cidr": "172.20.0.0/19",
-            },
-        )
+        cluster = Cluster(organization_id=org.id, aws_account_ref=account.id, name="prod",
+                          region="us-east-1", phase="Pending",
+                          spec={"name": "prod", "account_id": account_id, "region": "us-east-1",
+                                "node_instance_type": "m5.xlarge", "max_nodes": 20,
+                                "db_instance_type": "db.m6g.large",
+                                "vpc_cidr": "172.20.0.0/19"})
         session.add(cluster)
         session.commit()
         return cluster.id
@@ -131,9 +114,8 @@ def main() -> None:
     drive_to_active(worker, factory, limit=1)
     create_seconds = time.perf_counter() - started
     create_calls = counter.calls - calls_before
-    print(
-        f"one create (worker, Pending -> Active): {create_calls} AWS calls, {create_seconds:.2f} s"
-    )
+    print(f"one create (worker, Pending -> Active): {create_calls} AWS calls, "
+          f"{create_seconds:.2f} s")
 
     setup = time.perf_counter()
     for index in range(1, args.clusters):
@@ -144,17 +126,12 @@ def main() -> None:
     calls_before = counter.calls
     make_all_due(factory)
     with factory() as session:  # only the first cluster is due
-        session.execute(
-            update(Cluster)
-            .where(Cluster.id != first)
-            .values(next_reconcile_at=utcnow().replace(year=2100))
-        )
+        session.execute(update(Cluster).where(Cluster.id != first)
+                        .values(next_reconcile_at=utcnow().replace(year=2100)))
         session.commit()
     worker.run_once(limit=1)
-    print(
-        f"steady-state reconcile of one Active cluster: {counter.calls - calls_before} "
-        "AWS calls (goal <= 5)"
-    )
+    print(f"steady-state reconcile of one Active cluster: {counter.calls - calls_before} "
+          "AWS calls (goal <= 5)")
 
     make_all_due(factory)
     calls_before = counter.calls
@@ -162,14 +139,10 @@ def main() -> None:
     reconciled = worker.run_once(limit=args.clusters)
     seconds = time.perf_counter() - started
     per_minute = reconciled / seconds * 60
-    print(
-        f"steady state: {reconciled} Active clusters in {seconds:.2f} s by one worker, "
-        f"{(counter.calls - calls_before) / max(reconciled, 1):.1f} calls each"
-    )
-    print(
-        f"throughput: {per_minute:,.0f} clusters/minute (goal >= 1,000; "
-        f"ratio {per_minute / 1000:.2f})"
-    )
+    print(f"steady state: {reconciled} Active clusters in {seconds:.2f} s by one worker, "
+          f"{(counter.calls - calls_before) / max(reconciled, 1):.1f} calls each")
+    print(f"throughput: {per_minute:,.0f} clusters/minute (goal >= 1,000; "
+          f"ratio {per_minute / 1000:.2f})")
     emulator.stop()
 
 

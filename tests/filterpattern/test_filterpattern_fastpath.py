@@ -111,3 +111,10 @@ def test_long_integers_keep_their_exact_value() -> None:
     text = '{"count": 9007199254740993123}'
     assert load_json_object(text) == {"count": 9007199254740993123}
     assert compile_pattern("{ $.count > 9007199254740993122 }").matches(text)
+    # Beyond 64 bits orjson reads both as one float; the exact integers still differ.
+    exact = compile_pattern("{ $.count = 123456789012345678901234567890 }")
+    assert exact.matches('{"count": 123456789012345678901234567890}')
+    assert not exact.matches('{"count": 123456789012345678901234567891}')
+    assert compile_pattern("{ $.count = %7891$% }").matches(
+        '{"count": 123456789012345678901234567891}'
+    )

@@ -151,8 +151,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class _Imprecise(Exception):
+    """A condition read a float of 2**63 or more from orjson's document: it may stand for a
+    longer integer that ``json`` keeps exact, so the event is read again."""
+
+
 def _json_test(tree: JsonPattern) -> EventTest:
     condition = compile_condition(tree.condition, selector_getter)
+    checked = compile_condition(tree.condition, _checked_selector_getter)
     needles = _needles(tree.condition)
     # A needle with no character that JSON escapes in two characters (" \\ / and controls)
     # is written as itself in any string whose escapes are neither \\uXXXX nor \\/: for
@@ -173,10 +179,28 @@ def _json_test(tree: JsonPattern) -> EventTest:
                         break
                 else:
                     return False
-        document = load_json_object(event)
-        return document is not None and condition(document)
+        return _parsed_matches(event, checked, condition)
 
     return test
+
+
+def _parsed_matches(event: str, checked: _Test, exact: _Test) -> bool:
+    """``load_json_object`` then the condition, without walking every document for huge
+    floats: only a value the condition reads is checked (``checked`` raises _Imprecise)."""
+    if not event.lstrip().startswith("{"):
+        return False
+    try:
+        document = _fast_loads(event)
+    except (ValueError, RecursionError):
+        plain = _plain_loads(event)
+        return isinstance(plain, dict) and exact(plain)
+    if not isinstance(document, dict):
+        return False
+    try:
+        return checked(document)
+    except _Imprecise:
+        plain = _plain_loads(event)
+        return isinstance(plain, dict) and exact(plain)
 
 
 def _common_part(alternatives: frozenset[str]) -> str:
@@ -211,6 +235,18 @@ def selector_getter(target: Selector | str) -> Callable[[Any], Any]:
         return value
 
     return resolve
+
+
+def _checked_selector_getter(target: Selector | str) -> Callable[[Any], Any]:
+    resolve = selector_getter(target)
+
+    def checked(document: Any) -> Any:
+        value = resolve(document)
+        if type(value) is float and not -_HUGE < value < _HUGE:
+            raise _Imprecise
+        return value
+
+    return checked
 
 
 def _needles(condition: Condition) -> list[frozenset[str]]:

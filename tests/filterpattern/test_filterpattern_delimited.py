@@ -61,11 +61,25 @@ def test_documented_access_log_patterns(pattern: str, expected: list[str]) -> No
     assert matching(pattern, LOGS) == expected
 
 
-def test_field_count_must_match_without_an_ellipsis() -> None:
-    events = ["ERROR WARN message", "ERROR message", "WARN message"]
-    assert matching("[w1=ERROR, w2]", events) == ["ERROR message"]
-    assert matching("[w1=ERROR || w1=WARN, w2]", events) == ["ERROR message", "WARN message"]
+def test_without_an_ellipsis_the_last_column_takes_the_rest_of_the_event() -> None:
+    events = ["ERROR WARN message", "ERROR message", "WARN message", "ERROR"]
+    assert matching("[w1=ERROR, w2]", events) == ["ERROR WARN message", "ERROR message"]
+    assert matching("[w1=ERROR || w1=WARN, w2]", events) == events[:3]
     assert matching("[w1, w2, w3]", events) == ["ERROR WARN message"]
+    # The rest is the event's own text from there on, quotes and brackets included.
+    assert matching('[w1, w2 = "WARN message"]', events) == ["ERROR WARN message"]
+    assert matching(r'[a, b = "\"x y\" [z]"]', ['a "x y" [z]']) == ['a "x y" [z]']
+    assert matching('[a, b = "x y"]', ['a "x y"']) == ['a "x y"']
+    assert split_fields('a "x y" [z]  ', 2) == ["a", '"x y" [z]']
+    assert split_fields('a "x y"', 2) == ["a", "x y"]
+
+
+def test_column_names_ignore_letter_case() -> None:
+    events = ["GET 500", "GET 200", "PUT 500"]
+    assert matching("[method, status = 500 && METHOD = GET]", events) == ["GET 500"]
+    assert matching("[Method = PUT, Status]", events) == ["PUT 500"]
+    assert matching("[ip, ..., STATUS_CODE = 404, bytes]", [LOG_404, LOG_200]) == [LOG_404]
+    assert matching("[ip, ..., status_code, Bytes > 5000 && STATUS_CODE = 5*]", LOGS) == [LOG_500]
 
 
 def test_too_few_fields_never_match_even_with_an_ellipsis() -> None:

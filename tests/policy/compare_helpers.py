@@ -79,7 +79,12 @@ def no_new_access(old: Any, new: Any, **kwargs: Any) -> Comparison:
 
 
 def unsure(old: Any, new: Any, **kwargs: Any) -> Comparison:
+    """An unsure "expands": its request, when it shows one, is checked like any other."""
     comparison = compare(old, new, **kwargs)
     assert comparison.result == "expands", comparison
     assert comparison.reason.startswith("unsure: "), comparison
+    if comparison.example is not None:
+        check_example(old, new, comparison)
+    else:
+        assert comparison.statement is None, comparison
     return comparison

@@ -23,7 +23,43 @@ HOME = "arn:aws:s3:::home/${aws:username}/*"
 def test_policy_variable_in_a_new_resource_is_unsure() -> None:
     result = unsure(doc(allow("s3:ListBucket")), doc(allow("s3:GetObject", HOME)))
     assert "${aws:username}" in result.reason
-    assert result.statement == 0
+    assert "NEW statement 0" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # Only a request the variable decides could be newly allowed: no example at all,
+        # never one such as `resource "arn:"` that neither policy allows.
+        (doc(allow("s3:ListBucket")), doc(allow("s3:GetObject", HOME))),
+        (doc(), doc(allow("s3:GetObject", HOME))),
+        (doc(allow("s3:GetObject", HOME)), doc(allow("s3:GetObject", "arn:aws:s3:::home/a/*"))),
+        (
+            doc(),
+            doc(
+                allow(
+                    "iam:ChangePassword", condition={"StringEquals": {"aws:x": "${aws:username}"}}
+                )
+            ),
+        ),
+        (doc(), doc(allow("s3:*", condition={"BinaryEquals": {"aws:SomeBlob": "QmluYXJ5"}}))),
+    ],
+)
+def test_an_unsure_answer_shows_no_request_the_plain_evaluator_cannot_confirm(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    result = unsure(old, new)
+    assert result.example is None and result.statement is None, result
+    assert "No request is shown" in result.reason
+
+
+def test_an_unsure_construct_beside_a_definite_grant_gives_the_confirmed_request() -> None:
+    # The variable alone would be unsure; the plain grant beside it is definite, and its
+    # request is the one shown (checked by the plain evaluator in `expands`).
+    new = doc(allow("s3:GetObject", HOME), allow("s3:PutObject", "arn:aws:s3:::drop/*"))
+    result = expands(doc(allow("s3:ListBucket")), new)
+    assert result.example is not None
+    assert result.example.action == "s3:PutObject"
 
 
 def test_policy_variable_in_an_unchanged_statement_is_still_proved() -> None:

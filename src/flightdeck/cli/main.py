@@ -9,40 +9,51 @@ A module is named for its place in the command tree (``flightdeck aws role`` liv
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from importlib import import_module
 
 import typer
 
-from flightdeck.cli import (
-    auth_cmd,
-    aws_cmd,
-    cluster_cmd,
-    db_cmd,
-    deploy_cmd,
-    deployment_cmd,
-    dev_cmd,
-    emulator_cmd,
-    notifications_cmd,
-    organization_cmd,
-    quickstart_cmd,
-    server_cmd,
-    token_cmd,
-    user_cmd,
-    worker_cmd,
-    workspace_cmd,
-)
 from flightdeck.cli.context import Invocation
 from flightdeck.cli.errors import CliError
 
-app = typer.Typer(
+# Each top-level command and the module that adds it (``register(parent)``), in the order
+# they are registered. Only the module a command line names is imported, so a call such as
+# `flightdeck aws policy compare` does not import (nor build the options of) every other
+# command; `flightdeck --help`, no command or an unknown one registers them all.
+COMMAND_MODULES: dict[str, str] = {
+    "quickstart": "quickstart_cmd",
+    "server": "server_cmd",
+    "signup": "auth_cmd",
+    "verify-email": "auth_cmd",
+    "login": "auth_cmd",
+    "logout": "auth_cmd",
+    "organization": "organization_cmd",
+    "workspace": "workspace_cmd",
+    "user": "user_cmd",
+    "token": "token_cmd",
+    "aws": "aws_cmd",
+    "cluster": "cluster_cmd",
+    "deployment": "deployment_cmd",
+    "deploy": "deploy_cmd",
+    "dev": "dev_cmd",
+    "notifications": "notifications_cmd",
+    "worker": "worker_cmd",
+    "db": "db_cmd",
+    "emulator": "emulator_cmd",
+}
+
+_root = typer.Typer(
     name="flightdeck",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+_registered: set[str] = set()
 
 
-@app.callback()
+@_root.callback()
 def root(ctx: typer.Context) -> None:
     """Run Apache Airflow in your own AWS account, managed from one control plane.
 
@@ -52,26 +63,30 @@ def root(ctx: typer.Context) -> None:
     ctx.ensure_object(Invocation)
 
 
-quickstart_cmd.register(app)
-server_cmd.register(app)
-auth_cmd.register(app)
-organization_cmd.register(app)
-workspace_cmd.register(app)
-user_cmd.register(app)
-token_cmd.register(app)
-aws_cmd.register(app)
-cluster_cmd.register(app)
-deployment_cmd.register(app)
-deploy_cmd.register(app)
-dev_cmd.register(app)
-notifications_cmd.register(app)
-worker_cmd.register(app)
-db_cmd.register(app)
-emulator_cmd.register(app)
+def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The root application with the command ``argv`` names registered (None: all)."""
+    named = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    if argv is not None and named in COMMAND_MODULES:
+        modules = [COMMAND_MODULES[named]]
+    else:
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
+    for module in modules:
+        if module not in _registered:
+            _registered.add(module)
+            import_module(f"flightdeck.cli.{module}").register(_root)
+    return _root
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command tree, for callers that run it in process (tests)."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
     """Entry point: a domain or usage error is one line on stderr and a non-zero exit."""
+    app = build_app(sys.argv[1:])
     try:
         app()
     except CliError as exc:

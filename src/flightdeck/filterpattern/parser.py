@@ -327,24 +327,36 @@ class _ConditionParser:
             raise self.error("column names may contain only letters, digits, - and _", token)
 
     def _check_names(self, columns: list[Column], positions: list[int]) -> None:
-        names: dict[str, int] = {}
+        """Column names are compared ignoring letter case, as CloudWatch Logs reads them:
+        a condition may write ``STATUS_CODE`` for the column ``status_code``, and two
+        columns that differ only in case are the same name."""
+        names: dict[str, str] = {}
         for column, position in zip(columns, positions, strict=True):
             if column.name is None:
                 continue
-            if column.name in names:
+            key = column_key(column.name)
+            if key in names:
+                same = "" if names[key] == column.name else f" (as {names[key]!r}, ignoring case)"
                 raise FilterPatternError(
-                    f"column name {column.name!r} is used twice: give each column its own name",
+                    f"column name {column.name!r} is used twice{same}: give each column its "
+                    "own name",
                     position,
                 )
-            names[column.name] = position
+            names[key] = column.name
         for column, position in zip(columns, positions, strict=True):
             for name in _referenced_names(column.condition):
-                if name not in names:
+                if column_key(name) not in names:
                     raise FilterPatternError(
                         f"condition on {name!r}, which is not a column of this pattern: name a "
                         "column with it, or compare the column you mean",
                         position,
                     )
+
+
+def column_key(name: str) -> str:
+    """How a space-delimited column name is looked up: ASCII letters in any case (names are
+    ASCII letters, digits, - and _)."""
+    return name.lower()
 
 
 def _op(token: Token) -> ComparisonOp:

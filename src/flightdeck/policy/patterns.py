@@ -9,8 +9,9 @@ reading of IAM's syntax lives in one place. Pure: no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 # Escapes IAM defines for literal characters in 2012-10-17 documents.
@@ -40,6 +41,15 @@ class Glob:
     """A pattern as a sequence of literal characters and ``*``/``?`` wildcards."""
 
     tokens: tuple[Token, ...]
+
+    def __hash__(self) -> int:
+        # Matchers are cached per glob; hashing every token on each lookup cost more than
+        # the match itself on policies with thousands of actions, so the hash is kept.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(self.tokens)
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     @property
     def literal(self) -> str | None:
@@ -75,6 +85,17 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
 
     Raises :class:`PolicyVariableError` for a policy variable other than the three escapes.
     """
+    if not variables or "$" not in value:
+        # No variable to read: one token per character, the common case kept cheap
+        # (policies with thousands of actions parse thousands of patterns).
+        special = wildcards and ("*" in value or "?" in value)
+        if not special:
+            return Glob(tuple(map(_char_token, value)))
+        return Glob(
+            tuple(
+                STAR if char == "*" else ONE if char == "?" else _char_token(char) for char in value
+            )
+        )
     tokens: list[Token] = []
     position = 0
     while position < len(value):
@@ -97,14 +118,59 @@ def parse_glob(value: str, *, wildcards: bool, variables: bool) -> Glob:
     return Glob(tuple(tokens))
 
 
+@cache
+def _char_token(char: str) -> Token:
+    return Token("char", char)
+
+
 def glob_matches(glob: Glob, text: str, *, ignore_case: bool = False) -> bool:
     """Whether ``text`` matches the whole of ``glob``, in time linear in ``text`` for each
     literal run: literal runs between stars are found leftmost, one after the other, which
     is exact for ``*``/``?`` patterns and never backtracks (a regular expression such as
     ``.*a.*a.*a.*b`` would, for as long as a policy author likes)."""
+    return glob_matcher(glob, ignore_case)(text)
+
+
+@lru_cache(maxsize=8192)
+def glob_matcher(glob: Glob, ignore_case: bool = False) -> Callable[[str], bool]:
+    """``glob_matches`` for one glob as a function of the text, compiled once: the common
+    shapes (literal, ``prefix*``, ``*suffix``, ``*``) become one string method call."""
     segments = _matcher(glob, ignore_case)
-    if ignore_case:
-        text = text.lower() if text.isascii() else _fold(text)
+    fold = _fold_text if ignore_case else _same
+    plain = all(None not in segment for segment in segments)
+    if plain and len(segments) == 1:
+        literal = "".join(segments[0])  # type: ignore[arg-type]
+        return lambda text: fold(text) == literal
+    if plain and len(segments) == 2:
+        head, tail = ("".join(part) for part in segments)  # type: ignore[arg-type]
+        if not tail:
+            return lambda text: fold(text).startswith(head)
+        if not head:
+            return lambda text: fold(text).endswith(tail)
+        least = len(head) + len(tail)
+
+        def around(text: str) -> bool:
+            folded = fold(text)
+            return len(folded) >= least and folded.startswith(head) and folded.endswith(tail)
+
+        return around
+    return lambda text: _segments_match(segments, fold(text))
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def fold_case(text: str) -> str:
+    """Lowercase as IAM's case-insensitive matching does here, one character for one (so
+    ``?`` still counts characters); the fast ``str.lower`` for ASCII text."""
+    return text.lower() if text.isascii() else _fold(text)
+
+
+_fold_text = fold_case
+
+
+def _segments_match(segments: tuple[_Segment, ...], text: str) -> bool:
     if len(segments) == 1:
         return len(text) == len(segments[0]) and _matches_at(segments[0], text, 0)
     first, *middle, last = segments

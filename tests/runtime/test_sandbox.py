@@ -341,6 +341,7 @@ def test_a_server_that_is_not_root_gets_the_namespace_sandbox() -> None:
         ):
             os.chown(path, account.uid, account.gid)
         source = Path(flightdeck.__file__).parents[1]  # the system Python, with this checkout
+        site = next(p for p in map(Path, sys.path) if p.name == "site-packages")  # pydantic
         result = subprocess.run(
             ["/usr/bin/python3", "-c", NAMESPACE_PROBE, str(root)],
             user=account.uid,
@@ -349,7 +350,7 @@ def test_a_server_that_is_not_root_gets_the_namespace_sandbox() -> None:
             env={
                 "PATH": "/usr/bin:/bin",
                 "HOME": str(root / "a" / "home"),
-                "PYTHONPATH": str(source),
+                "PYTHONPATH": f"{source}:{site}",
             },
             capture_output=True,
             text=True,

@@ -105,7 +105,7 @@ async def _inner(inbound: Sequence[int], outbound: Sequence[int]) -> None:
     servers = [await unix_to_tcp(f"in-{port}", port) for port in inbound]
     servers += [await tcp_to_unix(port, f"out-{port}") for port in outbound]
     print(f"{READY} {os.getpid()}", flush=True)  # no pid namespace: the host's pid
-    await asyncio.gather(*(server.serve_forever() for server in servers))
+    await asyncio.Event().wait()  # held until the host side ends (with no bridge, too)
 
 
 def inner_command(
@@ -145,8 +145,6 @@ async def _outer(user_namespace: bool, inbound: Sequence[int], outbound: Sequenc
     holder = {"pid": pid, "started": process_start_time(pid)}
     Path(HOLDER_FILE + ".tmp").write_text(json.dumps(holder))
     Path(HOLDER_FILE + ".tmp").replace(HOLDER_FILE)
-    for server in servers:
-        await server.start_serving()
     code = await inner.wait()
     print(f"the network namespace's bridge ended (exit {code})", file=sys.stderr)
     return 1

@@ -250,3 +250,84 @@ def test_joining_a_holder_that_is_gone_is_refused() -> None:
     )
     assert result.returncode == 1
     assert "network namespace" in result.stderr and "is gone" in result.stderr
+
+
+UNPRIVILEGED = """
+import os, pathlib, socket, subprocess, sys, threading
+from flightdeck.devenv import netns, sandbox
+
+def greeter():
+    server = socket.create_server(("127.0.0.1", 0))
+    def serve():
+        while True:
+            client, _ = server.accept(); client.sendall(b"hi"); client.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1]
+
+root = pathlib.Path(sys.argv[1])
+(aws_server, aws), (other_server, other) = greeter(), greeter()
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0)); ui = probe.getsockname()[1]
+view = sandbox.Sandbox(sandbox.available(), root / "d", outbound=(aws,))
+bridge = netns.spawn(root / "net", root / "net.log", True, (ui,), (aws,), dict(os.environ))
+holder = netns.wait_ready(bridge, root / "net", root / "net.log")
+serve = (f"import socket, os; s = socket.create_server(('127.0.0.1', {ui})); "
+         "print(os.getuid(), flush=True); c, _ = s.accept(); c.sendall(b'x'); c.close()")
+server = subprocess.Popen(view.wrap(["/usr/bin/python3", "-c", serve], root / "d", holder),
+                          stdout=subprocess.PIPE, text=True)
+uid = server.stdout.readline().strip()
+peer = subprocess.run(view.wrap(["/usr/bin/python3", "-c", sys.argv[2], str(aws), str(other)],
+                                root / "d", holder), capture_output=True, text=True)
+print(sandbox.available().value, uid == str(os.getuid()), peer.stdout.strip() or peer.stderr)
+client = socket.create_connection(("127.0.0.1", ui), timeout=10)
+print("host reaches ui", client.recv(8).decode())
+server.wait(); netns.end(bridge)
+"""
+
+
+@needs_sandbox
+def test_without_root_the_namespace_is_joined_through_its_owner_user_namespace(
+    tmp_path: Path,
+) -> None:
+    """The unprivileged path (``namespace`` mode), run here as a system user of its own with
+    an interpreter it may run: the same joining, bridges and refusals."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a process as another, unprivileged user")
+    import shutil
+    import tempfile
+
+    import flightdeck
+
+    account = sandbox.ensure_account("test-netns-probe")
+    root = Path(tempfile.mkdtemp(prefix="flightdeck-netns-"))  # in /tmp: reachable
+    try:
+        interpreter = root / "venv"
+        subprocess.run(  # the system Python's venv (the test's own lives under /root)
+            [PYTHON, "-m", "venv", "--without-pip", "--clear", str(interpreter)], check=True
+        )
+        site = next(interpreter.glob("lib/python3*/site-packages"))
+        ours = next(p for p in map(Path, sys.path) if p.name == "site-packages")  # pydantic
+        source = Path(flightdeck.__file__).parents[1]
+        (site / "flightdeck-test.pth").write_text(f"{source}\n{ours}\n")
+        (root / "d").mkdir()
+        for path in (root, root / "d"):
+            os.chown(path, account.uid, account.gid)
+        result = subprocess.run(
+            [str(interpreter / "bin" / "python"), "-c", UNPRIVILEGED, str(root), PROCESS],
+            user=account.uid,
+            group=account.gid,
+            extra_groups=[],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=root,
+            timeout=120,
+        )
+    finally:
+        sandbox.remove_account("test-netns-probe")
+        shutil.rmtree(root, ignore_errors=True)
+    assert result.stdout.splitlines() == [
+        "namespace True reached ConnectionRefusedError",
+        "host reaches ui x",
+    ], result

@@ -290,6 +290,7 @@ def test_the_server_reports_its_isolation_and_production_refuses_none(
     base = {"data_dir": tmp_path, "secret_key": "s" * 40}
     line = server_cmd.customer_code_isolation(Settings(**base))  # type: ignore[arg-type]
     assert line.startswith(sandbox.available().value)
+    assert "network isolated (a network namespace per Deployment" in line
     monkeypatch.setattr(sandbox, "available", lambda: sandbox.Isolation.SINGLE_TENANT)
     assert server_cmd.customer_code_isolation(Settings(**base)).startswith(  # type: ignore[arg-type]
         "single-tenant: no sandbox"

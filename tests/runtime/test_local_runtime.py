@@ -511,6 +511,50 @@ def test_a_dead_component_is_reported_with_its_log_line_and_secrets_scrubbed(
     assert status.components["scheduler"] is False and status.deploy_id == "d7"
 
 
+def test_a_dead_network_bridge_makes_the_deployment_unhealthy(tmp_path: Path) -> None:
+    """Without its bridge the Deployment's UI is out of the host's reach: named, like a
+    dead component."""
+    runtime = LocalRuntime(tmp_path)
+    directory = runtime.directory(SPEC)
+    project = Project(directory)
+    sleepers = [
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+        )
+        for _ in COMPONENTS
+    ]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    dead.wait()
+    try:
+        project.airflow_home.mkdir(parents=True)
+        pids = {name: process.pid for name, process in zip(COMPONENTS, sleepers, strict=True)}
+        (project.airflow_home / "run.json").write_text(
+            json.dumps(
+                {
+                    "airflow_version": AIRFLOW_VERSION,
+                    "venv": "/nowhere",
+                    "ports": {"api": 1, "worker_logs": 2, "trigger_logs": 3},
+                    "pids": {**pids, "network": dead.pid},
+                    "url": "http://127.0.0.1:9",
+                }
+            )
+        )
+        (directory / "deployment.json").write_text(
+            json.dumps({"phase": "started", "started_at": time.time()})
+        )
+        log = component_log(project, "network")
+        log.parent.mkdir(parents=True)
+        log.write_text("the network namespace's bridge ended (exit 1)\n")
+        status = runtime.status(SPEC)
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+    assert status.health == "unhealthy"
+    assert status.message == "network is not running: the network namespace's bridge ended (exit 1)"
+    assert set(status.components) == set(COMPONENTS)  # Airflow's own components, as before
+
+
 @pytest.mark.slow
 def test_a_start_that_fails_is_unhealthy_with_the_reason(tmp_path: Path) -> None:
     runtime = LocalRuntime(tmp_path / "deployments")

@@ -389,7 +389,11 @@ def _start_network(
     state.pids[NETWORK] = process.pid
     _record_start_time(state.started, NETWORK, process.pid)
     _write_state(project, state)
-    return netns.wait_ready(process, network_dir(project), log)
+    try:
+        return netns.wait_ready(process, network_dir(project), log)
+    except DevEnvError:
+        netns.end(process)  # it would hold the UI port against the next start
+        raise
 
 
 def _spawn(

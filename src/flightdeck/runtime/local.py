@@ -21,8 +21,10 @@ never written under the directory, and every message is scrubbed of them.
 
 Every Airflow process (and the parse gate) runs in the Deployment's sandbox
 (:mod:`flightdeck.devenv.sandbox`): as its own system user when the server runs as root,
-seeing only its own directory, venv and processes. ``airflow-home/`` and ``home/`` are the
-only places it can write; the control plane never writes there.
+seeing only its own directory, venv and processes, and (``FLIGHTDECK_SANDBOX_NETWORK``
+isolated) in the Deployment's own network namespace, bridged only for its UI port and its
+loopback AWS endpoint. ``airflow-home/`` and ``home/`` are the only places it can write;
+the control plane never writes there.
 """
 
 from __future__ import annotations

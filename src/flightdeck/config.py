@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_PORT = 8765  # Airflow owns 8080; stay well clear of it.
 SECRET_KEY_FILE = "secret.key"  # the embedded default's own key, in its data directory
 MIN_SECRET_KEY_CHARS = 32
+
+
+class SandboxNetwork(StrEnum):
+    """What network the local runtime's customer code gets (docs/runtime-local.md)."""
+
+    # A network namespace per Deployment (and per parse-gate run): its own loopback only,
+    # bridged to the host for its Airflow UI port and its loopback AWS endpoint, nothing else.
+    ISOLATED = "isolated"
+    # The host's network, loopback services included: a single-user laptop only.
+    HOST = "host"
 
 
 def secure_data_dir(data_dir: Path) -> Path:
@@ -142,6 +153,8 @@ class Settings(BaseSettings):
     # Where Deployments run: Airflow processes on this host (the embedded default) or the
     # Apache Airflow Helm chart on each cluster's EKS.
     runtime: Literal["local", "kubernetes"] = "local"
+    # The local runtime's customer code: its own network namespace, or the host's network.
+    sandbox_network: SandboxNetwork = SandboxNetwork.ISOLATED
     # Largest code bundle `flightdeck deploy` may upload.
     max_bundle_bytes: int = 50 * 1024 * 1024
     # Uploaded bundles kept in the database per Deployment (the newest finished ones, and
@@ -190,6 +203,11 @@ class Settings(BaseSettings):
             )
         if self.embedded_emulator:
             problems.append("FLIGHTDECK_EMBEDDED_EMULATOR must be false in production")
+        if self.sandbox_network is SandboxNetwork.HOST:
+            problems.append(
+                "FLIGHTDECK_SANDBOX_NETWORK=host lets customer code reach every loopback "
+                "service of this host; use isolated in production"
+            )
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         self.cookie_secure = True  # production is served over HTTPS: never a plain cookie

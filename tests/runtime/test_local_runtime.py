@@ -511,6 +511,50 @@ def test_a_dead_component_is_reported_with_its_log_line_and_secrets_scrubbed(
     assert status.components["scheduler"] is False and status.deploy_id == "d7"
 
 
+def test_a_dead_network_bridge_makes_the_deployment_unhealthy(tmp_path: Path) -> None:
+    """Without its bridge the Deployment's UI is out of the host's reach: named, like a
+    dead component."""
+    runtime = LocalRuntime(tmp_path)
+    directory = runtime.directory(SPEC)
+    project = Project(directory)
+    sleepers = [
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+        )
+        for _ in COMPONENTS
+    ]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    dead.wait()
+    try:
+        project.airflow_home.mkdir(parents=True)
+        pids = {name: process.pid for name, process in zip(COMPONENTS, sleepers, strict=True)}
+        (project.airflow_home / "run.json").write_text(
+            json.dumps(
+                {
+                    "airflow_version": AIRFLOW_VERSION,
+                    "venv": "/nowhere",
+                    "ports": {"api": 1, "worker_logs": 2, "trigger_logs": 3},
+                    "pids": {**pids, "network": dead.pid},
+                    "url": "http://127.0.0.1:9",
+                }
+            )
+        )
+        (directory / "deployment.json").write_text(
+            json.dumps({"phase": "started", "started_at": time.time()})
+        )
+        log = component_log(project, "network")
+        log.parent.mkdir(parents=True)
+        log.write_text("the network namespace's bridge ended (exit 1)\n")
+        status = runtime.status(SPEC)
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+    assert status.health == "unhealthy"
+    assert status.message == "network is not running: the network namespace's bridge ended (exit 1)"
+    assert set(status.components) == set(COMPONENTS)  # Airflow's own components, as before
+
+
 @pytest.mark.slow
 def test_a_start_that_fails_is_unhealthy_with_the_reason(tmp_path: Path) -> None:
     runtime = LocalRuntime(tmp_path / "deployments")
@@ -558,3 +602,206 @@ def test_stop_all_ends_every_deployments_processes_and_keeps_their_files(tmp_pat
             process.kill()
     assert (tmp_path / "dep-a" / "deployment.json").exists()
     assert runtime.stop_all() == []
+
+
+# --- two organizations on one host, real Airflow (issue 20) ----------------------------------
+
+PROBE_DAG = """
+import json, os, pathlib, socket
+
+import pendulum
+from airflow.sdk import Variable, dag, task
+
+TARGETS = {targets!r}
+
+
+def attempt_read(path, listing=False):
+    try:
+        os.listdir(path) if listing else pathlib.Path(path).read_bytes()
+    except OSError as exc:
+        return type(exc).__name__
+    return "read"
+
+
+def attempt_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError as exc:
+        return type(exc).__name__
+    return "connected"
+
+
+def probe():
+    found = {{
+        "database": attempt_read(TARGETS["database"]),
+        "other_deployment": attempt_read(TARGETS["other"], listing=True),
+        "other_secret_file": attempt_read(TARGETS["other_file"]),
+        "other_environ": attempt_read("/proc/%d/environ" % TARGETS["other_pid"]),
+    }}
+    for name, port in TARGETS["ports"].items():
+        found[name] = attempt_connect(port)
+    seen = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            seen += [s for s in TARGETS["secrets"] if s.encode() in environ]
+    found["secrets_seen"] = sorted(set(seen))
+    return found
+
+
+# At parse time (the parse gate, then the dag processor): what the import could reach.
+pathlib.Path(os.environ["HOME"], "probe-parse.json").write_text(json.dumps(probe()))
+
+
+@dag(dag_id="tenant_probe", schedule=None, catchup=False,
+     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+def tenant_probe():
+    @task
+    def run_probe() -> None:
+        found = probe()
+        found["own_secret"] = Variable.get("greeting")  # Secrets Manager, via the emulator
+        print("PROBE-RESULT " + json.dumps(found))
+
+    run_probe()
+
+
+tenant_probe()
+"""
+
+
+def _listener() -> socket.socket:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    return server
+
+
+@pytest.mark.slow
+def test_a_dag_of_one_organization_reaches_nothing_of_another_or_the_host_but_its_secrets(
+    deployed: Running, tmp_path: Path
+) -> None:
+    """Organization A's real DAG, through the parse gate and run by real Airflow, against
+    organization B's Deployment on the same host (its directory, a process of it holding its
+    secret, its Airflow port bridged in its own network namespace), the control plane's
+    database file and API port, and the host's PostgreSQL: all denied; A's own Secrets
+    Manager variable still arrives through its bridge to the emulator."""
+    from flightdeck.config import SandboxNetwork
+    from flightdeck.devenv import netns
+    from flightdeck.devenv.sandbox import Isolation
+    from flightdeck.runtime import local_layout as layout
+
+    running = deployed
+    runtime = running.runtime
+    if (
+        runtime.isolation is Isolation.SINGLE_TENANT
+        or runtime.network is not SandboxNetwork.ISOLATED
+    ):
+        pytest.skip("no sandbox on this host: the local runtime is single-tenant here")
+    data_dir = runtime.root.parent  # the control plane's data directory holds the runtime's
+    database = data_dir / "flightdeck.db"
+    database.write_text("org-b-external-id-5d4c3b")
+    database.chmod(0o600)
+    control_plane = _listener()  # the control plane's API port, on the host's loopback
+    other = DeploymentSpec("dep-local-b", "b", "org-2", AIRFLOW_VERSION)
+    other_dir = runtime.directory(other)
+    layout.lay_out(other_dir, AIRFLOW_VERSION)
+    (other_dir / "home" / "token.txt").write_text("org-b-secret-value-7f3a9c")
+    state = read_state(Project(running.directory))
+    assert state is not None
+    view = runtime.sandbox_for(other, Path(state.venv))
+    with socket.socket() as probe_port:
+        probe_port.bind(("127.0.0.1", 0))
+        other_port = probe_port.getsockname()[1]
+    log = tmp_path / "b-network.log"
+    bridge = netns.spawn(
+        tmp_path / "b-network",
+        log,
+        runtime.isolation is Isolation.NAMESPACE,
+        (other_port,),
+        (),
+        {"PATH": os.environ["PATH"]},
+    )
+    holder = netns.wait_ready(bridge, tmp_path / "b-network", log)
+    python = str(venvs.venv_python(Path(state.venv)))
+    serve = [python, "-m", "http.server", "--bind", "127.0.0.1", str(other_port)]
+    other_airflow = subprocess.Popen(
+        view.wrap(serve, other_dir, holder),
+        env={"PATH": "/usr/bin:/bin", "B_TOKEN": "org-b-secret-value-7f3a9c"},
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_connectable(other_port)  # the host reaches B's port through B's bridge
+        postgres_up = _connectable(5432)
+        targets = {
+            "database": str(database),
+            "other": str(other_dir),
+            "other_file": str(other_dir / "home" / "token.txt"),
+            "other_pid": other_airflow.pid,
+            "ports": {
+                "postgres": 5432,
+                "control_plane_api": control_plane.getsockname()[1],
+                "other_airflow": other_port,
+            },
+            "secrets": ["org-b-secret-value-7f3a9c"],
+        }
+        project = tmp_path / "probe-project"
+        _write_project(project, running.revision)
+        (project / "dags" / "probe.py").write_text(PROBE_DAG.format(targets=targets))
+        running.project, kept = project, running.project
+        try:
+            running.deploy(f"probe-{int(time.time())}")
+        finally:
+            running.project = kept
+        parsed = json.loads((running.directory / "home" / "probe-parse.json").read_text())
+        log_text = running.run("tenant_probe")
+    finally:
+        os.killpg(other_airflow.pid, signal.SIGKILL)
+        other_airflow.wait()
+        netns.end(bridge)
+        control_plane.close()
+        runtime.delete(other)
+    ran = json.loads(_printed(log_text, "PROBE-RESULT "))
+    outcome = {"parse": parsed, "run": ran, "host_reaches_postgres": postgres_up}
+    (tmp_path / "tenant-probe.json").write_text(json.dumps(outcome, indent=2))
+    recorded = json.loads((tmp_path / "tenant-probe.json").read_text())
+    for found in (recorded["parse"], recorded["run"]):
+        denied = {k: v for k, v in found.items() if k not in ("secrets_seen", "own_secret")}
+        assert "read" not in denied.values() and "connected" not in denied.values(), found
+        assert found["secrets_seen"] == [], found
+    assert recorded["run"]["own_secret"] == GREETING
+
+
+def _printed(log_text: str, marker: str) -> str:
+    """What a task printed after ``marker`` (task log lines may be JSON events)."""
+    for raw in log_text.splitlines():
+        text = raw
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            event = None
+        if isinstance(event, dict):
+            text = str(event.get("event", ""))
+        if marker in text:
+            return text.split(marker, 1)[1]
+    raise AssertionError(f"{marker!r} is not in the task log: {log_text[-2000:]}")
+
+
+def _connectable(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _wait_connectable(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _connectable(port):
+        assert time.monotonic() < deadline, f"nothing answered on {port}"
+        time.sleep(0.2)

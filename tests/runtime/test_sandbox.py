@@ -290,6 +290,7 @@ def test_the_server_reports_its_isolation_and_production_refuses_none(
     base = {"data_dir": tmp_path, "secret_key": "s" * 40}
     line = server_cmd.customer_code_isolation(Settings(**base))  # type: ignore[arg-type]
     assert line.startswith(sandbox.available().value)
+    assert "network isolated (a network namespace per Deployment" in line
     monkeypatch.setattr(sandbox, "available", lambda: sandbox.Isolation.SINGLE_TENANT)
     assert server_cmd.customer_code_isolation(Settings(**base)).startswith(  # type: ignore[arg-type]
         "single-tenant: no sandbox"
@@ -341,6 +342,7 @@ def test_a_server_that_is_not_root_gets_the_namespace_sandbox() -> None:
         ):
             os.chown(path, account.uid, account.gid)
         source = Path(flightdeck.__file__).parents[1]  # the system Python, with this checkout
+        site = next(p for p in map(Path, sys.path) if p.name == "site-packages")  # pydantic
         result = subprocess.run(
             ["/usr/bin/python3", "-c", NAMESPACE_PROBE, str(root)],
             user=account.uid,
@@ -349,7 +351,7 @@ def test_a_server_that_is_not_root_gets_the_namespace_sandbox() -> None:
             env={
                 "PATH": "/usr/bin:/bin",
                 "HOME": str(root / "a" / "home"),
-                "PYTHONPATH": str(source),
+                "PYTHONPATH": f"{source}:{site}",
             },
             capture_output=True,
             text=True,

@@ -25,7 +25,7 @@ def local_deployments_follow_server(settings: Settings) -> Iterator[None]:
     from flightdeck.runtime.local import LocalRuntime
     from flightdeck.services.deployments.runtimes import local_runtime
 
-    runtime = local_runtime(settings.deployments_dir)
+    runtime = local_runtime(settings.deployments_dir, settings.sandbox_network)
     assert isinstance(runtime, LocalRuntime)
     leftovers = runtime.stop_all()
     if leftovers:

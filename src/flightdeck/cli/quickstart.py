@@ -407,7 +407,8 @@ class Quickstart:
         with app.state.session_factory() as session:
             row = session.get(Deployment, self.deployment_id)
             spec = runtime_spec(row, app.state.settings.secret_key)
-        runtime = local_runtime(app.state.settings.deployments_dir)
+        settings = app.state.settings
+        runtime = local_runtime(settings.deployments_dir, settings.sandbox_network)
         assert isinstance(runtime, LocalRuntime)
         return runtime, spec
 

@@ -38,9 +38,7 @@ def register(app: typer.Typer) -> None:
             settings = load_settings()
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
-        isolation = (
-            customer_code_isolation(settings) if settings.runtime == "local" else None
-        )
+        isolation = customer_code_isolation(settings) if settings.runtime == "local" else None
         lock, listener = _claim(settings)
         try:
             if isolation is not None:
@@ -107,7 +105,7 @@ def customer_code_isolation(settings: Settings) -> str:
     """How the local runtime confines customer code, chosen once at start; production mode
     refuses to run it unconfined."""
     from flightdeck.cli.errors import CliError
-    from flightdeck.devenv.sandbox import DESCRIPTIONS, Isolation, available
+    from flightdeck.devenv.sandbox import DESCRIPTIONS, NETWORK_DESCRIPTIONS, Isolation, available
 
     isolation = available()
     if settings.mode == "production" and isolation is Isolation.SINGLE_TENANT:
@@ -118,7 +116,11 @@ def customer_code_isolation(settings: Settings) -> str:
         )
     if isolation is Isolation.SINGLE_TENANT:
         return DESCRIPTIONS[isolation]
-    return f"{isolation.value} ({DESCRIPTIONS[isolation]})"
+    network = settings.sandbox_network
+    return (
+        f"{isolation.value} ({DESCRIPTIONS[isolation]}); "
+        f"network {network.value} ({NETWORK_DESCRIPTIONS[network]})"
+    )
 
 
 def _describe_db(url: str) -> str:

@@ -6,8 +6,13 @@ Deployments' files, or other processes' environments. Each process of a Deployme
 inside a bubblewrap (``bwrap``) view of the file system built from nothing: the system
 (``/usr``, ``/etc``), its Airflow venv and interpreter read-only, its own directory
 read-only, and only its Airflow home and ``HOME`` writable; its own ``/proc`` (a process
-namespace: no other process is visible), ``/tmp`` and ``/dev``. The network is shared:
-Airflow serves its UI on loopback and reaches AWS.
+namespace: no other process is visible), ``/tmp`` and ``/dev``.
+
+The network (``FLIGHTDECK_SANDBOX_NETWORK``): ``isolated`` gives each Deployment a network
+namespace of its own, shared by all its processes (:mod:`flightdeck.devenv.netns`), and
+each one-off process (database migration, parse gate) a fresh one: the host's loopback
+services are out of reach; the Airflow UI port and a loopback AWS endpoint are bridged.
+``host`` keeps the host's network (a single-user laptop; production refuses it).
 
 Who it runs as is chosen once per process (:func:`available`):
 
@@ -38,6 +43,9 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from flightdeck.config import SandboxNetwork
+from flightdeck.devenv.netns import Holder
+
 USER_PREFIX = "fd-"  # system users made for Deployments: fd-<12 hex digits of the id>
 _SYSTEM_READ_ONLY = ("/usr", "/etc")
 _SYSTEM_LINKS = ("bin", "lib", "lib64", "sbin")  # symbolic links into /usr on merged systems
@@ -57,6 +65,14 @@ DESCRIPTIONS = {
         "single-tenant: no sandbox (bubblewrap is missing or cannot run here), so customer "
         "code runs with the control plane's rights; production mode refuses the local runtime"
     ),
+}
+
+NETWORK_DESCRIPTIONS = {
+    SandboxNetwork.ISOLATED: (
+        "a network namespace per Deployment: the host's loopback services are out of reach "
+        "but for its Airflow UI port (in) and its loopback AWS endpoint (out)"
+    ),
+    SandboxNetwork.HOST: "the host's network, loopback services included (single user only)",
 }
 
 
@@ -141,7 +157,8 @@ class Sandbox:
 
     ``writable`` maps a path as the processes see it to the host directory behind it;
     ``handed`` are control-plane files they use (given to their user; Airflow rewrites its
-    passwords file): each is bound alone, in a directory they cannot change.
+    passwords file): each is bound alone, in a directory they cannot change. ``outbound``
+    are host loopback ports an isolated network bridges in (its AWS endpoint).
     """
 
     isolation: Isolation
@@ -150,12 +167,25 @@ class Sandbox:
     readable: tuple[Path, ...] = ()
     handed: tuple[Path, ...] = ()
     account: Account | None = None
+    network: SandboxNetwork = SandboxNetwork.ISOLATED
+    outbound: tuple[int, ...] = ()
 
-    def wrap(self, command: Sequence[str], cwd: Path) -> list[str]:
-        """``command`` as it must be started to run inside the sandbox (from ``cwd``)."""
+    @property
+    def isolates_network(self) -> bool:
+        return self.isolation is not Isolation.SINGLE_TENANT and (
+            self.network is SandboxNetwork.ISOLATED
+        )
+
+    def wrap(self, command: Sequence[str], cwd: Path, holder: Holder | None = None) -> list[str]:
+        """``command`` as it must be started to run inside the sandbox (from ``cwd``).
+
+        With an isolated network it joins ``holder``'s namespace (the Deployment's), or
+        gets a fresh one of its own, with nothing but its loopback, when there is none.
+        """
         if self.isolation is Isolation.SINGLE_TENANT:
             return list(command)
         self.hand_over()
+        prefix: list[str] = []
         args = [
             "bwrap",
             "--die-with-parent",
@@ -166,6 +196,12 @@ class Sandbox:
         ]
         if self.isolation is Isolation.NAMESPACE:
             args.append("--unshare-user")
+        if self.isolates_network and holder is None:
+            args.append("--unshare-net")
+        elif self.isolates_network and holder is not None:
+            prefix = holder.join_prefix()
+            if self.isolation is Isolation.NAMESPACE:  # its owner namespace maps us to 0
+                args += ["--uid", str(os.getuid()), "--gid", str(os.getgid())]
         for top in _SYSTEM_READ_ONLY:
             args += ["--ro-bind", top, top]
         for name in _SYSTEM_LINKS:
@@ -202,7 +238,7 @@ class Sandbox:
                 "--no-new-privs",
                 "--",
             ]
-        return args + list(command)
+        return prefix + args + list(command)
 
     def _binds(self) -> list[str]:
         """Mounts from the outermost in, each mount point's missing parents made 0755."""

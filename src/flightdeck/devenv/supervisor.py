@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flightdeck.airflow_versions import airflow_major
-from flightdeck.devenv import venvs
+from flightdeck.devenv import netns, venvs
 from flightdeck.devenv.airflow_env import (
     ADMIN_USER,
     Ports,
@@ -47,12 +47,14 @@ from flightdeck.devenv.project import (
     ProjectConfig,
     read_packages,
 )
-from flightdeck.devenv.sandbox import Sandbox
+from flightdeck.devenv.sandbox import Isolation, Sandbox
 
 Echo = Callable[[str], None]
 
 AIRFLOW3_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW2_COMPONENTS = ("webserver", "scheduler", "triggerer")
+# The bridge holding a sandboxed Deployment's network namespace, recorded like a component.
+NETWORK = "network"
 # Health-report key -> the component whose log explains it being unhealthy.
 _HEALTH_KEYS = {
     "scheduler": "scheduler",
@@ -211,10 +213,17 @@ def current_ports(prepared: Prepared) -> Ports:
     return Ports(prepared.config.api_port, DEFAULT_WORKER_LOG_PORT, DEFAULT_TRIGGER_LOG_PORT)
 
 
-def contained(sandbox: Sandbox | None, command: list[str], cwd: Path) -> list[str]:
+def contained(
+    sandbox: Sandbox | None, command: list[str], cwd: Path, holder: netns.Holder | None = None
+) -> list[str]:
     """``command`` inside ``sandbox`` when there is one (customer code runs in every Airflow
-    process: DAGs and plugins are imported by each)."""
-    return sandbox.wrap(command, cwd) if sandbox is not None else command
+    process: DAGs and plugins are imported by each), in ``holder``'s network namespace."""
+    return sandbox.wrap(command, cwd, holder) if sandbox is not None else command
+
+
+def network_dir(project: Project, purpose: str = NETWORK) -> Path:
+    """The bridge's socket directory: the control plane's, never inside a sandbox view."""
+    return project.airflow_home / purpose
 
 
 def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None:
@@ -336,8 +345,9 @@ def launch(
     token = new_run_token()
     env = {**env, RUN_TOKEN_VARIABLE: token}
     state = RunState(version, str(prepared.venv), ports.as_dict(), pids, url, token, started)
+    holder = _start_network(prepared, ports, env, state) if _isolated(prepared) else None
     for component in components_for(prepared.major):
-        pids[component] = _spawn(prepared, component, ports, env)
+        pids[component] = _spawn(prepared, component, ports, env, holder)
         _record_start_time(started, component, pids[component])
         _write_state(prepared.project, state)
     return state, password
@@ -353,7 +363,46 @@ def loopback_arguments(component: str) -> list[str]:
     return ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
 
 
-def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]) -> int:
+def _isolated(prepared: Prepared) -> bool:
+    return prepared.sandbox is not None and prepared.sandbox.isolates_network
+
+
+def _start_network(
+    prepared: Prepared, ports: Ports, env: dict[str, str], state: RunState
+) -> netns.Holder:
+    """The Deployment's network namespace: its UI port bridged in, its AWS endpoint out.
+
+    Recorded as a component before it is waited for, so a stop finds it whatever happens.
+    """
+    assert prepared.sandbox is not None
+    project = prepared.project
+    log = component_log(project, NETWORK)
+    marks = {k: env[k] for k in ("PATH", "AIRFLOW_HOME", RUN_TOKEN_VARIABLE) if k in env}
+    process = netns.spawn(
+        network_dir(project),
+        log,
+        prepared.sandbox.isolation is Isolation.NAMESPACE,
+        (ports.api,),
+        prepared.sandbox.outbound,
+        marks,
+    )
+    state.pids[NETWORK] = process.pid
+    _record_start_time(state.started, NETWORK, process.pid)
+    _write_state(project, state)
+    try:
+        return netns.wait_ready(process, network_dir(project), log)
+    except DevEnvError:
+        netns.end(process)  # it would hold the UI port against the next start
+        raise
+
+
+def _spawn(
+    prepared: Prepared,
+    component: str,
+    ports: Ports,
+    env: dict[str, str],
+    holder: netns.Holder | None = None,
+) -> int:
     log = component_log(prepared.project, component)
     # Every component runs under the log guard, which keeps task output (and so any secret
     # a task prints) out of the component logs; JSON makes task events recognisable.
@@ -365,7 +414,7 @@ def _spawn(prepared: Prepared, component: str, ports: Ports, env: dict[str, str]
     airflow += loopback_arguments(component)
     # The guard is the control plane's own code: it runs outside the sandbox, Airflow inside.
     command = [sys.executable, "-m", "flightdeck.devenv.logguard", str(log)]
-    command += contained(prepared.sandbox, airflow, prepared.project.root)
+    command += contained(prepared.sandbox, airflow, prepared.project.root, holder)
     env = {**env, "AIRFLOW__LOGGING__JSON_LOGS": "True"}
     with log.open("a") as out:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -533,16 +582,18 @@ def parse_dag_folder(
     cwd: Path,
     timeout: float | None = None,
     sandbox: Sandbox | None = None,
+    holder: netns.Holder | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """Import every DAG file under ``dags_dir`` with ``python``; returns DAG ids and errors.
 
     Errors map each failing file (absolute path) to Airflow's message for it. Importing runs
-    the files' code: the local runtime passes its Deployment's ``sandbox``.
+    the files' code: the local runtime passes its Deployment's ``sandbox`` (and the network
+    namespace ``holder`` of this parse).
     """
     command = [str(python), "-c", _PARSE_SCRIPT, str(dags_dir)]
     try:
         result = subprocess.run(
-            contained(sandbox, command, cwd),
+            contained(sandbox, command, cwd, holder),
             env=env,
             capture_output=True,
             text=True,

@@ -21,8 +21,10 @@ never written under the directory, and every message is scrubbed of them.
 
 Every Airflow process (and the parse gate) runs in the Deployment's sandbox
 (:mod:`flightdeck.devenv.sandbox`): as its own system user when the server runs as root,
-seeing only its own directory, venv and processes. ``airflow-home/`` and ``home/`` are the
-only places it can write; the control plane never writes there.
+seeing only its own directory, venv and processes, and (``FLIGHTDECK_SANDBOX_NETWORK``
+isolated) in the Deployment's own network namespace, bridged only for its UI port and its
+loopback AWS endpoint. ``airflow-home/`` and ``home/`` are the only places it can write;
+the control plane never writes there.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,8 @@ from flightdeck.airflow_versions import (
     airflow_major,
     check_exact_airflow_version,
 )
-from flightdeck.devenv import sandbox, supervisor, venvs
+from flightdeck.config import SandboxNetwork
+from flightdeck.devenv import netns, sandbox, supervisor, venvs
 from flightdeck.devenv.airflow_api import AirflowApi
 from flightdeck.devenv.airflow_env import ADMIN_USER, Ports, local_secrets, passwords_file
 from flightdeck.devenv.errors import DevEnvError
@@ -97,9 +100,11 @@ class LocalRuntime:
         keep_bundles: int = KEEP_BUNDLES,
         max_parallelism: int | None = None,
         isolation: sandbox.Isolation | None = None,
+        network: SandboxNetwork = SandboxNetwork.ISOLATED,
     ) -> None:
         self.root = root
         self.isolation = isolation or sandbox.available()
+        self.network = network
         self.startup_grace = startup_grace
         self.restart_backoff = restart_backoff
         self.keep_bundles = max(1, keep_bundles)
@@ -388,20 +393,23 @@ class LocalRuntime:
         config = ProjectConfig(airflow_version=spec.airflow_version)
         venv = venvs.ensure_venv(spec.airflow_version, requirements)
         dotenv = self._environment_values(spec, record, project)
-        contained = self.sandbox_for(spec, venv)
+        # Only the platform's own endpoint is bridged, never one the user's variables name.
+        aws = netns.loopback_port((record.get("cluster") or {}).get("aws_endpoint_url"))
+        contained = self.sandbox_for(spec, venv, () if aws is None else (aws,))
         return supervisor.Prepared(project, config, AirflowSettings(), dotenv, venv, [], contained)
 
-    def sandbox_for(self, spec: DeploymentSpec, venv: Path) -> sandbox.Sandbox:
-        """What this Deployment's processes see and run as (see the module docstring)."""
+    def sandbox_for(
+        self, spec: DeploymentSpec, venv: Path, outbound: tuple[int, ...] = ()
+    ) -> sandbox.Sandbox:
+        """What this Deployment's processes see, run as and reach (the module docstring);
+        ``outbound``: the host loopback ports its network namespace may reach."""
         directory = self.directory(spec)
         project = Project(directory)
         if self.isolation is sandbox.Isolation.SINGLE_TENANT:
             return sandbox.Sandbox(self.isolation, directory)
         prefix = sandbox.interpreter_prefix(venvs.venv_python(venv))
         account = (
-            sandbox.ensure_account(spec.id)
-            if self.isolation is sandbox.Isolation.USERS
-            else None
+            sandbox.ensure_account(spec.id) if self.isolation is sandbox.Isolation.USERS else None
         )
         return sandbox.Sandbox(
             self.isolation,
@@ -413,6 +421,8 @@ class LocalRuntime:
             readable=(venv,) if prefix is None else (venv, prefix),
             handed=(passwords_file(project),),
             account=account,
+            network=self.network,
+            outbound=outbound,
         )
 
     def _airflow_files(self, spec: DeploymentSpec) -> Path:
@@ -512,14 +522,16 @@ class LocalRuntime:
         try:
             if not (self._airflow_files(spec) / "airflow.db").exists():
                 supervisor.ensure_database(prepared, env, lambda _message: None)
-            _dags, errors = supervisor.parse_dag_folder(
-                prepared.python,
-                env,
-                bundle_dir / "dags",
-                bundle_dir,
-                timeout=PARSE_TIMEOUT,
-                sandbox=prepared.sandbox,
-            )
+            with self._parse_network(prepared) as holder:
+                _dags, errors = supervisor.parse_dag_folder(
+                    prepared.python,
+                    env,
+                    bundle_dir / "dags",
+                    bundle_dir,
+                    timeout=PARSE_TIMEOUT,
+                    sandbox=prepared.sandbox,
+                    holder=holder,
+                )
         except DevEnvError as exc:
             raise CodeRejected(_scrub(exc.message, spec)) from None
         if errors:
@@ -533,6 +545,25 @@ class LocalRuntime:
                 f"{first}: {line}",
                 problems,
             )
+
+    @contextlib.contextmanager
+    def _parse_network(self, prepared: supervisor.Prepared) -> Iterator[netns.Holder | None]:
+        """The parse gate's own network namespace: nothing but its AWS endpoint bridged."""
+        contained = prepared.sandbox
+        if contained is None or not contained.isolates_network:
+            yield None
+            return
+        project = prepared.project
+        logs = supervisor.logs_dir(project)
+        logs.mkdir(parents=True, exist_ok=True)
+        with netns.bridged(
+            supervisor.network_dir(project, "parse-network"),
+            logs / "parse-network.log",
+            contained.isolation is sandbox.Isolation.NAMESPACE,
+            contained.outbound,
+            {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ},
+        ) as holder:
+            yield holder
 
     # -- health -----------------------------------------------------------------------------
     def _status(self, directory: Path, spec: DeploymentSpec) -> RuntimeStatus:
@@ -566,7 +597,9 @@ class LocalRuntime:
         major = airflow_major(state.airflow_version)
         alive = state.alive()
         names = supervisor.components_for(major)
-        dead = [name for name in names if not alive.get(name, False)]
+        # The network bridge is watched too: without it the UI is out of reach.
+        watched = (*names, supervisor.NETWORK) if supervisor.NETWORK in alive else names
+        dead = [name for name in watched if not alive.get(name, False)]
         if state.api_is_ours() is False:
             return _port_taken(state, deploy_id)
         bad = supervisor.unhealthy_components(supervisor.health(state.url, major), major)

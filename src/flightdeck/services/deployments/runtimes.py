@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from flightdeck.aws.session import SessionFactory
-from flightdeck.config import Settings
+from flightdeck.config import SandboxNetwork, Settings
 from flightdeck.db.models import AwsAccount, Cluster, Deployment
 from flightdeck.runtime.base import Runtime
 from flightdeck.runtime.kubernetes import KubernetesRuntime
@@ -23,14 +23,17 @@ _local_runtimes: dict[Path, Runtime] = {}
 _local_lock = threading.Lock()
 
 
-def local_runtime(root: Path) -> Runtime:
-    """One LocalRuntime per directory and process: it tracks its background starts."""
+def local_runtime(root: Path, network: SandboxNetwork = SandboxNetwork.ISOLATED) -> Runtime:
+    """One LocalRuntime per directory and process: it tracks its background starts.
+
+    ``network`` is the server's ``sandbox_network`` setting (one per process).
+    """
     from flightdeck.runtime.local import LocalRuntime
 
     with _local_lock:
         runtime = _local_runtimes.get(root)
         if runtime is None:
-            runtime = _local_runtimes[root] = LocalRuntime(root)
+            runtime = _local_runtimes[root] = LocalRuntime(root, network=network)
         return runtime
 
 
@@ -55,7 +58,7 @@ def default_runtime_factory(settings: Settings, sessions: SessionFactory) -> Run
 
     def factory(session: Session, deployment: Deployment) -> Runtime:
         if deployment.runtime == "local":
-            return local_runtime(settings.deployments_dir)
+            return local_runtime(settings.deployments_dir, settings.sandbox_network)
         return kubernetes_runtime_for(session, deployment, settings, sessions)
 
     return factory

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from flightdeck.cli.context import invocation
-from flightdeck.cli.options import JSON, ORG
+from flightdeck.cli.options import JSON, ORG, account_ref
 
 
 def register(parent: typer.Typer) -> None:
@@ -27,6 +27,7 @@ def changes(
         typer.Option(
             "--account",
             help="Only this AWS account (12-digit ID or flightdeck id), with its timeline.",
+            callback=lambda value: None if value is None else account_ref(value),
         ),
     ] = None,
     show_diff: Annotated[

@@ -8,13 +8,14 @@ import typer
 
 from flightdeck.aws import reference
 from flightdeck.cli.context import Invocation, invocation
-from flightdeck.cli.options import JSON, ORG, YES
+from flightdeck.cli.options import JSON, ORG, YES, account_ref
 
 app = typer.Typer(no_args_is_help=True, help="Clusters: the data planes in your AWS accounts.")
 
 CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
 WATCH = Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until done.")]
-ACCOUNT = Annotated[str, typer.Option("--account", help="12-digit AWS account ID.")]
+ACCOUNT = Annotated[str, typer.Option(
+    "--account", help="12-digit AWS account ID (or its flightdeck id).", callback=account_ref)]
 
 
 def register(parent: typer.Typer) -> None:

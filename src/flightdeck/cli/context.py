@@ -64,7 +64,9 @@ class Invocation:
         for candidate in self.client.get(self.org_path("/workspaces")):
             if ref == candidate["id"] or wanted == candidate["name"].strip().lower():
                 return dict(candidate)
-        raise CliError(f"no workspace {ref!r} in this organization; see `flightdeck workspace list`")
+        raise CliError(
+            f"no workspace {ref!r} in this organization; see `flightdeck workspace list`"
+        )
 
     def member(self, ref: str) -> dict[str, Any]:
         """A member of the organization by email or user id."""

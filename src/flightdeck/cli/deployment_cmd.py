@@ -206,6 +206,23 @@ def events(
 
 
 @app.command()
+def deploys(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
+    """A Deployment's deploys (`flightdeck deploy`), newest first."""
+    from flightdeck.cli.output import print_json, print_table
+
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path(f"/deployments/{deployment}/deploys"))
+    if cli.json_output:
+        print_json(rows)
+    else:
+        print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
+                           ("status", "STATUS"), ("description", "DESCRIPTION"),
+                           ("message", "MESSAGE")])
+
+
+@app.command()
 def manifests(
     ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
 ) -> None:

@@ -99,4 +99,7 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
         print_json(rows)
     else:
         print_table(rows, [("account_id", "ACCOUNT"), ("status", "STATUS"),
-                           ("role_arn", "ROLE"), ("verified_at", "VERIFIED")])
+                           ("role_arn", "ROLE"), ("verified_at", "VERIFIED")],
+                    empty="No AWS account registered yet; create its role with "
+                          "`flightdeck aws role create` or add one with "
+                          "`flightdeck aws account add`.")

@@ -79,6 +79,8 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
     print_table(
         data["accounts"],
         [("account_id", "ACCOUNT"), ("policy_version", "IN FORCE"), ("checked_at", "CHECKED")],
+        empty="No AWS account is registered, so no role policy is governed yet; add one with "
+        "`flightdeck aws account add`.",
     )
     for account in data["accounts"]:
         for drift in account["drift"]:
@@ -98,6 +100,8 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             ("applied_at", "APPLIED"),
         ],
         title="Policy changes",
+        empty="No policy change, pending or past: each account keeps the role policy version "
+        "shown above until flightdeck publishes a new one.",
     )
     for change in data["changes"]:
         if change["status"] in ("applied", "superseded"):
@@ -126,5 +130,6 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             data["events"],
             [("created_at", "WHEN"), ("kind", "EVENT"), ("message", "MESSAGE")],
             title="Timeline",
+            empty="Nothing has happened to this account's role policy yet.",
         )
 

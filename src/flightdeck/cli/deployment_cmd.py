@@ -169,7 +169,8 @@ def list_(
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
                            ("executor", "EXECUTOR"), ("running_executor", "RUNS"),
-                           ("airflow_url", "URL"), ("id", "ID")])
+                           ("airflow_url", "URL"), ("id", "ID")],
+                    empty="No Deployment yet; create one with `flightdeck deployment create`.")
 
 
 @app.command()
@@ -219,7 +220,8 @@ def deploys(
     else:
         print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
                            ("status", "STATUS"), ("description", "DESCRIPTION"),
-                           ("message", "MESSAGE")])
+                           ("message", "MESSAGE")],
+                    empty="No deploy yet; ship your project's code with `flightdeck deploy`.")
 
 
 @app.command()

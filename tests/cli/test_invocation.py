@@ -101,7 +101,8 @@ def test_binding_another_org_resolves_again(control_plane: _ControlPlane) -> Non
 
 
 def test_several_organizations_need_org(control_plane: _ControlPlane) -> None:
-    with pytest.raises(CliError, match=r"several organizations \(Acme \(acme\), Beta \(beta\)\); choose one"):
+    several = r"several organizations \(Acme \(acme\), Beta \(beta\)\); choose one"
+    with pytest.raises(CliError, match=several):
         _ = Invocation().organization
     with pytest.raises(CliError, match="no organization 'Gamma'"):
         _ = Invocation(org_ref="Gamma").organization

@@ -15,10 +15,10 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
-    func,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 

@@ -1,7 +1,7 @@
 """organization slugs; workspace names unique per organization ignoring case
 
-Revision ID: 0007_newuser
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 13:30:00
 
 Existing organizations get a slug from their name, oldest first (created_at, then id), a
@@ -17,8 +17,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_newuser"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

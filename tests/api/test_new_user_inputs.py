@@ -30,11 +30,19 @@ def test_organizations_get_unique_slugs(client: TestClient) -> None:
         assert created.status_code == 201, created.text
     listed = client.get(f"{API}/organizations", headers=owner).json()
     assert [(o["name"], o["slug"]) for o in listed] == [
-        ("Acme", "acme"), ("acme", "acme-2"), ("Acme", "acme-3"), ("Acme  Corp.", "acme-corp")]
+        ("Acme", "acme"),
+        ("acme", "acme-2"),
+        ("Acme", "acme-3"),
+        ("Acme  Corp.", "acme-corp"),
+    ]
     shown = client.get(f"{API}/organizations/{listed[1]['id']}", headers=owner).json()
     assert shown["slug"] == "acme-2"
-    assert {o["slug"] for o in client.get(f"{API}/me", headers=owner).json()["organizations"]} \
-        == {"acme", "acme-2", "acme-3", "acme-corp"}
+    assert {o["slug"] for o in client.get(f"{API}/me", headers=owner).json()["organizations"]} == {
+        "acme",
+        "acme-2",
+        "acme-3",
+        "acme-corp",
+    }
 
 
 def test_workspace_names_are_unique_ignoring_case_and_spaces(client: TestClient) -> None:
@@ -47,7 +55,8 @@ def test_workspace_names_are_unique_ignoring_case_and_spaces(client: TestClient)
         assert refused.status_code == 409
         assert _error(refused) == (
             "name: a workspace named 'Analytics' already exists (names are compared ignoring "
-            "case and surrounding spaces); choose another name")
+            "case and surrounding spaces); choose another name"
+        )
     # Another organization may use the name.
     other = sign_up(client, "other@beta.example", org="Beta")
     other_path = f"{API}/organizations/{_org(client, other)}/workspaces"
@@ -60,8 +69,9 @@ def test_an_account_id_is_checked_first_everywhere(client: TestClient, bad: str)
     org = f"{API}/organizations/{_org(client, owner)}"
     ref_rule = f"{bad!r} is not {ACCOUNT_ID_RULE} (or the account's flightdeck id)"
     answers = {
-        "cluster create": client.post(f"{org}/clusters", headers=owner,
-                                      json={"account": bad, "name": "one"}),
+        "cluster create": client.post(
+            f"{org}/clusters", headers=owner, json={"account": bad, "name": "one"}
+        ),
         "preflight": client.post(f"{org}/aws/accounts/{bad}/preflight", headers=owner, json={}),
         "verify": client.post(f"{org}/aws/accounts/{bad}/verify", headers=owner),
         "show": client.get(f"{org}/aws/accounts/{bad}", headers=owner),
@@ -92,9 +102,14 @@ def _service_message(name: str, field: str) -> str:
 def test_a_name_limit_is_stated_by_its_rule_the_same_everywhere(
     client: TestClient, name: str
 ) -> None:
-    signup = client.post(f"{API}/auth/signup", json={
-        "email": "new@acme.example", "password": "correct horse battery staple",
-        "organization_name": name})
+    signup = client.post(
+        f"{API}/auth/signup",
+        json={
+            "email": "new@acme.example",
+            "password": "correct horse battery staple",
+            "organization_name": name,
+        },
+    )
     assert signup.status_code == 422
     assert _error(signup) == _service_message(name, "organization_name")
     owner = sign_up(client, "owner@acme.example", org="Acme")
@@ -102,8 +117,9 @@ def test_a_name_limit_is_stated_by_its_rule_the_same_everywhere(
     answers = [
         client.post(f"{org}/workspaces", json={"name": name}, headers=owner),
         client.post(f"{API}/organizations", json={"name": name}, headers=owner),
-        client.post(f"{org}/clusters", json={"account": "123456789012", "name": name},
-                    headers=owner),
+        client.post(
+            f"{org}/clusters", json={"account": "123456789012", "name": name}, headers=owner
+        ),
     ]
     for answer in answers:
         assert answer.status_code == 422, answer.text
@@ -113,14 +129,18 @@ def test_a_name_limit_is_stated_by_its_rule_the_same_everywhere(
 
 
 def test_other_limits_say_their_bound_in_words(client: TestClient) -> None:
-    long_password = client.post(f"{API}/auth/signup", json={
-        "email": "new@acme.example", "password": "p" * 2000})
+    long_password = client.post(
+        f"{API}/auth/signup", json={"email": "new@acme.example", "password": "p" * 2000}
+    )
     assert long_password.status_code == 422
     assert _error(long_password) == "password: must be at most 1024 characters long"
     owner = sign_up(client, "owner@acme.example", org="Acme")
     org = f"{API}/organizations/{_org(client, owner)}"
-    nodes = client.post(f"{org}/clusters", headers=owner,
-                        json={"account": "123456789012", "name": "one", "max_nodes": "many"})
+    nodes = client.post(
+        f"{org}/clusters",
+        headers=owner,
+        json={"account": "123456789012", "name": "one", "max_nodes": "many"},
+    )
     assert nodes.status_code == 422 and _error(nodes) == "max_nodes: must be a whole number"
     extra = client.post(f"{org}/workspaces", headers=owner, json={"name": "a", "colour": "x"})
     assert _error(extra) == "colour: is not a field of this request; remove it"
@@ -130,10 +150,11 @@ def test_unknown_names_are_named_with_the_list_command(client: TestClient) -> No
     owner = sign_up(client, "owner@acme.example", org="Acme")
     org = f"{API}/organizations/{_org(client, owner)}"
     for path, expected in [
-        ("/clusters/nope", "no cluster 'nope' in this organization; see `flightdeck cluster "
-                           "list`"),
-        ("/deployments/nope", "no Deployment 'nope' in this organization; see `flightdeck "
-                              "deployment list`"),
+        ("/clusters/nope", "no cluster 'nope' in this organization; see `flightdeck cluster list`"),
+        (
+            "/deployments/nope",
+            "no Deployment 'nope' in this organization; see `flightdeck deployment list`",
+        ),
     ]:
         answer = client.get(org + path, headers=owner)
         assert answer.status_code == 404

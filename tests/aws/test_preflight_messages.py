@@ -13,7 +13,8 @@ from flightdeck.aws.session import client
 
 
 def test_flightdeck_s_own_cluster_is_listed_apart_and_the_check_passes(
-    role_session: Any, customer: Any  # noqa: F811
+    role_session: Any,  # noqa: F811
+    customer: Any,  # noqa: F811
 ) -> None:
     clean = by_name(run_preflight(role_session, region=REGION))["account_clean"]
     assert clean.status == "pass"
@@ -28,7 +29,8 @@ def test_flightdeck_s_own_cluster_is_listed_apart_and_the_check_passes(
     assert clean.status == "pass"
     assert clean.message == (
         f"Nothing but flightdeck's own clusters runs in {REGION}. flightdeck's own resources "
-        f"there: EKS cluster {own}.")
+        f"there: EKS cluster {own}."
+    )
     assert clean.details["flightdeck"]["eks_clusters"] == [own]
     assert clean.details["found"]["eks_clusters"] == []
 
@@ -36,19 +38,25 @@ def test_flightdeck_s_own_cluster_is_listed_apart_and_the_check_passes(
     assert installer.status == "pass"
     assert "NotImplemented" not in installer.message
     assert installer.message.endswith(
-        "(IAM's policy simulator did not answer, so the role's policy documents were read).")
+        "(IAM's policy simulator did not answer, so the role's policy documents were read)."
+    )
     assert "NotImplemented" in installer.details["simulation_error"]  # kept for support
 
 
 def test_a_foreign_workload_is_named_beside_flightdeck_s_own(
-    role_session: Any, customer: Any  # noqa: F811
+    role_session: Any,  # noqa: F811
+    customer: Any,  # noqa: F811
 ) -> None:
     eks = client(customer, "eks", REGION)
     for name in ("legacy-eks", f"{RESOURCE_PREFIX}prod-1a2b3c"):
-        eks.create_cluster(name=name, roleArn="arn:aws:iam::222222222222:role/x",
-                           resourcesVpcConfig={"subnetIds": []})
+        eks.create_cluster(
+            name=name,
+            roleArn="arn:aws:iam::222222222222:role/x",
+            resourcesVpcConfig={"subnetIds": []},
+        )
     clean = by_name(run_preflight(role_session, region=REGION))["account_clean"]
     assert clean.status == "warn"
     assert clean.message == (
         f"The account is not dedicated to flightdeck: {REGION} holds EKS cluster legacy-eks. "
-        f"flightdeck's own resources there: EKS cluster {RESOURCE_PREFIX}prod-1a2b3c.")
+        f"flightdeck's own resources there: EKS cluster {RESOURCE_PREFIX}prod-1a2b3c."
+    )

@@ -24,8 +24,10 @@ from flightdeck.aws import reference
 from flightdeck.cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]
-ORGS = [{"id": "org-1", "name": "Acme", "slug": "acme"},
-        {"id": "org-2", "name": "Acme", "slug": "acme-2"}]
+ORGS = [
+    {"id": "org-1", "name": "Acme", "slug": "acme"},
+    {"id": "org-2", "name": "Acme", "slug": "acme-2"},
+]
 LONG_ID = "3f2c9a7e-5b1d-4e8f-9c0a-7d6e5f4a3b2c"
 LONG_URL = "https://airflow-analytics.example.com/very/long/path/to/the/airflow/ui/home"
 
@@ -119,10 +121,10 @@ def test_reference_lists_what_requests_accept() -> None:
     assert [r["name"] for r in regions] == list(reference.REGIONS)
     assert [r["name"] for r in regions if r["default"]] == [reference.DEFAULT_REGION]
     types = json.loads(invoke("reference", "instance-types", "--json").stdout)
-    assert [t["name"] for t in types if t["kind"] == "node"] == list(
-        reference.NODE_INSTANCE_TYPES)
+    assert [t["name"] for t in types if t["kind"] == "node"] == list(reference.NODE_INSTANCE_TYPES)
     assert [t["name"] for t in types if t["kind"] == "database"] == list(
-        reference.DB_INSTANCE_TYPES)
+        reference.DB_INSTANCE_TYPES
+    )
     versions = json.loads(invoke("reference", "airflow-versions", "--json").stdout)
     assert versions == airflow_versions.as_document()
     table = invoke("reference", "regions")
@@ -140,49 +142,90 @@ def test_aws_role_create_reads_flightdeck_org(
 
 
 # -- 4: the account ID is checked before anything is sent ------------------------------------
-@pytest.mark.parametrize("args", [
-    ["cluster", "create", "prod", "--account", "12345678901"],
-    ["cluster", "preflight", "--account", "12345678901"],
-    ["aws", "account", "verify", "12345678901"],
-    ["aws", "account", "add", "12345678901"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cluster", "create", "prod", "--account", "12345678901"],
+        ["cluster", "preflight", "--account", "12345678901"],
+        ["aws", "account", "verify", "12345678901"],
+        ["aws", "account", "add", "12345678901"],
+    ],
+)
 def test_an_account_id_is_checked_first(stub: Callable[..., _Stub], args: list[str]) -> None:
     server = stub({})
     result = invoke(*args)
     assert result.exit_code == 2
     assert "'12345678901' is not a 12-digit AWS account ID such as 123456789012" in " ".join(
-        result.output.split())
+        result.output.split()
+    )
     assert server.requests == []
 
 
 # -- 10: --json: read commands, --watch, errors ----------------------------------------------
 def test_cluster_create_watch_json_prints_json(stub: Callable[..., _Stub]) -> None:
     phases = iter(["Pending", "Provisioning", "Active"])
-    cluster = {"id": "c-1", "name": "prod", "phase": "Pending", "region": "us-east-1",
-               "account_id": "222222222222", "conditions": {}}
-    stub({
-        ("POST", "/organizations/org-1/clusters"): lambda: cluster,
-        ("GET", "/organizations/org-1/clusters/c-1"): lambda: {**cluster, "phase": next(phases)},
-    })
-    result = invoke("cluster", "create", "prod", "--account", "222222222222", "--org", "acme",
-                    "--watch", "--json")
+    cluster = {
+        "id": "c-1",
+        "name": "prod",
+        "phase": "Pending",
+        "region": "us-east-1",
+        "account_id": "222222222222",
+        "conditions": {},
+    }
+    stub(
+        {
+            ("POST", "/organizations/org-1/clusters"): lambda: cluster,
+            ("GET", "/organizations/org-1/clusters/c-1"): lambda: {
+                **cluster,
+                "phase": next(phases),
+            },
+        }
+    )
+    result = invoke(
+        "cluster",
+        "create",
+        "prod",
+        "--account",
+        "222222222222",
+        "--org",
+        "acme",
+        "--watch",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["phase"] == "Active"
     assert result.stderr.splitlines() == [
-        "cluster prod: Pending", "cluster prod: Provisioning", "cluster prod: Active"]
+        "cluster prod: Pending",
+        "cluster prod: Provisioning",
+        "cluster prod: Active",
+    ]
 
 
 def test_with_json_an_error_is_a_json_object_on_stderr_with_the_same_exit_code(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "FLIGHTDECK_URL": "http://127.0.0.1:9", "FLIGHTDECK_TOKEN": "x",
-           "FLIGHTDECK_CONFIG_DIR": str(tmp_path)}
-    for args in (["cluster", "list"], ["cluster", "create", "x", "--account", "1"],
-                 ["dev", "ps", "--project-dir", str(tmp_path)]):
-        plain = subprocess.run([FLIGHTDECK, *args], capture_output=True, text=True, env=env,
-                               check=False, timeout=60)
-        as_json = subprocess.run([FLIGHTDECK, *args, "--json"], capture_output=True,
-                                 text=True, env=env, check=False, timeout=60)
+    env = {
+        **os.environ,
+        "FLIGHTDECK_URL": "http://127.0.0.1:9",
+        "FLIGHTDECK_TOKEN": "x",
+        "FLIGHTDECK_CONFIG_DIR": str(tmp_path),
+    }
+    for args in (
+        ["cluster", "list"],
+        ["cluster", "create", "x", "--account", "1"],
+        ["dev", "ps", "--project-dir", str(tmp_path)],
+    ):
+        plain = subprocess.run(
+            [FLIGHTDECK, *args], capture_output=True, text=True, env=env, check=False, timeout=60
+        )
+        as_json = subprocess.run(
+            [FLIGHTDECK, *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
         assert plain.returncode == as_json.returncode != 0, args
         error = json.loads(as_json.stderr)["error"]
         assert error["exit_code"] == as_json.returncode
@@ -205,15 +248,21 @@ def test_a_shared_organization_name_is_refused_with_its_slugs(
 def test_an_empty_plan_and_policy_changes_say_what_that_means(
     stub: Callable[..., _Stub],
 ) -> None:
-    stub({
-        ("GET", "/organizations/org-1/clusters/prod/plan"): lambda: [],
-        ("GET", "/organizations/org-1/aws/policy-changes"): lambda: {
-            "latest_version": "v5", "accounts": [], "changes": []},
-    })
+    stub(
+        {
+            ("GET", "/organizations/org-1/clusters/prod/plan"): lambda: [],
+            ("GET", "/organizations/org-1/aws/policy-changes"): lambda: {
+                "latest_version": "v5",
+                "accounts": [],
+                "changes": [],
+            },
+        }
+    )
     plan = invoke("cluster", "plan", "prod", "--org", "acme", columns=200)
     assert plan.stdout.strip() == (
         "Nothing to do: the cluster's AWS resources already match its spec, so a reconcile "
-        "would create, change or delete nothing.")
+        "would create, change or delete nothing."
+    )
     changes = invoke("aws", "policy", "changes", "--org", "acme", columns=200)
     assert "(none)" not in changes.stdout
     assert "No policy change, pending or past" in changes.stdout
@@ -221,12 +270,25 @@ def test_an_empty_plan_and_policy_changes_say_what_that_means(
 
 
 def test_aws_setup_explains_a_missing_quick_create_link(stub: Callable[..., _Stub]) -> None:
-    note = ("no quick-create link: set FLIGHTDECK_ROLE_TEMPLATE_URL to an https URL (e.g. an "
-            "S3 object) holding this template; or use the CLI command")
-    stub({("GET", "/organizations/org-1/aws/role-setup"): lambda: {
-        "platform_account_id": "111111111111", "role_name": "r", "policy_name": "p",
-        "policy_version": "v5", "stack_name": "s", "template_url": "http://127.0.0.1/t.yaml",
-        "quick_create_url": None, "cli_command": "flightdeck aws role create", "note": note}})
+    note = (
+        "no quick-create link: set FLIGHTDECK_ROLE_TEMPLATE_URL to an https URL (e.g. an "
+        "S3 object) holding this template; or use the CLI command"
+    )
+    stub(
+        {
+            ("GET", "/organizations/org-1/aws/role-setup"): lambda: {
+                "platform_account_id": "111111111111",
+                "role_name": "r",
+                "policy_name": "p",
+                "policy_version": "v5",
+                "stack_name": "s",
+                "template_url": "http://127.0.0.1/t.yaml",
+                "quick_create_url": None,
+                "cli_command": "flightdeck aws role create",
+                "note": note,
+            }
+        }
+    )
     result = invoke("aws", "setup", "--org", "acme", columns=300)
     assert result.exit_code == 0
     assert "None" not in result.stdout
@@ -236,10 +298,21 @@ def test_aws_setup_explains_a_missing_quick_create_link(stub: Callable[..., _Stu
 # -- 7: 80 columns never cut an id, URL or name --------------------------------------------
 def test_tables_at_80_columns_keep_ids_urls_and_names_whole(stub: Callable[..., _Stub]) -> None:
     name = "analytics-production-eu-west-1-team-data"
-    stub({("GET", "/organizations/org-1/deployments"): lambda: [{
-        "name": name, "phase": "Healthy", "airflow_version": "3.3.2",
-        "executor": "CeleryExecutor", "running_executor": "CeleryExecutor",
-        "airflow_url": LONG_URL, "id": LONG_ID}]})
+    stub(
+        {
+            ("GET", "/organizations/org-1/deployments"): lambda: [
+                {
+                    "name": name,
+                    "phase": "Healthy",
+                    "airflow_version": "3.3.2",
+                    "executor": "CeleryExecutor",
+                    "running_executor": "CeleryExecutor",
+                    "airflow_url": LONG_URL,
+                    "id": LONG_ID,
+                }
+            ]
+        }
+    )
     for columns in (80, 40):
         result = invoke("deployment", "list", "--org", "acme", columns=columns)
         assert result.exit_code == 0
@@ -261,15 +334,26 @@ def _readme_commands(prefix: str) -> list[list[str]]:
 def test_the_readme_examples_name_files_that_exist_and_run() -> None:
     for command in _readme_commands("flightdeck aws policy compare"):
         files = [arg for arg in command if arg.endswith(".json")]
-        assert files and all((REPO / f).is_file() and f.startswith("docs/examples/")
-                             for f in files)
-        run = subprocess.run([FLIGHTDECK, *command[1:]], cwd=REPO, capture_output=True,
-                             text=True, check=False, timeout=120)
+        assert files and all((REPO / f).is_file() and f.startswith("docs/examples/") for f in files)
+        run = subprocess.run(
+            [FLIGHTDECK, *command[1:]],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         assert run.stdout.startswith("Expands: docs/examples/new.json grants more.")
     for command in _readme_commands("flightdeck aws pattern test"):
         assert (REPO / command[command.index("--events") + 1]).is_file()
-        run = subprocess.run([FLIGHTDECK, *command[1:], "--json"], cwd=REPO,
-                             capture_output=True, text=True, check=False, timeout=120)
+        run = subprocess.run(
+            [FLIGHTDECK, *command[1:], "--json"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout) == {"matches": [1]}

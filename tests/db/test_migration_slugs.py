@@ -1,4 +1,4 @@
-"""Migration 0008 (newuser) gives existing organizations unique slugs and renames workspaces whose names
+"""Migration 0008 (newuser) gives organizations unique slugs and renames workspaces whose names
 differ only in case, deterministically (oldest first), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -28,11 +28,17 @@ def test_existing_rows_get_slugs_and_case_duplicates_are_renamed(
                 text("INSERT INTO organizations (id, name, created_at) VALUES (:i, :n, :t)"),
                 {"i": org_id, "n": name, "t": T0 + timedelta(minutes=minutes)},
             )
-        for ws_id, name, minutes in [("w2", "Analytics", 1), ("w1", "analytics", 0),
-                                     ("w3", "ANALYTICS", 2), ("w4", "etl", 0)]:
+        for ws_id, name, minutes in [
+            ("w2", "Analytics", 1),
+            ("w1", "analytics", 0),
+            ("w3", "ANALYTICS", 2),
+            ("w4", "etl", 0),
+        ]:
             connection.execute(
-                text("INSERT INTO workspaces (id, organization_id, name, created_at) "
-                     "VALUES (:i, 'o1', :n, :t)"),
+                text(
+                    "INSERT INTO workspaces (id, organization_id, name, created_at) "
+                    "VALUES (:i, 'o1', :n, :t)"
+                ),
                 {"i": ws_id, "n": name, "t": T0 + timedelta(minutes=minutes)},
             )
     upgrade(empty_database)
@@ -44,11 +50,19 @@ def test_existing_rows_get_slugs_and_case_duplicates_are_renamed(
 
     # The database itself now refuses both kinds of duplicate.
     with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO workspaces (id, organization_id, name, created_at) "
-            "VALUES ('w5', 'o1', 'ETL', :t)"), {"t": T0})
+        connection.execute(
+            text(
+                "INSERT INTO workspaces (id, organization_id, name, created_at) "
+                "VALUES ('w5', 'o1', 'ETL', :t)"
+            ),
+            {"t": T0},
+        )
     with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO organizations (id, name, slug, created_at) "
-            "VALUES ('o5', 'Other', 'acme', :t)"), {"t": T0})
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, slug, created_at) "
+                "VALUES ('o5', 'Other', 'acme', :t)"
+            ),
+            {"t": T0},
+        )
     engine.dispose()

@@ -31,15 +31,17 @@ def test_parse_json_and_the_secrets_example_out_of_the_box(tmp_path: Path) -> No
     parsed = run_cli("dev", "parse", "--json", cwd=tmp_path, env=_env())
     assert parsed.returncode == 0, parsed.stderr
     assert json.loads(parsed.stdout) == {
-        "dags": ["example_pipeline", "secrets_example"], "errors": {}}
+        "dags": ["example_pipeline", "secrets_example"],
+        "errors": {},
+    }
 
     (tmp_path / "dags" / "broken.py").write_text(
-        "from airflow.sdk import dag\nimport package_that_is_not_installed\n")
+        "from airflow.sdk import dag\nimport package_that_is_not_installed\n"
+    )
     broken = run_cli("dev", "parse", "--json", cwd=tmp_path, env=_env())
     assert broken.returncode == 1
-    assert json.loads(broken.stdout)["errors"] == {
-        "dags/broken.py":
-            "ModuleNotFoundError: No module named 'package_that_is_not_installed' (line 2)"}
+    missing = "ModuleNotFoundError: No module named 'package_that_is_not_installed' (line 2)"
+    assert json.loads(broken.stdout)["errors"] == {"dags/broken.py": missing}
     (tmp_path / "dags" / "broken.py").unlink()
 
     # No variable, no connection, no secrets backend: the run succeeds and says how.

@@ -57,8 +57,10 @@ def create(
     if cli.json_output:
         print_json(org)
     else:
-        success(f"organization {org['name']} created (slug {org['slug']}, id {org['id']}); "
-                f"you are its Owner; name it with `--org {org['slug']}`")
+        success(
+            f"organization {org['name']} created (slug {org['slug']}, id {org['id']}); "
+            f"you are its Owner; name it with `--org {org['slug']}`"
+        )
 
 
 @app.command()
@@ -73,8 +75,13 @@ def show(ctx: typer.Context, org: ORG_ARGUMENT = None, json_output: JSON = False
     else:
         print_fields(
             data,
-            [("id", "ID"), ("slug", "Slug"), ("name", "Name"), ("role", "Your role"),
-             ("created_at", "Created")],
+            [
+                ("id", "ID"),
+                ("slug", "Slug"),
+                ("name", "Name"),
+                ("role", "Your role"),
+                ("created_at", "Created"),
+            ],
         )
 
 

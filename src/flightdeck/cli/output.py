@@ -62,8 +62,9 @@ def _print_blocks(
             console.print()
         for (_key, header), cell in zip(columns, value, strict=True):
             if cell:
-                console.print(Text.assemble((header.ljust(width), "bold"), "  ", cell),
-                              soft_wrap=True)
+                console.print(
+                    Text.assemble((header.ljust(width), "bold"), "  ", cell), soft_wrap=True
+                )
 
 
 def print_fields(data: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> None:
@@ -75,8 +76,9 @@ def print_fields(data: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> 
     for key, label in fields:
         value = data.get(key)
         shown = "" if value is None else value
-        console.print(f"[bold]{label.ljust(width)}[/bold]  {shown}", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"[bold]{label.ljust(width)}[/bold]  {shown}", highlight=False, soft_wrap=True
+        )
 
 
 def success(message: str) -> None:

@@ -9,8 +9,7 @@ from flightdeck.cli.options import JSON
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="What cluster and Deployment requests accept: regions, instance types, Airflow "
-    "versions.",
+    help="What cluster and Deployment requests accept: regions, instance types, Airflow versions.",
 )
 
 

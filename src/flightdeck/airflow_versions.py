@@ -51,3 +51,13 @@ def check_exact_airflow_version(version: str, source: str) -> str:
 def airflow_major(version: str) -> int:
     """The major version of a checked version string (``3`` for ``3.1.0``)."""
     return int(version.split(".", 1)[0])
+
+
+def as_document() -> dict[str, object]:
+    """The policy above, as `flightdeck reference airflow-versions` shows it."""
+    return {
+        "default": DEFAULT_AIRFLOW_VERSION,
+        "supported": [f"2.{MIN_AIRFLOW_2_MINOR} and later 2.x releases", "3.x releases"],
+        "deployment_form": "an exact release, X.Y.Z (for example 3.1.0)",
+        "dev_form": "an exact release X.Y.Z, or a series X.Y.* (the newest of it)",
+    }

@@ -120,7 +120,9 @@ def test_dirty_account_lists_exactly_what_it_found(
         "rds_instances": ["legacy-db"],
         "cloudformation_stacks": ["legacy-stack"],
     }
-    assert ours not in account_clean.message and stopped["InstanceId"] not in account_clean.message
+    # flightdeck's own VPC is listed apart, never as another workload.
+    foreign, _, own = account_clean.message.partition("flightdeck's own resources there:")
+    assert ours not in foreign and ours in own and stopped["InstanceId"] not in foreign
     for resource in (instance, vpc, "legacy-eks", "legacy-db", "legacy-stack"):
         assert resource in account_clean.message
     assert account_clean.remedy and "--force" in account_clean.remedy

@@ -1,6 +1,6 @@
 """`flightdeck deploy`: a DAG that does not import stops the deploy on the developer's
-machine with the file and the message, before anything is uploaded; `deploy NAME` and
-`deploy list NAME` reach the right commands."""
+machine with the file and the message, before anything is uploaded; `deploy NAME` takes any
+name (`list` and `code` too) and the history is `deployment deploys NAME`."""
 
 from __future__ import annotations
 
@@ -36,17 +36,23 @@ def test_an_import_error_aborts_with_file_and_message(
         "'package_that_is_not_installed'" in refused.value.message
 
 
-def test_deploy_name_means_deploy_code_and_list_is_the_history(tmp_path: Path) -> None:
+def test_deploy_takes_any_deployment_name_and_the_history_is_deployment_deploys(
+    tmp_path: Path,
+) -> None:
     runner = CliRunner()
     env = {**os.environ, "FLIGHTDECK_URL": "http://127.0.0.1:9", "FLIGHTDECK_TOKEN": "x",
            "FLIGHTDECK_CONFIG_DIR": str(tmp_path)}
-    for args in (["deploy", "analytics", "--dags"], ["deploy"], ["deploy", "list", "analytics"]):
+    for args in (["deploy", "analytics", "--dags"], ["deploy"], ["deploy", "list"],
+                 ["deploy", "code"], ["deployment", "deploys", "analytics"]):
         result = runner.invoke(app, args, env=env)
-        # Each form parses and reaches the server (none listens on port 9).
+        # Each form parses and reaches the server (none listens on port 9): `list` and
+        # `code` are Deployment names like any other.
         assert result.exit_code != 2, result.output
         assert isinstance(result.exception, CliError)
         assert "no flightdeck server is running at http://127.0.0.1:9" in result.exception.message
-    usage = runner.invoke(app, ["deploy", "list"], env=env)
-    assert usage.exit_code == 2 and "Missing argument" in usage.output
+    two = runner.invoke(app, ["deploy", "list", "analytics"], env=env)
+    assert two.exit_code == 2 and "unexpected extra argument" in two.output.lower()
     helped = runner.invoke(app, ["deploy", "--help"], env=env)
-    assert helped.exit_code == 0 and "deploy list DEPLOYMENT" in helped.output
+    assert helped.exit_code == 0
+    assert "flightdeck deployment deploys DEPLOYMENT" in " ".join(helped.output.split())
+    assert "[DEPLOYMENT]" in helped.output

@@ -83,7 +83,7 @@ def test_deployment_lifecycle_with_the_cli(embedded_server: Server, tmp_path: Pa
                              "--json"))
     assert updated["worker_queue"]["max_workers"] == 3
     assert updated["generation"] == 2 and updated["phase"] == "Healthy"
-    assert json.loads(cli("deploy", "list", "etl", "--json")) == []
+    assert json.loads(cli("deployment", "deploys", "etl", "--json")) == []
 
     deleted = json.loads(cli("deployment", "delete", "etl", "--yes", "--wait", "--json"))
     assert deleted["phase"] == "Deleted"

@@ -16,7 +16,10 @@ from flightdeck.cli.context import Invocation, invocation
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.main import app
 
-ORGANIZATIONS = [{"id": "org-1", "name": "Acme"}, {"id": "org-2", "name": "Beta"}]
+ORGANIZATIONS = [
+    {"id": "org-1", "name": "Acme", "slug": "acme"},
+    {"id": "org-2", "name": "Beta", "slug": "beta"},
+]
 
 
 class _ControlPlane(ThreadingHTTPServer):
@@ -98,10 +101,32 @@ def test_binding_another_org_resolves_again(control_plane: _ControlPlane) -> Non
 
 
 def test_several_organizations_need_org(control_plane: _ControlPlane) -> None:
-    with pytest.raises(CliError, match=r"several organizations \(Acme, Beta\); choose one"):
+    several = r"several organizations \(Acme \(acme\), Beta \(beta\)\); choose one"
+    with pytest.raises(CliError, match=several):
         _ = Invocation().organization
     with pytest.raises(CliError, match="no organization 'Gamma'"):
         _ = Invocation(org_ref="Gamma").organization
+
+
+def test_org_takes_an_id_or_slug_and_refuses_a_name_several_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    same_names = [
+        {"id": "org-1", "name": "Acme", "slug": "acme"},
+        {"id": "org-2", "name": "acme", "slug": "acme-2"},
+        {"id": "org-3", "name": " Beta ", "slug": "beta"},
+    ]
+    for _server in _serve(same_names, monkeypatch):
+        assert Invocation(org_ref="acme-2").org_id == "org-2"
+        assert Invocation(org_ref="acme").org_id == "org-1"  # a slug is exact
+        assert Invocation(org_ref="org-2").org_id == "org-2"
+        assert Invocation(org_ref="BETA").org_id == "org-3"  # a name only one has
+        with pytest.raises(CliError) as refused:
+            _ = Invocation(org_ref="ACME").organization
+        assert refused.value.message == (
+            "several of your organizations are named 'ACME' (slugs: acme, acme-2); choose "
+            "one with --org SLUG"
+        )
 
 
 def test_a_command_gets_the_invocation_from_the_root_callback(

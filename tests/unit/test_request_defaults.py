@@ -151,3 +151,23 @@ def test_one_airflow_version_policy_for_dev_and_deployments() -> None:
     for refused in ("2.6.3", "4.0.0", "latest"):
         with pytest.raises(airflow_versions.UnsupportedAirflowVersion, match="airflow_version"):
             airflow_versions.check_exact_airflow_version(refused, "airflow_version")
+
+
+def test_the_name_and_account_id_rules_are_stated_once() -> None:
+    from flightdeck.cli import options
+    from flightdeck.services import validation
+
+    name = schemas.WorkspaceCreateIn.model_json_schema()["properties"]["name"]
+    assert name["maxLength"] == validation.NAME_MAX_LENGTH
+    assert name["description"] == f"{validation.NAME_RULE}."
+    assert f"1-{validation.NAME_MAX_LENGTH} " in validation.NAME_RULE
+    problem = validation.name_problem("x" * (validation.NAME_MAX_LENGTH + 1))
+    assert problem is not None and problem.endswith(f"use {validation.NAME_RULE}")
+    assert validation.name_problem("x" * validation.NAME_MAX_LENGTH) is None
+    with pytest.raises(reference.InvalidAccountId) as refused:
+        reference.check_account_id("12345678901")
+    assert refused.value.problem == f"'12345678901' is not {reference.ACCOUNT_ID_RULE}"
+    with pytest.raises(typer.BadParameter) as cli_refused:
+        options.account_id("12345678901")
+    assert str(cli_refused.value) == refused.value.problem
+    assert options.account_ref("3f2c9a7e-5b1d-4e8f-9c0a-7d6e5f4a3b2c")

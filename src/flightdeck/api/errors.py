@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -88,15 +89,43 @@ def _status_for(exc: DomainError) -> int:
     return 400
 
 
+# A validator's own wording ("String should have at most 100 characters") never reaches a
+# user: each kind of failure is said once, in the services' style, with its bound.
+_VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request; remove it",
+    "string_too_long": "must be at most {max_length} characters long",
+    "string_too_short": "must be at least {min_length} characters long",
+    "too_long": "must have at most {max_length} items",
+    "too_short": "must have at least {min_length} items",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "model_type": "must be an object",
+}
+
+
 def _describe_validation(errors: list[Any]) -> tuple[str, str | None]:
     first = errors[0] if errors else {}
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or None
-    message = str(first.get("msg", "invalid input"))
-    if first.get("type") == "json_invalid":
+    kind = first.get("type")
+    if kind == "json_invalid":
         return "request body: is not valid JSON", None
-    if first.get("type") == "missing":
-        message = "is required"
+    template = _VALIDATION_MESSAGES.get(str(kind))
+    message = str(first.get("msg", "invalid input"))
+    if template is not None:
+        with contextlib.suppress(KeyError, IndexError):
+            message = template.format(**(first.get("ctx") or {}))
     return (f"{field}: {message}" if field else message), field
 
 

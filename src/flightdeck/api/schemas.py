@@ -4,16 +4,23 @@ field (password hash, token hash, external ID) can never slip into a response.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from flightdeck.aws import reference
 from flightdeck.db.models import OrganizationMembership, WorkspaceMembership
 from flightdeck.phases import DeploymentEventKind
 from flightdeck.runtime import base as deployment
 from flightdeck.runtime.base import Executor, SchedulerSize
-from flightdeck.services.validation import MIN_PASSWORD_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN
+from flightdeck.services import validation
+from flightdeck.services.validation import (
+    MIN_PASSWORD_LENGTH,
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    name_problem,
+)
 
 OrgRole = Literal["owner", "member"]
 WorkspaceRole = Literal["admin", "member"]
@@ -25,9 +32,45 @@ NAME_RULE: dict[str, Any] = {
     "pattern": NAME_PATTERN,
     "minLength": 1,
     "maxLength": NAME_MAX_LENGTH,
-    "description": "1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or "
-    "digit.",
+    "description": f"{validation.NAME_RULE}.",
 }
+
+
+def _valid_name(value: str) -> str:
+    """Refuse a bad name here with the services' own sentence, not a validator's."""
+    problem = name_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("invalid_name", "{problem}", {"problem": problem})
+    return value
+
+
+Name = Annotated[str, AfterValidator(_valid_name), Field(json_schema_extra=NAME_RULE)]
+"""An organization, workspace, cluster, Deployment or token name."""
+
+
+def _account_check(check: Any) -> AfterValidator:
+    """The reference table's account-ID rule, said in its own words when it fails."""
+
+    def validate(value: str) -> str:
+        try:
+            return str(check(value))
+        except reference.InvalidAccountId as exc:
+            problem = {"problem": exc.problem}
+            raise PydanticCustomError("invalid_account_id", "{problem}", problem) from None
+
+    return AfterValidator(validate)
+
+
+AccountId = Annotated[
+    str,
+    _account_check(reference.check_account_id),
+    Field(description=f"The AWS account: {reference.ACCOUNT_ID_RULE}."),
+]
+AccountRef = Annotated[
+    str,
+    _account_check(reference.check_account_ref),
+    Field(description=f"{reference.ACCOUNT_ID_RULE}, or the account's flightdeck id."),
+]
 EMAIL_RULE: dict[str, Any] = {"format": "email", "description": "An email address."}
 
 
@@ -43,18 +86,16 @@ class SignUpIn(Input):
     email: str = Field(max_length=320, json_schema_extra=EMAIL_RULE)
     password: str = Field(max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
     name: str = Field(default="", max_length=200, description="Display name, any text.")
-    organization_name: str | None = Field(default=None, max_length=100, json_schema_extra=NAME_RULE)
+    organization_name: Name | None = None
     invitation_token: str | None = Field(default=None, max_length=200)
 
 
 class LoginIn(Input):
     email: str = Field(max_length=320, json_schema_extra=EMAIL_RULE)
     password: str = Field(max_length=1024)
-    token_name: str | None = Field(
+    token_name: Name | None = Field(
         default=None,
-        max_length=100,
         description="Also issue an API token with this name (for the CLI); shown once.",
-        json_schema_extra=NAME_RULE,
     )
 
 
@@ -68,6 +109,7 @@ class UserOut(Output):
 class OrganizationOut(Output):
     id: str
     name: str
+    slug: str = Field(description="Unique; what `--org` takes besides the id.")
     created_at: datetime
 
 
@@ -97,9 +139,8 @@ class SignUpRequestedOut(Output):
 class VerifyEmailIn(Input):
     token: str = Field(max_length=200, description="The token mailed at sign-up.")
     password: str = Field(max_length=1024, description="The password chosen at sign-up.")
-    token_name: str | None = Field(
+    token_name: Name | None = Field(
         default=None,
-        max_length=100,
         description="Also issue an API token with this name (for the CLI); shown once.",
     )
 
@@ -122,7 +163,7 @@ class MeOut(Output):
 
 
 class OrganizationCreateIn(Input):
-    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
+    name: Name
 
 
 class ExternalIdOut(Output):
@@ -176,7 +217,7 @@ class RoleIn(Input):
 
 
 class WorkspaceCreateIn(Input):
-    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
+    name: Name
 
 
 class WorkspaceOut(Output):
@@ -196,7 +237,7 @@ class WorkspaceRoleIn(Input):
 
 
 class TokenCreateIn(Input):
-    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
+    name: Name
     expires_in_days: int | None = None
 
 
@@ -231,7 +272,7 @@ class CheckOut(Output):
 
 
 class AwsAccountIn(Input):
-    account_id: str = Field(max_length=12)
+    account_id: AccountId
     role_arn: str | None = Field(
         default=None,
         max_length=2048,
@@ -275,8 +316,8 @@ class RoleSetupOut(Output):
 
 
 class ClusterCreateIn(Input):
-    account: str = Field(max_length=36, description="12-digit AWS account ID or its id.")
-    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
+    account: AccountRef
+    name: Name
     region: str = Field(default=reference.DEFAULT_REGION, max_length=32)
     node_instance_type: str = Field(default=reference.DEFAULT_NODE_INSTANCE_TYPE, max_length=32)
     max_nodes: int = reference.DEFAULT_MAX_NODES
@@ -348,7 +389,7 @@ class WorkerQueueOut(Output):
 
 
 class DeploymentCreateIn(Input):
-    name: str = Field(max_length=100, json_schema_extra=NAME_RULE)
+    name: Name
     workspace: str = Field(max_length=100, description="Workspace id or name.")
     cluster: str = Field(max_length=100, description="An Active cluster's id or name.")
     airflow_version: str | None = Field(default=None, max_length=20)

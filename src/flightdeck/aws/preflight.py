@@ -194,19 +194,24 @@ def _check_quota(session: boto3.Session, region: str, name: str, minimum: int) -
 
 def _check_account_clean(session: boto3.Session, region: str) -> CheckResult:
     try:
+        ec2 = aws.client(session, "ec2", region)
+        vpcs = list(_pages(ec2, "describe_vpcs", "Vpcs"))
+        eks = [str(n) for n in _pages(aws.client(session, "eks", region), "list_clusters",
+                                      "clusters")]  # fmt: skip
+        databases = list(
+            _pages(aws.client(session, "rds", region), "describe_db_instances", "DBInstances")
+        )
         found = {
-            "instances": _foreign_instances(aws.client(session, "ec2", region)),
-            "vpcs": _foreign_vpcs(aws.client(session, "ec2", region)),
-            "eks_clusters": [
-                name
-                for name in _pages(aws.client(session, "eks", region), "list_clusters", "clusters")
-                if not str(name).startswith(RESOURCE_PREFIX)
+            "instances": _foreign_instances(ec2),
+            "vpcs": [
+                str(vpc["VpcId"])
+                for vpc in vpcs
+                if not vpc.get("IsDefault") and not _managed_by_flightdeck(vpc.get("Tags"))
             ],
+            "eks_clusters": [name for name in eks if not name.startswith(RESOURCE_PREFIX)],
             "rds_instances": [
                 str(db["DBInstanceIdentifier"])
-                for db in _pages(
-                    aws.client(session, "rds", region), "describe_db_instances", "DBInstances"
-                )
+                for db in databases
                 if not _managed_by_flightdeck(db.get("TagList"))
             ],
             "cloudformation_stacks": [
@@ -215,6 +220,16 @@ def _check_account_clean(session: boto3.Session, region: str) -> CheckResult:
                     aws.client(session, "cloudformation", region), "list_stacks", "StackSummaries"
                 )
                 if stack["StackStatus"] != "DELETE_COMPLETE" and stack["StackName"] != STACK_NAME
+            ],
+        }
+        # flightdeck's own clusters in the region: shown apart, they are no other workload.
+        ours = {
+            "eks_clusters": [name for name in eks if name.startswith(RESOURCE_PREFIX)],
+            "vpcs": [str(v["VpcId"]) for v in vpcs if _managed_by_flightdeck(v.get("Tags"))],
+            "rds_instances": [
+                str(db["DBInstanceIdentifier"])
+                for db in databases
+                if _managed_by_flightdeck(db.get("TagList"))
             ],
         }
     except Exception as exc:
@@ -234,19 +249,21 @@ def _check_account_clean(session: boto3.Session, region: str) -> CheckResult:
         "cloudformation_stacks": "CloudFormation stack",
     }
     listed = [f"{labels[kind]} {item}" for kind, items in found.items() for item in items]
-    details = {"region": region, "found": found}
+    own = [f"{labels[kind]} {item}" for kind, items in ours.items() for item in items]
+    details = {"region": region, "found": found, "flightdeck": ours}
+    own_note = f" flightdeck's own resources there: {', '.join(own)}." if own else ""
     if not listed:
-        return CheckResult(
-            "account_clean",
-            "pass",
-            f"The account has no other workloads in {region}.",
-            None,
-            details,
+        message = (
+            f"Nothing but flightdeck's own clusters runs in {region}.{own_note}"
+            if own
+            else f"The account runs no other workload in {region}."
         )
+        return CheckResult("account_clean", "pass", message, None, details)
     return CheckResult(
         "account_clean",
         "warn",
-        f"The account is not dedicated to flightdeck: {region} holds {', '.join(listed)}.",
+        f"The account is not dedicated to flightdeck: {region} holds {', '.join(listed)}."
+        f"{own_note}",
         "Use an AWS account dedicated to flightdeck or remove these resources; to proceed "
         "anyway, create the cluster with `flightdeck cluster create --force`.",
         details,
@@ -269,14 +286,6 @@ def _foreign_instances(ec2: Any) -> list[str]:
                 if not ours:
                     found.append(str(instance["InstanceId"]))
     return found
-
-
-def _foreign_vpcs(ec2: Any) -> list[str]:
-    return [
-        str(vpc["VpcId"])
-        for vpc in _pages(ec2, "describe_vpcs", "Vpcs")
-        if not vpc.get("IsDefault") and not _managed_by_flightdeck(vpc.get("Tags"))
-    ]
 
 
 # -- installer_permissions -------------------------------------------------------------------
@@ -370,7 +379,9 @@ def _simulated_permissions(iam: Any, role_arn: str) -> CheckResult:
 def _static_fallback(session: boto3.Session, role_arn: str, reason: str) -> CheckResult:
     """Without the simulator, judge the role's policy documents as verification does."""
     name = role_name_from_arn(role_arn)
-    note = f"could not simulate ({reason})"
+    # The simulator's own error text (an emulator answers "NotImplemented") stays in the
+    # details; the message says what was done instead.
+    note = "IAM's policy simulator did not answer, so the role's policy documents were read"
     if name is None:
         return CheckResult(
             "installer_permissions",
@@ -402,7 +413,7 @@ def _static_fallback(session: boto3.Session, role_arn: str, reason: str) -> Chec
         return CheckResult(
             "installer_permissions",
             "fail",
-            f"{static.message} (read directly: IAM's policy simulator {note}.)",
+            f"{static.message} ({note}.)",
             static.remedy,
             details,
         )
@@ -410,7 +421,7 @@ def _static_fallback(session: boto3.Session, role_arn: str, reason: str) -> Chec
         "installer_permissions",
         "pass",
         f"The role's policy documents grant all {len(all_actions())} actions the setup needs "
-        f"(read directly: IAM's policy simulator {note}).",
+        f"({note}).",
         None,
         details,
     )

@@ -4,6 +4,7 @@ services, CLI options, the provisioning engine's spec) reads."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DEFAULT_REGION = "us-east-1"
@@ -82,10 +83,40 @@ class UnsupportedValue(ValueError):
     """A value outside the reference table; the message names the field and the choices."""
 
     def __init__(self, field: str, value: str, choices: tuple[str, ...] | list[str]) -> None:
-        super().__init__(
-            f"{field}: {value!r} is not supported; choose one of {', '.join(choices)}"
-        )
+        super().__init__(f"{field}: {value!r} is not supported; choose one of {', '.join(choices)}")
         self.field = field
+
+
+ACCOUNT_ID_RULE = "a 12-digit AWS account ID such as 123456789012"
+"""The one wording of the account-ID rule: the API, the services and the CLI all say it."""
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class InvalidAccountId(ValueError):
+    """Not an AWS account ID (nor, where one is also accepted, a flightdeck account id)."""
+
+    def __init__(self, field: str, value: str, *, or_record_id: bool) -> None:
+        also = " (or the account's flightdeck id)" if or_record_id else ""
+        self.problem = f"{value!r} is not {ACCOUNT_ID_RULE}{also}"
+        super().__init__(f"{field}: {self.problem}")
+        self.field = field
+
+
+def check_account_id(value: str, field: str = "account_id") -> str:
+    """A 12-digit AWS account ID, surrounding spaces removed."""
+    value = value.strip()
+    if not _ACCOUNT_ID.match(value):
+        raise InvalidAccountId(field, value, or_record_id=False)
+    return value
+
+
+def check_account_ref(value: str, field: str = "account") -> str:
+    """A 12-digit AWS account ID or the id flightdeck gave the registered account."""
+    value = value.strip()
+    if not (_ACCOUNT_ID.match(value) or _RECORD_ID.match(value)):
+        raise InvalidAccountId(field, value, or_record_id=True)
+    return value
 
 
 def check_region(region: str, field: str = "region") -> str:

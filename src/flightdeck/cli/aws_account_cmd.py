@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
+from flightdeck.cli import options
 from flightdeck.cli.context import invocation
-from flightdeck.cli.options import JSON, ORG
+from flightdeck.cli.options import JSON, ORG, account_ref
 
 app = typer.Typer(no_args_is_help=True, help="AWS accounts registered with your organization.")
 
-ACCOUNT = Annotated[str, typer.Argument(help="12-digit AWS account ID (or its flightdeck id).")]
+ACCOUNT = Annotated[str, typer.Argument(
+    help="12-digit AWS account ID (or its flightdeck id).", callback=account_ref)]
 
 
 def register(parent: typer.Typer) -> None:
@@ -26,7 +28,8 @@ def _exit_if_failed(account: dict[str, object]) -> None:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    account_id: Annotated[str, typer.Argument(help="12-digit AWS account ID.")],
+    account_id: Annotated[
+        str, typer.Argument(help="12-digit AWS account ID.", callback=options.account_id)],
     role_arn: Annotated[str | None, typer.Option(
         help="Role ARN [default: arn:aws:iam::<account>:role/flightdeck-remote-management].")
     ] = None,
@@ -96,4 +99,7 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
         print_json(rows)
     else:
         print_table(rows, [("account_id", "ACCOUNT"), ("status", "STATUS"),
-                           ("role_arn", "ROLE"), ("verified_at", "VERIFIED")])
+                           ("role_arn", "ROLE"), ("verified_at", "VERIFIED")],
+                    empty="No AWS account registered yet; create its role with "
+                          "`flightdeck aws role create` or add one with "
+                          "`flightdeck aws account add`.")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from flightdeck.cli.context import invocation
-from flightdeck.cli.options import JSON, ORG
+from flightdeck.cli.options import JSON, ORG, account_ref
 
 
 def register(parent: typer.Typer) -> None:
@@ -27,6 +27,7 @@ def changes(
         typer.Option(
             "--account",
             help="Only this AWS account (12-digit ID or flightdeck id), with its timeline.",
+            callback=lambda value: None if value is None else account_ref(value),
         ),
     ] = None,
     show_diff: Annotated[
@@ -78,6 +79,8 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
     print_table(
         data["accounts"],
         [("account_id", "ACCOUNT"), ("policy_version", "IN FORCE"), ("checked_at", "CHECKED")],
+        empty="No AWS account is registered, so no role policy is governed yet; add one with "
+        "`flightdeck aws account add`.",
     )
     for account in data["accounts"]:
         for drift in account["drift"]:
@@ -97,6 +100,8 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             ("applied_at", "APPLIED"),
         ],
         title="Policy changes",
+        empty="No policy change, pending or past: each account keeps the role policy version "
+        "shown above until flightdeck publishes a new one.",
     )
     for change in data["changes"]:
         if change["status"] in ("applied", "superseded"):
@@ -125,5 +130,6 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             data["events"],
             [("created_at", "WHEN"), ("kind", "EVENT"), ("message", "MESSAGE")],
             title="Timeline",
+            empty="Nothing has happened to this account's role policy yet.",
         )
 

@@ -8,12 +8,13 @@ could not be checked.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from flightdeck.cli.options import account_id
 
 if TYPE_CHECKING:
     from flightdeck.policy.trust import TrustPolicyReport
@@ -31,16 +32,6 @@ def register(parent: typer.Typer) -> None:
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_INVALID_INPUT = 2
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-
-
-def _platform_account(value: str) -> str:
-    value = value.strip()
-    if not _ACCOUNT_ID.match(value):
-        raise typer.BadParameter(
-            "must be the platform's 12-digit AWS account ID, for example 123456789012"
-        )
-    return value
 
 
 def _read_policy(file: str) -> str:
@@ -78,7 +69,7 @@ def check(
         typer.Option(
             "--platform-account",
             envvar="FLIGHTDECK_PLATFORM_ACCOUNT_ID",
-            callback=_platform_account,
+            callback=account_id,
             help="The platform's AWS account ID (12 digits), the only one to be trusted.",
         ),
     ],

@@ -8,13 +8,14 @@ import typer
 
 from flightdeck.aws import reference
 from flightdeck.cli.context import Invocation, invocation
-from flightdeck.cli.options import JSON, ORG, YES
+from flightdeck.cli.options import JSON, ORG, YES, account_ref
 
 app = typer.Typer(no_args_is_help=True, help="Clusters: the data planes in your AWS accounts.")
 
 CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
 WATCH = Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until done.")]
-ACCOUNT = Annotated[str, typer.Option("--account", help="12-digit AWS account ID.")]
+ACCOUNT = Annotated[str, typer.Option(
+    "--account", help="12-digit AWS account ID (or its flightdeck id).", callback=account_ref)]
 
 
 def register(parent: typer.Typer) -> None:
@@ -73,7 +74,8 @@ def create(
 ) -> None:
     """Request a cluster; the control plane provisions it through your account's role.
 
-    See `GET /api/v1/reference/aws` for supported regions and instance types."""
+    `flightdeck reference regions` and `flightdeck reference instance-types` list the
+    supported choices."""
     from flightdeck.cli.output import print_json, success
 
     cli = invocation(ctx, org, json_output)
@@ -103,7 +105,8 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
         print_json(rows)
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("region", "REGION"),
-                           ("account_id", "ACCOUNT"), ("id", "ID")])
+                           ("account_id", "ACCOUNT"), ("id", "ID")],
+                    empty="No cluster yet; create one with `flightdeck cluster create`.")
 
 
 @app.command()
@@ -145,7 +148,9 @@ def plan(ctx: typer.Context, cluster: CLUSTER, org: ORG = None,
         print_json(changes)
     else:
         print_table(changes, [("action", "ACTION"), ("step", "STEP"), ("resource", "RESOURCE"),
-                              ("detail", "DETAIL")], title="Plan")
+                              ("detail", "DETAIL")], title="Plan",
+                    empty="Nothing to do: the cluster's AWS resources already match its spec, "
+                          "so a reconcile would create, change or delete nothing.")
 
 
 @app.command()
@@ -212,14 +217,32 @@ def _render(data: dict[str, Any]) -> Any:
 
 def _watch(cli: Invocation, cluster_id: str, until: tuple[str, ...],
            interval: float = 1.0) -> None:
-    """Poll and redraw until the cluster reaches one of ``until``; exit 1 if it Failed."""
+    """Poll and redraw until the cluster reaches one of ``until``; exit 1 if it Failed.
+    With ``--json`` nothing is drawn: stdout gets the final cluster as one JSON document
+    (stderr a line per phase change), so a script can parse what it waited for."""
     import time
 
     from rich.console import Console
     from rich.live import Live
 
-    console = Console()
     data = cli.client.get(cli.org_path(f"/clusters/{cluster_id}"))
+    if cli.json_output:
+        phase = None
+        while True:
+            if data["phase"] != phase:
+                phase = data["phase"]
+                typer.echo(f"cluster {data['name']}: {phase}", err=True)
+            if phase in until:
+                break
+            time.sleep(interval)
+            data = cli.client.get(cli.org_path(f"/clusters/{cluster_id}"))
+        from flightdeck.cli.output import print_json
+
+        print_json(data)
+        if data["phase"] == "Failed":
+            raise typer.Exit(1)
+        return
+    console = Console()
     with Live(_render(data), console=console, refresh_per_second=4,
               transient=not console.is_terminal) as live:
         while data["phase"] not in until:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Invocation:
-    org_ref: str | None = None  # --org: an organization id or name; None means "the only one"
+    org_ref: str | None = None  # --org: an organization id or slug; None means "the only one"
     json_output: bool = False  # --json: print machine-readable JSON instead of tables
     _client: ApiClient | None = field(default=None, repr=False)
     _organization: dict[str, Any] | None = field(default=None, repr=False)
@@ -43,7 +43,8 @@ class Invocation:
 
     @property
     def organization(self) -> dict[str, Any]:
-        """The ``--org`` organization by id or name; the only one when there is exactly one."""
+        """The ``--org`` organization by id or slug (or a name only one has); the only one
+        when there is exactly one."""
         if self._organization is None:
             self._organization = _resolve_org(self.client.get("/organizations"), self.org_ref)
         return self._organization
@@ -57,11 +58,15 @@ class Invocation:
         return f"/organizations/{self.org_id}{path}"
 
     def workspace(self, ref: str) -> dict[str, Any]:
-        """A workspace of the organization by id or name."""
+        """A workspace of the organization by id or name (names compare ignoring case and
+        surrounding spaces, as the control plane keeps them unique)."""
+        wanted = ref.strip().lower()
         for candidate in self.client.get(self.org_path("/workspaces")):
-            if ref in (candidate["id"], candidate["name"]):
+            if ref == candidate["id"] or wanted == candidate["name"].strip().lower():
                 return dict(candidate)
-        raise CliError(f"no workspace {ref!r}; see `flightdeck workspace list`")
+        raise CliError(
+            f"no workspace {ref!r} in this organization; see `flightdeck workspace list`"
+        )
 
     def member(self, ref: str) -> dict[str, Any]:
         """A member of the organization by email or user id."""
@@ -86,8 +91,18 @@ def invocation(
 def _resolve_org(organizations: list[dict[str, Any]], ref: str | None) -> dict[str, Any]:
     if ref:
         for candidate in organizations:
-            if ref in (candidate["id"], candidate["name"]):
+            if ref in (candidate["id"], candidate.get("slug")):
                 return dict(candidate)
+        wanted = ref.strip().lower()
+        named = [o for o in organizations if o["name"].strip().lower() == wanted]
+        if len(named) == 1:
+            return dict(named[0])
+        if named:
+            slugs = ", ".join(str(o.get("slug")) for o in named)
+            raise CliError(
+                f"several of your organizations are named {ref!r} (slugs: {slugs}); choose "
+                "one with --org SLUG"
+            )
         raise CliError(f"no organization {ref!r}; see `flightdeck organization list`")
     if len(organizations) == 1:
         return dict(organizations[0])
@@ -95,5 +110,5 @@ def _resolve_org(organizations: list[dict[str, Any]], ref: str | None) -> dict[s
         raise CliError(
             "you belong to no organization; create one with `flightdeck organization create NAME`"
         )
-    names = ", ".join(o["name"] for o in organizations)
-    raise CliError(f"you belong to several organizations ({names}); choose one with --org")
+    names = ", ".join(f"{o['name']} ({o.get('slug')})" for o in organizations)
+    raise CliError(f"you belong to several organizations ({names}); choose one with --org SLUG")

@@ -1,4 +1,4 @@
-"""`flightdeck deploy`: ship a dev project's code to a Deployment, and its deploy history.
+"""`flightdeck deploy [DEPLOYMENT]`: ship a dev project's code to a Deployment.
 
 Every DAG is imported on this machine first, in the project's own Airflow venv, so an
 import error stops here with the file and the message; the control plane checks the
@@ -12,33 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from typer.core import TyperGroup
 
 from flightdeck.cli.context import Invocation, invocation
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.options import JSON, ORG, PROJECT_DIR
 
-
-class _DefaultToCode(TyperGroup):
-    """`flightdeck deploy [DEPLOYMENT]` means `flightdeck deploy code [DEPLOYMENT]`."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = ["code", *args]
-        return super().parse_args(ctx, args)
-
-
-app = typer.Typer(
-    cls=_DefaultToCode,
-    help="Deploy your project's code to a Deployment: `flightdeck deploy [DEPLOYMENT] "
-    "[--dags]`; `flightdeck deploy list DEPLOYMENT` shows the history.",
-)
-
 FINAL = ("succeeded", "rejected", "failed")
 
 
 def register(parent: typer.Typer) -> None:
-    parent.add_typer(app, name="deploy")
+    # One command, not a group with a default: every word after `deploy` is the Deployment's
+    # name, so Deployments named `list` or `code` deploy like any other. The history is
+    # `flightdeck deployment deploys DEPLOYMENT` (deployment_cmd.py).
+    parent.command("deploy")(code)
 
 
 def _choose_deployment(cli: Invocation, ref: str | None) -> dict[str, Any]:
@@ -99,15 +85,14 @@ def wait_for_deploy(client: Any, org_path: str, deployment_id: str, deploy_id: s
             return deploy
         if time.monotonic() > deadline:
             raise CliError(f"deploy {deploy_id} is still {deploy['status']} after "
-                           f"{timeout:.0f}s; see `flightdeck deploy list`")
+                           f"{timeout:.0f}s; see `flightdeck deployment deploys`")
         time.sleep(1.0)
 
 
-@app.command()
 def code(
     ctx: typer.Context,
     deployment: Annotated[str | None, typer.Argument(
-        help="Deployment name or id [default: your only one].")] = None,
+        metavar="DEPLOYMENT", help="Deployment name or id [default: your only one].")] = None,
     dags: Annotated[bool, typer.Option(
         "--dags", help="Deploy only dags/ (fast); default: the full project with "
                        "requirements.txt, include/ and plugins/.")] = False,
@@ -119,7 +104,8 @@ def code(
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
-    """Parse every DAG, upload a bundle, and wait until the Deployment serves it."""
+    """Deploy your project's code: parse every DAG here, upload a bundle, and wait until the
+    Deployment serves it. `flightdeck deployment deploys DEPLOYMENT` shows the history."""
     from flightdeck.cli.output import print_json, success
     from flightdeck.runtime.base import RuntimeError_
     from flightdeck.runtime.bundle import build_bundle
@@ -154,23 +140,3 @@ def code(
                        "the Deployment keeps running its previous code")
     if not cli.json_output:
         success(f"deploy {deploy['id']} to {target['name']}: {deploy['status']}")
-
-
-@app.command("list")
-def list_(
-    ctx: typer.Context,
-    deployment: Annotated[str, typer.Argument(help="Deployment name or id.")],
-    org: ORG = None,
-    json_output: JSON = False,
-) -> None:
-    """A Deployment's deploys, newest first."""
-    from flightdeck.cli.output import print_json, print_table
-
-    cli = invocation(ctx, org, json_output)
-    rows = cli.client.get(cli.org_path(f"/deployments/{deployment}/deploys"))
-    if cli.json_output:
-        print_json(rows)
-    else:
-        print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
-                           ("status", "STATUS"), ("description", "DESCRIPTION"),
-                           ("message", "MESSAGE")])

@@ -169,7 +169,8 @@ def list_(
     else:
         print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
                            ("executor", "EXECUTOR"), ("running_executor", "RUNS"),
-                           ("airflow_url", "URL"), ("id", "ID")])
+                           ("airflow_url", "URL"), ("id", "ID")],
+                    empty="No Deployment yet; create one with `flightdeck deployment create`.")
 
 
 @app.command()
@@ -203,6 +204,24 @@ def events(
         typer.echo("No events yet: the worker has not reached this Deployment.")
     else:
         print_table(rows, [("created_at", "WHEN"), ("kind", "WHAT"), ("message", "DETAIL")])
+
+
+@app.command()
+def deploys(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
+    """A Deployment's deploys (`flightdeck deploy`), newest first."""
+    from flightdeck.cli.output import print_json, print_table
+
+    cli = invocation(ctx, org, json_output)
+    rows = cli.client.get(cli.org_path(f"/deployments/{deployment}/deploys"))
+    if cli.json_output:
+        print_json(rows)
+    else:
+        print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
+                           ("status", "STATUS"), ("description", "DESCRIPTION"),
+                           ("message", "MESSAGE")],
+                    empty="No deploy yet; ship your project's code with `flightdeck deploy`.")
 
 
 @app.command()

@@ -15,7 +15,25 @@ import typer
 from flightdeck.cli import dev_aws_cmd, dev_object_cmd, dev_secrets_cmd
 from flightdeck.cli.dev_support import CWD, progress, project_at, user_errors
 from flightdeck.cli.errors import CliError
-from flightdeck.cli.options import PROJECT_DIR
+from flightdeck.cli.options import JSON, PROJECT_DIR
+
+AIRFLOW_ARGS = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="ARGS",
+        help="The airflow command and its arguments, e.g. `dags list` (put `--` before any "
+        "that start with `-p` or `--project-dir`).",
+        show_default=False,
+    ),
+]
+PYTEST_ARGS = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="ARGS",
+        help="pytest's arguments: test paths (default: tests/) and options such as -k or -x.",
+        show_default=False,
+    ),
+]
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -125,12 +143,24 @@ def restart(
 
 
 @app.command()
-def ps(project_dir: PROJECT_DIR = CWD) -> None:
+def ps(project_dir: PROJECT_DIR = CWD, json_output: JSON = False) -> None:
     """Show Airflow's components, their process ids and whether they run."""
+    from flightdeck.cli.output import print_json
     from flightdeck.devenv import supervisor
 
     with user_errors():
         state = supervisor.read_state(project_at(project_dir))
+    if json_output:
+        running = state.alive() if state is not None else {}
+        print_json({
+            "running": state is not None,
+            "url": state.url if state is not None else None,
+            "components": [
+                {"name": name, "pid": pid, "state": "running" if running[name] else "exited"}
+                for name, pid in (state.pids.items() if state is not None else ())
+            ],
+        })
+        return
     if state is None:
         typer.echo("Airflow is not running.")
         return
@@ -179,27 +209,36 @@ def logs(
 )
 def run(
     ctx: typer.Context,
+    args: AIRFLOW_ARGS = None,
     project_dir: PROJECT_DIR = CWD,
 ) -> None:
     """Run an airflow CLI command in the project's environment (`dev run dags list`)."""
     from flightdeck.devenv import supervisor
 
-    if not ctx.args:
+    command = [*(args or ()), *ctx.args]
+    if not command:
         raise CliError("give the airflow command to run, e.g. flightdeck dev run dags list")
     with user_errors():
         prepared = supervisor.prepare(project_at(project_dir), progress)
-        code = supervisor.run_airflow(prepared, list(ctx.args))
+        code = supervisor.run_airflow(prepared, command)
     raise typer.Exit(code)
 
 
 @app.command()
-def parse(project_dir: PROJECT_DIR = CWD) -> None:
-    """Import every DAG file and report import errors by file."""
+def parse(project_dir: PROJECT_DIR = CWD, json_output: JSON = False) -> None:
+    """Import every DAG file and report import errors by file (exit 1 if any)."""
+    from flightdeck.cli.output import print_json
     from flightdeck.devenv import supervisor
 
     with user_errors():
         prepared = supervisor.prepare(project_at(project_dir), progress)
         dags, errors = supervisor.parse_dags(prepared)
+    if json_output:
+        summary = supervisor.import_error_summary(errors, prepared.project.root)
+        print_json({"dags": list(dags), "errors": summary})
+        if errors:
+            raise typer.Exit(1)
+        return
     for path, line in supervisor.import_error_summary(errors, prepared.project.root).items():
         typer.echo(f"{path}: {line}")
     if errors:
@@ -208,13 +247,15 @@ def parse(project_dir: PROJECT_DIR = CWD) -> None:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def pytest(ctx: typer.Context, project_dir: PROJECT_DIR = CWD) -> None:
+def pytest(
+    ctx: typer.Context, args: PYTEST_ARGS = None, project_dir: PROJECT_DIR = CWD
+) -> None:
     """Run the project's tests (tests/ or the given paths) with pytest in the project's venv."""
     from flightdeck.devenv import supervisor
 
     with user_errors():
         prepared = supervisor.prepare(project_at(project_dir), progress)
-        code = supervisor.run_pytest(prepared, list(ctx.args))
+        code = supervisor.run_pytest(prepared, [*(args or ()), *ctx.args])
     raise typer.Exit(code)
 
 

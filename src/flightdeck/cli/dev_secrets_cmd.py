@@ -8,7 +8,7 @@ import typer
 
 from flightdeck.cli.dev_support import CWD, progress, project_at, user_errors
 from flightdeck.cli.errors import CliError
-from flightdeck.cli.options import PROJECT_DIR
+from flightdeck.cli.options import JSON, PROJECT_DIR
 
 app = typer.Typer(no_args_is_help=True, help="Configure and check a secrets backend.")
 
@@ -50,6 +50,7 @@ def secrets_check(
     project_dir: PROJECT_DIR = CWD,
     variable: Annotated[str | None, typer.Option(help="Variable key to fetch.")] = None,
     connection: Annotated[str | None, typer.Option(help="Connection id to fetch.")] = None,
+    json_output: JSON = False,
 ) -> None:
     """Fetch a variable and/or connection through the backend; values are shown masked."""
     from flightdeck.devenv import secrets, supervisor
@@ -64,6 +65,11 @@ def secrets_check(
             "no secrets backend configured in .env; run `flightdeck dev secrets use "
             "aws-secrets-manager` first"
         )
+    if json_output and "error" not in data:
+        from flightdeck.cli.output import print_json
+
+        print_json(data)  # masked in the child process: no secret value reaches here
+        return
     typer.echo(f"Backend: {data['backend']}")
     if "kwargs" in data:
         typer.echo(f"Settings: {data['kwargs']}")

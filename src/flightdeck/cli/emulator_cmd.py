@@ -11,21 +11,15 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    help="Run the local AWS emulator (moto plus EC2 quotas and region opt-in).",
-    no_args_is_help=False,
-    invoke_without_command=True,
-)
-
 PLATFORM_PROFILE = "flightdeck-emulator-platform"
 CUSTOMER_PROFILE = "flightdeck-emulator-customer"
 
 
 def register(parent: typer.Typer) -> None:
-    parent.add_typer(app, name="emulator")
+    # A single command, not a group: its usage promises no COMMAND it does not have.
+    parent.command("emulator")(run)
 
 
-@app.callback(invoke_without_command=True)
 def run(
     host: Annotated[
         str, typer.Option(envvar="FLIGHTDECK_EMULATOR_HOST", help="Address to listen on.")
@@ -68,7 +62,7 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Serve the emulator until Ctrl-C."""
+    """Run the local AWS emulator (moto plus EC2 quotas and region opt-in) until Ctrl-C."""
     import signal
     import threading
 

@@ -8,9 +8,11 @@ A module is named for its place in the command tree (``flightdeck aws role`` liv
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import Annotated
 
 import typer
 
@@ -34,6 +36,7 @@ COMMAND_MODULES: dict[str, str] = {
     "token": "token_cmd",
     "aws": "aws_cmd",
     "cluster": "cluster_cmd",
+    "reference": "reference_cmd",
     "deployment": "deployment_cmd",
     "deploy": "deploy_cmd",
     "dev": "dev_cmd",
@@ -53,8 +56,24 @@ _root = typer.Typer(
 _registered: set[str] = set()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"flightdeck {version('flightdeck')}")
+        raise typer.Exit()
+
+
 @_root.callback()
-def root(ctx: typer.Context) -> None:
+def root(
+    ctx: typer.Context,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     """Run Apache Airflow in your own AWS account, managed from one control plane.
 
     Start with `flightdeck quickstart` to see it all work on this machine, or
@@ -84,11 +103,36 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def _wants_json(args: list[str]) -> bool:
+    """``--json`` among the command's own arguments (not after a ``--``)."""
+    own = args[: args.index("--")] if "--" in args else args
+    return "--json" in own
+
+
+def _json_error(message: str, exit_code: int) -> None:
+    """With ``--json`` a failure is a JSON object on stderr, so a script reads it as data."""
+    typer.echo(json.dumps({"error": {"message": message, "exit_code": exit_code}}), err=True)
+    sys.exit(exit_code)
+
+
 def main() -> None:
-    """Entry point: a domain or usage error is one line on stderr and a non-zero exit."""
+    """Entry point: a domain or usage error is one line on stderr and a non-zero exit; with
+    ``--json``, that line is a JSON object and the exit code is the same."""
     app = build_app(sys.argv[1:])
+    if not _wants_json(sys.argv[1:]):
+        try:
+            app()
+        except CliError as exc:
+            typer.echo(f"Error: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+        return
     try:
-        app()
+        code = app(standalone_mode=False)
     except CliError as exc:
-        typer.echo(f"Error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
+        _json_error(exc.message, exc.exit_code)
+    except typer.Abort:
+        _json_error("aborted", 1)
+    except typer.TyperException as exc:  # usage: a bad option or argument (exit 2)
+        describe = getattr(exc, "format_message", None)
+        _json_error(describe() if describe else str(exc), int(getattr(exc, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -14,7 +14,7 @@ JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ORG = Annotated[
     str | None,
     typer.Option(
-        "--org", envvar="FLIGHTDECK_ORG", help="Organization id or name [default: your only one]."
+        "--org", envvar="FLIGHTDECK_ORG", help="Organization id or slug [default: your only one]."
     ),
 ]
 WORKSPACE = Annotated[str | None, typer.Option("--workspace", help="Workspace id or name.")]
@@ -29,17 +29,32 @@ PROJECT_DIR = Annotated[
     ),
 ]
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 def platform_account_id(value: str | None) -> str | None:
     """Callback for ``--platform-account``: the platform's 12-digit AWS account ID."""
-    if value is not None and not _ACCOUNT_ID.match(value.strip()):
-        raise typer.BadParameter(
-            "must be the platform's 12-digit AWS account ID, for example 123456789012"
-        )
-    return value.strip() if value else None
+    return None if value is None else account_id(value)
+
+
+def account_id(value: str) -> str:
+    """Callback for an AWS account ID, checked here before anything is sent."""
+    from flightdeck.aws.reference import InvalidAccountId, check_account_id
+
+    try:
+        return check_account_id(value)
+    except InvalidAccountId as exc:
+        raise typer.BadParameter(exc.problem) from None
+
+
+def account_ref(value: str) -> str:
+    """Callback for a registered account: its 12-digit AWS account ID or flightdeck id."""
+    from flightdeck.aws.reference import InvalidAccountId, check_account_ref
+
+    try:
+        return check_account_ref(value)
+    except InvalidAccountId as exc:
+        raise typer.BadParameter(exc.problem) from None
 
 
 def aws_region(value: str | None) -> str | None:

@@ -16,7 +16,7 @@ organization_sso_cmd.register(app)
 ORG_ARGUMENT = Annotated[
     str | None,
     typer.Argument(
-        help="Organization id or name [default: your only organization].",
+        help="Organization id or slug [default: your only organization].",
         envvar="FLIGHTDECK_ORG",
         show_envvar=True,
     ),
@@ -37,7 +37,10 @@ def list_(ctx: typer.Context, json_output: JSON = False) -> None:
     if cli.json_output:
         print_json(organizations)
     else:
-        print_table(organizations, [("id", "ID"), ("name", "NAME"), ("role", "YOUR ROLE")])
+        print_table(
+            organizations,
+            [("slug", "SLUG"), ("name", "NAME"), ("role", "YOUR ROLE"), ("id", "ID")],
+        )
 
 
 @app.command()
@@ -54,7 +57,10 @@ def create(
     if cli.json_output:
         print_json(org)
     else:
-        success(f"organization {org['name']} created ({org['id']}); you are its Owner")
+        success(
+            f"organization {org['name']} created (slug {org['slug']}, id {org['id']}); "
+            f"you are its Owner; name it with `--org {org['slug']}`"
+        )
 
 
 @app.command()
@@ -68,7 +74,14 @@ def show(ctx: typer.Context, org: ORG_ARGUMENT = None, json_output: JSON = False
         print_json(data)
     else:
         print_fields(
-            data, [("id", "ID"), ("name", "Name"), ("role", "Your role"), ("created_at", "Created")]
+            data,
+            [
+                ("id", "ID"),
+                ("slug", "Slug"),
+                ("name", "Name"),
+                ("role", "Your role"),
+                ("created_at", "Created"),
+            ],
         )
 
 

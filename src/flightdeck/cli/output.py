@@ -12,32 +12,73 @@ def print_json(data: Any) -> None:
 
 
 def print_table(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    title: str | None = None,
+    *,
+    empty: str = "Nothing to list yet.",
 ) -> None:
+    """A table; ``empty`` is the sentence printed instead when there is no row.
+
+    Ids, URLs and names are never cut: a column too wide for the terminal folds onto the
+    next line, whole, instead of ending in an ellipsis (and a narrow terminal gets one
+    ``label: value`` block per row rather than columns squeezed out of sight).
+    """
     from rich.console import Console
     from rich.table import Table
 
+    rows = list(rows)
+    console = Console(highlight=False)
+    if not rows:
+        console.print(empty, markup=False)
+        return
+    values = [["" if row.get(key) is None else str(row.get(key)) for key, _ in columns]
+              for row in rows]  # fmt: skip
+    widths = [max(len(header), *(len(v[i]) for v in values)) for i, (_, header) in
+              enumerate(columns)]  # fmt: skip
+    needed = sum(widths) + 3 * (len(columns) - 1) + 2  # separators and outer padding
+    if needed > console.width:
+        _print_blocks(console, values, columns, title)
+        return
     table = Table(title=title, show_edge=False, header_style="bold")
     for _key, header in columns:
-        table.add_column(header)
-    count = 0
-    for row in rows:
-        count += 1
-        table.add_row(*("" if row.get(key) is None else str(row.get(key)) for key, _ in columns))
-    console = Console()
-    if count == 0:
-        console.print("(none)")
-        return
+        table.add_column(header, overflow="fold", no_wrap=True)
+    for value in values:
+        table.add_row(*value)
     console.print(table)
 
 
+def _print_blocks(
+    console: Any, values: list[list[str]], columns: Sequence[tuple[str, str]], title: str | None
+) -> None:
+    """One ``LABEL  value`` block per row: every value whole, however narrow the terminal."""
+    from rich.text import Text
+
+    if title:
+        console.print(f"[bold]{title}[/bold]")
+    width = max(len(header) for _, header in columns)
+    for index, value in enumerate(values):
+        if index:
+            console.print()
+        for (_key, header), cell in zip(columns, value, strict=True):
+            if cell:
+                console.print(
+                    Text.assemble((header.ljust(width), "bold"), "  ", cell), soft_wrap=True
+                )
+
+
 def print_fields(data: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> None:
+    """``Label  value`` lines; an absent value prints as nothing, never as ``None``."""
     from rich.console import Console
 
     console = Console()
     width = max(len(label) for _, label in fields)
     for key, label in fields:
-        console.print(f"[bold]{label.ljust(width)}[/bold]  {data.get(key, '')}", highlight=False)
+        value = data.get(key)
+        shown = "" if value is None else value
+        console.print(
+            f"[bold]{label.ljust(width)}[/bold]  {shown}", highlight=False, soft_wrap=True
+        )
 
 
 def success(message: str) -> None:

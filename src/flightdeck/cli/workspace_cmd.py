@@ -26,7 +26,11 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
     if cli.json_output:
         print_json(rows)
     else:
-        print_table(rows, [("id", "ID"), ("name", "NAME"), ("created_at", "CREATED")])
+        print_table(
+            rows,
+            [("id", "ID"), ("name", "NAME"), ("created_at", "CREATED")],
+            empty="No workspace yet; create one with `flightdeck workspace create NAME`.",
+        )
 
 
 @app.command()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -52,6 +53,9 @@ class Organization(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100))
+    # Unique across the installation, so `--org acme` names one organization whatever the
+    # display names; set once from the name at creation (services/slugs.py).
+    slug: Mapped[str] = mapped_column(String(80), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -92,6 +96,16 @@ class Workspace(Base):
     )
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Names are stored stripped (services/validation.py), so lower(name) is "ignoring case and
+# surrounding spaces"; SQLite and PostgreSQL both index the expression.
+Index(
+    "uq_workspaces_organization_id_lower_name",
+    Workspace.organization_id,
+    func.lower(Workspace.name),
+    unique=True,
+)
 
 
 class WorkspaceMembership(Base):

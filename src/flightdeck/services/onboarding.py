@@ -24,18 +24,14 @@ from flightdeck.services.access import require_member, require_owner
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 from flightdeck.services.platform import platform_account_id
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 
 
-def check_account_id(account_id: str) -> str:
-    account_id = account_id.strip()
-    if not _ACCOUNT_ID.match(account_id):
-        raise InvalidInput(
-            "account_id: must be a 12-digit AWS account ID such as 123456789012",
-            field="account_id",
-        )
-    return account_id
+def check_account_id(account_id: str, field: str = "account_id") -> str:
+    try:
+        return reference.check_account_id(account_id, field)
+    except reference.InvalidAccountId as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
 
 
 def default_role_arn(account_id: str) -> str:
@@ -127,8 +123,15 @@ def list_accounts(session: Session, user: User, organization_id: str) -> list[Aw
     )
 
 
-def get_account(session: Session, user: User, organization_id: str, ref: str) -> AwsAccount:
-    """An account of the organization by its id or its 12-digit AWS account ID."""
+def get_account(
+    session: Session, user: User, organization_id: str, ref: str, field: str = "account"
+) -> AwsAccount:
+    """An account of the organization by its id or its 12-digit AWS account ID; anything
+    else is refused as such before it is looked up."""
+    try:
+        ref = reference.check_account_ref(ref, field)
+    except reference.InvalidAccountId as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
     require_member(session, user, organization_id)
     account = session.scalar(
         select(AwsAccount).where(
@@ -137,7 +140,10 @@ def get_account(session: Session, user: User, organization_id: str, ref: str) ->
         )
     )
     if account is None:
-        raise NotFound("AWS account not found; register it with `flightdeck aws account add`")
+        raise NotFound(
+            f"no AWS account {ref} is registered with this organization; register it with "
+            "`flightdeck aws account add` (see `flightdeck aws account list`)"
+        )
     return account
 
 

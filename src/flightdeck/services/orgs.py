@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flightdeck.db.models import (
@@ -30,10 +31,12 @@ from flightdeck.services.access import (
 from flightdeck.services.errors import Conflict, NotFound
 from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import hash_token, new_external_id, new_token
+from flightdeck.services.slugs import free_slug
 from flightdeck.services.validation import check_choice, check_name, normalise_email
 
 INVITATION_PREFIX = "fdi_"
 INVITATION_TTL = timedelta(days=7)
+_SLUG_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,7 @@ def create_organization(
     session: Session, founder: User, name: str, *, hosted_mode: bool = False, commit: bool = True
 ) -> Organization:
     name = check_name(name, "name")
-    organization = Organization(name=name)
-    session.add(organization)
-    session.flush()
+    organization = _insert_with_free_slug(session, name)
     session.add(
         OrganizationExternalId(organization_id=organization.id, external_id=new_external_id())
     )
@@ -77,6 +78,20 @@ def create_organization(
     if commit:
         session.commit()
     return organization
+
+
+def _insert_with_free_slug(session: Session, name: str) -> Organization:
+    """Insert the organization under the first free slug; a concurrent sign-up that took
+    the same one makes the insert fail, and the next free one is tried."""
+    for _attempt in range(_SLUG_ATTEMPTS):
+        organization = Organization(name=name, slug=free_slug(session, name))
+        try:
+            with session.begin_nested():
+                session.add(organization)
+        except IntegrityError:
+            continue
+        return organization
+    raise Conflict("name: could not give the organization a unique slug; try again")
 
 
 def list_organizations(session: Session, user: User) -> list[tuple[Organization, str]]:

@@ -33,14 +33,20 @@ def list_workspaces(session: Session, user: User, organization_id: str) -> list[
 def create_workspace(session: Session, user: User, organization_id: str, name: str) -> Workspace:
     require_owner(session, user, organization_id)
     name = check_name(name, "name")
-    exists = session.scalar(
-        select(Workspace.id).where(
-            Workspace.organization_id == organization_id, Workspace.name == name
+    # Under the organization's lock, so two requests cannot both find the name free; the
+    # database's unique index on lower(name) backs this up.
+    lock_organization(session, organization_id)
+    existing = session.scalar(
+        select(Workspace.name).where(
+            Workspace.organization_id == organization_id,
+            func.lower(Workspace.name) == name.lower(),
         )
     )
-    if exists is not None:
+    if existing is not None:
         raise Conflict(
-            f"name: a workspace named {name!r} already exists; choose another name", field="name"
+            f"name: a workspace named {existing!r} already exists (names are compared "
+            "ignoring case and surrounding spaces); choose another name",
+            field="name",
         )
     workspace = Workspace(organization_id=organization_id, name=name)
     session.add(workspace)

@@ -154,7 +154,9 @@ def me(user: CurrentUser, session: SessionDep) -> MeOut:
     return MeOut(
         user=UserOut.model_validate(user),
         organizations=[
-            MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
+            MyOrganizationOut(
+                id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
+            )
             for org, role in orgs.list_organizations(session, user)
         ],
     )

@@ -29,7 +29,9 @@ router = APIRouter(
 @router.get("", response_model=list[MyOrganizationOut])
 def list_organizations(user: CurrentUser, session: SessionDep) -> list[MyOrganizationOut]:
     return [
-        MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
+        MyOrganizationOut(
+            id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
+        )
         for org, role in orgs.list_organizations(session, user)
     ]
 
@@ -44,7 +46,9 @@ def create_organization(
     body: OrganizationCreateIn, user: CurrentUser, session: SessionDep
 ) -> MyOrganizationOut:
     org = orgs.create_organization(session, user, body.name)
-    return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role="owner")
+    return MyOrganizationOut(
+        id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role="owner"
+    )
 
 
 @router.get(
@@ -55,7 +59,9 @@ def show_organization(
 ) -> MyOrganizationOut:
     org = access.require_member(session, user, organization_id)
     role = access.org_membership(session, user, organization_id).role
-    return MyOrganizationOut(id=org.id, name=org.name, created_at=org.created_at, role=role)
+    return MyOrganizationOut(
+        id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
+    )
 
 
 @router.get(

@@ -17,9 +17,9 @@ from flightdeck.aws.checks import CheckResult, overall
 from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, Deployment, User
 from flightdeck.db.types import utcnow
-from flightdeck.services import audit, onboarding
+from flightdeck.services import audit, lookup, onboarding
 from flightdeck.services.access import require_member, require_owner
-from flightdeck.services.errors import Conflict, InvalidInput, NotFound
+from flightdeck.services.errors import Conflict, InvalidInput
 from flightdeck.services.locks import lock_organization
 from flightdeck.services.validation import check_name
 
@@ -155,19 +155,14 @@ def list_clusters(session: Session, user: User, organization_id: str) -> list[Cl
 def get_cluster(session: Session, user: User, organization_id: str, ref: str) -> Cluster:
     """A cluster by id, or by name (the live one of that name)."""
     require_member(session, user, organization_id)
-    cluster = session.get(Cluster, ref)
-    if cluster is None or cluster.organization_id != organization_id:
-        cluster = session.scalar(
-            select(Cluster)
-            .where(
-                Cluster.organization_id == organization_id,
-                Cluster.name == ref,
-            )
-            .order_by(Cluster.created_at.desc())
-        )
-    if cluster is None:
-        raise NotFound("cluster not found")
-    return cluster
+    return lookup.by_id_or_name(
+        session,
+        Cluster,
+        organization_id,
+        ref,
+        kind="cluster",
+        list_command="flightdeck cluster list",
+    )
 
 
 def cluster_events(

@@ -37,7 +37,7 @@ from flightdeck.runtime.base import (
     DeploymentSpec,
     WorkerQueue,
 )
-from flightdeck.services import audit
+from flightdeck.services import audit, lookup
 from flightdeck.services.access import org_membership, require_member, require_workspace
 from flightdeck.services.deployments import timeline
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
@@ -192,16 +192,19 @@ def _workspace(
 ) -> Workspace:
     """A workspace by id or name that the user may see (``admin``: may manage); one not
     found and one the user may not see give the same answer."""
-    workspace = session.get(Workspace, ref)
-    if workspace is None or workspace.organization_id != organization_id:
-        workspace = session.scalar(
-            select(Workspace).where(
-                Workspace.organization_id == organization_id, Workspace.name == ref
-            )
-        )
-    if workspace is None:
-        raise NotFound("workspace not found; see `flightdeck workspace list`")
-    return require_workspace(session, user, organization_id, workspace.id, admin=admin)
+    workspace = lookup.by_id_or_name(
+        session,
+        Workspace,
+        organization_id,
+        ref,
+        kind="workspace",
+        list_command="flightdeck workspace list",
+        ignore_case=True,
+    )
+    try:
+        return require_workspace(session, user, organization_id, workspace.id, admin=admin)
+    except NotFound:
+        raise lookup.not_found("workspace", ref, "flightdeck workspace list") from None
 
 
 def _active_cluster(session: Session, organization_id: str, ref: str) -> Cluster:
@@ -226,23 +229,19 @@ def _active_cluster(session: Session, organization_id: str, ref: str) -> Cluster
 def get_deployment(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
     """A Deployment the user may see (its workspace's members and Organization Owners)."""
     require_member(session, user, organization_id)
-    deployment = session.get(Deployment, ref)
-    if deployment is None or deployment.organization_id != organization_id:
-        deployment = session.scalar(
-            select(Deployment)
-            .where(
-                Deployment.organization_id == organization_id,
-                Deployment.name == ref,
-                Deployment.phase != "Deleted",
-            )
-            .order_by(Deployment.created_at.desc())
-        )
-    if deployment is None:
-        raise NotFound("deployment not found")
+    deployment = lookup.by_id_or_name(
+        session,
+        Deployment,
+        organization_id,
+        ref,
+        kind="Deployment",
+        list_command="flightdeck deployment list",
+        live=Deployment.phase != "Deleted",
+    )
     try:
         require_workspace(session, user, organization_id, deployment.workspace_id)
     except NotFound:
-        raise NotFound("deployment not found") from None
+        raise lookup.not_found("Deployment", ref, "flightdeck deployment list") from None
     return deployment
 
 

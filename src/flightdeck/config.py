@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # instance first; false deletes without a final snapshot.
     rds_final_snapshot: bool = True
 
+    # Domain verification (single sign-on) reads TXT records through this DNS server
+    # (an IP address) and port [default: the system's resolver].
+    dns_nameserver: str | None = None
+    dns_port: int = Field(default=53, ge=1, le=65535)
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

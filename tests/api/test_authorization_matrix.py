@@ -127,6 +127,8 @@ CASES = [
           "domains": ["not a domain"]}),
     # No provider in the world: the Owner alone gets as far as "not found".
     Case("DELETE", ORG + "/sso/providers/{org}", (401, 403, 403, 404, 404)),
+    # No provider claims the domain: the Owner alone learns that (404 naming the field).
+    Case("POST", ORG + "/sso/domains/{domain}/verify", (401, 403, 403, 404, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
@@ -145,7 +147,7 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     headers["owner"] = sign_up(client, email("owner"), org="Acme")
     org = client.get("/api/v1/organizations", headers=headers["owner"]).json()[0]["id"]
-    ids = {"org": org}
+    ids = {"org": org, "domain": "acme.example"}
     for actor in ("member", "workspace_admin"):
         invite = client.post(
             f"/api/v1/organizations/{org}/members",

@@ -14,7 +14,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from api.conftest import sign_up
+from flightdeck.config import Settings
 from flightdeck.services import sso
+from support.dns_server import DnsServer, running_dns_server
 from support.oidc_provider import Provider, running_provider
 
 DOMAIN = "sso.example"
@@ -29,23 +31,51 @@ def provider() -> Iterator[Provider]:
     sso._jwks_cache.clear()
 
 
+@pytest.fixture
+def dns() -> Iterator[DnsServer]:
+    with running_dns_server() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(settings: Settings, dns: DnsServer) -> Settings:
+    """The API's settings, resolving TXT records through the test's DNS server."""
+    return settings.model_copy(update={"dns_nameserver": dns.address, "dns_port": dns.port})
+
+
 @dataclass
 class Org:
     id: str
     owner: dict[str, str]
 
 
-@pytest.fixture
-def org(client: TestClient, provider: Provider) -> Org:
-    owner = sign_up(client, "owner@acme.example", org="Acme")
-    org_id = client.get("/api/v1/organizations", headers=owner).json()[0]["id"]
+def _claim(client: TestClient, provider: Provider, owner: dict[str, str], org_id: str,
+           domain: str, client_id: str = CLIENT_ID) -> dict[str, object]:
     added = client.post(
         f"/api/v1/organizations/{org_id}/sso/providers",
-        json={"issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-              "domains": [DOMAIN.upper()], "default_role": "member"},
+        json={"issuer": provider.issuer, "client_id": client_id, "client_secret": CLIENT_SECRET,
+              "domains": [domain], "default_role": "member"},
         headers=owner,
     )
     assert added.status_code == 201, added.text
+    claim: dict[str, object] = added.json()["domains"][0]
+    return claim
+
+
+def _verify(client: TestClient, owner: dict[str, str], org_id: str, domain: str) -> httpx.Response:
+    return client.post(f"/api/v1/organizations/{org_id}/sso/domains/{domain}/verify",
+                       headers=owner)
+
+
+@pytest.fixture
+def org(client: TestClient, provider: Provider, dns: DnsServer) -> Org:
+    """Acme, whose provider signs in the verified domain DOMAIN."""
+    owner = sign_up(client, "owner@acme.example", org="Acme")
+    org_id = client.get("/api/v1/organizations", headers=owner).json()[0]["id"]
+    claim = _claim(client, provider, owner, org_id, DOMAIN.upper())
+    dns.publish(str(claim["txt_record_name"]), str(claim["txt_record_value"]))
+    verified = _verify(client, owner, org_id, DOMAIN)
+    assert verified.status_code == 200 and verified.json()["verified"], verified.text
     return Org(id=org_id, owner=owner)
 
 
@@ -106,7 +136,7 @@ def test_provider_is_listed_without_its_secret_and_sealed_at_rest(
 
     listed = client.get(f"/api/v1/organizations/{org.id}/sso/providers", headers=org.owner)
     assert listed.status_code == 200
-    assert listed.json()[0]["domains"] == [DOMAIN]
+    assert [d["domain"] for d in listed.json()[0]["domains"]] == [DOMAIN]
     assert CLIENT_SECRET not in listed.text
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         record = session.get(IdentityProvider, listed.json()[0]["id"])
@@ -120,8 +150,43 @@ def test_provider_is_listed_without_its_secret_and_sealed_at_rest(
     assert started.status_code == 404 and "sign in with your password" in started.text
 
 
-def test_a_domain_routes_to_one_provider_only(
-    client: TestClient, org: Org, provider: Provider
+def test_an_unverified_domain_routes_nothing_until_its_txt_record_holds_the_value(
+    client: TestClient, org: Org, provider: Provider, dns: DnsServer
+) -> None:
+    claim = _claim(client, provider, org.owner, org.id, "Later.Example", client_id="second")
+    assert claim["verified"] is False
+    assert claim["txt_record_name"] == "_flightdeck-challenge.later.example"
+    assert str(claim["txt_record_value"]).startswith("flightdeck-domain-verification=")
+    started = client.get("/api/v1/sso/start", params={"email": "ann@later.example"},
+                         follow_redirects=False)
+    assert started.status_code == 404
+    missing = _verify(client, org.owner, org.id, "later.example")
+    assert missing.status_code == 422, missing.text
+    error = missing.json()["error"]
+    assert error["field"] == "domain"
+    assert "_flightdeck-challenge.later.example" in error["message"]
+    assert f"127.0.0.1:{dns.port}" in error["message"]
+    dns.publish("_flightdeck-challenge.later.example", "flightdeck-domain-verification=guess")
+    wrong = _verify(client, org.owner, org.id, "later.example")
+    assert wrong.status_code == 422 and "it has: flightdeck-domain-verification=guess" in (
+        wrong.json()["error"]["message"])
+    dns.publish(str(claim["txt_record_name"]), str(claim["txt_record_value"]))
+    verified = _verify(client, org.owner, org.id, "later.example")
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["verified"] is True and verified.json()["verified_at"]
+    started = client.get("/api/v1/sso/start", params={"email": "ann@later.example"},
+                         follow_redirects=False)
+    assert started.status_code == 303
+    assert "client_id=second" in started.headers["location"]
+    events = client.get(f"/api/v1/organizations/{org.id}/audit-events", headers=org.owner).json()
+    assert [e["target"] for e in events if e["action"] == "sso.domain.verify"].count(
+        "later.example") == 1
+    unknown = _verify(client, org.owner, org.id, "never.example")
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "domain"
+
+
+def test_a_domain_verified_by_one_organization_is_refused_to_others(
+    client: TestClient, org: Org, provider: Provider, dns: DnsServer
 ) -> None:
     other = sign_up(client, "someone@other.example", org="Other")
     other_org = client.get("/api/v1/organizations", headers=other).json()[0]["id"]
@@ -131,7 +196,42 @@ def test_a_domain_routes_to_one_provider_only(
               "domains": [DOMAIN]},
         headers=other,
     )
-    assert added.status_code == 409 and "domains:" in added.json()["error"]["message"]
+    assert added.status_code == 409, added.text
+    assert added.json()["error"]["field"] == "domains"
+    assert "verified by another organization" in added.json()["error"]["message"]
+    # Two organizations claim a domain nobody verified yet: the first to verify it wins.
+    ours = _claim(client, provider, org.owner, org.id, "shared.example", client_id="a")
+    theirs = _claim(client, provider, other, other_org, "shared.example", client_id="b")
+    assert ours["txt_record_value"] != theirs["txt_record_value"]
+    for claim in (ours, theirs):
+        dns.publish(str(claim["txt_record_name"]), str(claim["txt_record_value"]))
+    assert _verify(client, other, other_org, "shared.example").status_code == 200
+    lost = _verify(client, org.owner, org.id, "shared.example")
+    assert lost.status_code == 409, lost.text
+    assert lost.json()["error"]["field"] == "domain"
+    assert "one organization at most" in lost.json()["error"]["message"]
+    started = client.get("/api/v1/sso/start", params={"email": "x@shared.example"},
+                         follow_redirects=False)
+    assert "client_id=b" in started.headers["location"]
+
+
+def test_a_resolver_that_does_not_answer_is_a_clear_refusal(
+    client: TestClient, provider: Provider, settings: Settings
+) -> None:
+    owner = sign_up(client, "owner@quiet.example", org="Quiet")
+    org_id = client.get("/api/v1/organizations", headers=owner).json()[0]["id"]
+    _claim(client, provider, owner, org_id, "quiet.example")
+    # Nothing listens there (the port of a socket just closed).
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.dns_port = closed_port
+    answer = _verify(client, owner, org_id, "quiet.example")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "dns_unavailable"
+    assert "did not answer" in answer.json()["error"]["message"]
 
 
 def test_key_rotation_refetches_the_jwks(client: TestClient, org: Org, provider: Provider) -> None:
@@ -192,7 +292,7 @@ def test_an_email_domain_the_provider_does_not_serve_is_refused(
     provider.set_user("carol", email="carol@elsewhere.example", email_verified=True)
     before = _users(client)
     callback = _authorize(client, f"carol@{DOMAIN}", "carol")
-    assert "elsewhere.example is not a domain" in _refused(client, callback, before)
+    assert "elsewhere.example is not a verified domain" in _refused(client, callback, before)
     unknown = client.get("/api/v1/sso/start", params={"email": "carol@elsewhere.example"},
                          follow_redirects=False)
     assert unknown.status_code == 404
@@ -275,3 +375,38 @@ def test_the_console_sign_in_page_continues_with_sso(
     signed_in = client.get(f"{callback.path}?{callback.query}", follow_redirects=False)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
     assert client.get("/api/v1/me").json()["user"]["email"] == f"pia@{DOMAIN}"
+
+
+def _console_sign_in(client: TestClient, email: str) -> None:
+    from api.conftest import PASSWORD
+    from console.test_console_http import csrf
+
+    signed_in = client.post("/login", data={"csrf_token": csrf(client, "/login"), "email": email,
+                                            "password": PASSWORD}, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+
+
+def test_the_console_settings_page_shows_the_txt_record_and_verifies_it(
+    client: TestClient, org: Org, provider: Provider, dns: DnsServer
+) -> None:
+    import html
+
+    from console.test_console_http import csrf
+
+    claim = _claim(client, provider, org.owner, org.id, "console.example", client_id="c")
+    _console_sign_in(client, "owner@acme.example")
+    settings_path = f"/o/{org.id}/settings"
+    page = client.get(settings_path)
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Single sign-on" in text and str(claim["txt_record_value"]) in text
+    assert "_flightdeck-challenge.console.example" in text
+    action = f"/o/{org.id}/settings/sso/domains/console.example/verify"
+    refused = client.post(action, data={"csrf_token": csrf(client, settings_path)})
+    assert refused.status_code == 422
+    assert "no TXT record _flightdeck-challenge.console.example" in html.unescape(refused.text)
+    dns.publish(str(claim["txt_record_name"]), str(claim["txt_record_value"]))
+    verified = client.post(action, data={"csrf_token": csrf(client, settings_path)})
+    assert verified.status_code == 200
+    assert "console.example is verified" in verified.text
+    assert f'action="{action}"' not in verified.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,9 +32,10 @@ def add(
     issuer: Annotated[str, typer.Option(help="The provider's issuer URL (discovery is read).")],
     client_id: Annotated[str, typer.Option(help="The client id the provider issued.")],
     domain: Annotated[
-        list[str], typer.Option(
+        list[str],
+        typer.Option(
             "--domain", metavar="<domain>", help="An email domain it signs in (repeatable)."
-        )
+        ),
     ],
     client_secret: Annotated[
         str,
@@ -69,10 +70,15 @@ def add(
     if cli.json_output:
         print_json(provider)
     else:
+        names = ", ".join(d["domain"] for d in provider["domains"])
         success(
-            f"identity provider {provider['issuer']} added ({provider['id']}) for "
-            f"{', '.join(provider['domains'])}; new users join as {provider['default_role']}"
+            f"identity provider {provider['issuer']} added ({provider['id']}) for {names}; "
+            f"new users join as {provider['default_role']}"
         )
+        typer.echo("  each domain signs in once verified: publish its TXT record, then run")
+        typer.echo("  `flightdeck organization sso verify-domain <domain>`")
+        for claim in provider["domains"]:
+            typer.echo(f'  {claim["txt_record_name"]}  TXT  "{claim["txt_record_value"]}"')
 
 
 @app.command("list")
@@ -85,8 +91,36 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
     if cli.json_output:
         print_json(providers)
     else:
-        rows = [p | {"domains": ", ".join(p["domains"])} for p in providers]
+        rows = [
+            p | {"domains": ", ".join(_domain_label(d) for d in p["domains"])} for p in providers
+        ]
         print_table(rows, COLUMNS)
+
+
+def _domain_label(claim: dict[str, Any]) -> str:
+    return claim["domain"] if claim["verified"] else f"{claim['domain']} (unverified)"
+
+
+@app.command("verify-domain")
+def verify_domain(
+    ctx: typer.Context,
+    domain: Annotated[str, typer.Argument(help="A domain one of the providers claims.")],
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Check the domain's TXT record (see `sso list --json`) through the server's resolver;
+    once verified, the domain's users sign in with the provider (audited)."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    from urllib.parse import quote
+
+    name = quote(domain.strip().lower(), safe="")
+    claim = cli.client.post(cli.org_path(f"/sso/domains/{name}/verify"))
+    if cli.json_output:
+        print_json(claim)
+    else:
+        success(f"{claim['domain']} is verified: its users sign in with the organization's SSO")
 
 
 @app.command("remove")

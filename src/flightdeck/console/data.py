@@ -33,9 +33,11 @@ from flightdeck.services import (
     access,
     audit,
     auth,
+    dns_txt,
     notifications,
     onboarding,
     orgs,
+    sso,
     workspaces,
 )
 from flightdeck.services.clusters import engine as provisioning
@@ -92,6 +94,7 @@ __all__ = [
     "auth",
     "clusters",
     "deployments",
+    "dns_txt",
     "governance",
     "notifications",
     "onboarding",
@@ -103,5 +106,6 @@ __all__ = [
     "reference",
     "role_template_yaml",
     "timeline",
+    "sso",
     "workspaces",
 ]

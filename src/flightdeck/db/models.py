@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -484,14 +485,28 @@ class IdentityProvider(Base):
 
 
 class IdentityProviderDomain(Base):
-    """An email domain routed to one provider; the primary key keeps it to one organization."""
+    """An email domain an organization's provider claims. It routes sign-ins only once the
+    DNS TXT record proves the organization controls it; several organizations may claim a
+    domain, one at most verifies it (the partial unique index)."""
 
     __tablename__ = "identity_provider_domains"
-
-    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
-    provider_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        Index(
+            "uq_identity_provider_domains_verified_domain",
+            "domain",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
     )
+
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    # The value the Owner publishes; random, so another organization cannot predict it.
+    verification_token: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SsoLogin(Base):

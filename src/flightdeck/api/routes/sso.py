@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.auth import set_session_cookie
-from flightdeck.db.models import IdentityProvider
-from flightdeck.services import auth, sso
+from flightdeck.db.models import IdentityProvider, IdentityProviderDomain
+from flightdeck.services import auth, dns_txt, sso
 
 router = APIRouter(tags=["sso"])
 
@@ -33,6 +33,26 @@ class ProviderIn(BaseModel):
     default_role: Literal["owner", "member"] = "member"
 
 
+class DomainOut(BaseModel):
+    """A claimed domain and the TXT record that verifies it; it routes sign-ins once verified."""
+
+    domain: str
+    verified: bool
+    verified_at: datetime | None
+    txt_record_name: str = Field(description="Publish a TXT record at this name ...")
+    txt_record_value: str = Field(description="... holding exactly this value.")
+
+    @classmethod
+    def of(cls, claim: IdentityProviderDomain) -> DomainOut:
+        return cls(
+            domain=claim.domain,
+            verified=claim.verified_at is not None,
+            verified_at=claim.verified_at,
+            txt_record_name=sso.txt_record_name(claim.domain),
+            txt_record_value=sso.txt_record_value(claim),
+        )
+
+
 class ProviderOut(BaseModel):
     """A provider as shown: never its client secret."""
 
@@ -40,7 +60,7 @@ class ProviderOut(BaseModel):
     organization_id: str
     issuer: str
     client_id: str
-    domains: list[str]
+    domains: list[DomainOut]
     default_role: str
     created_at: datetime
 
@@ -51,7 +71,7 @@ class ProviderOut(BaseModel):
             organization_id=provider.organization_id,
             issuer=provider.issuer,
             client_id=provider.client_id,
-            domains=[d.domain for d in provider.domains],
+            domains=[DomainOut.of(d) for d in provider.domains],
             default_role=provider.default_role,
             created_at=provider.created_at,
         )
@@ -105,6 +125,24 @@ def remove_provider(
     organization_id: str, provider_id: str, user: CurrentUser, session: SessionDep
 ) -> None:
     sso.remove_provider(session, user, organization_id, provider_id)
+
+
+@router.post(
+    "/organizations/{organization_id}/sso/domains/{domain}/verify",
+    responses=error_responses(401, 403, 404, 409, 422),
+    response_model=DomainOut,
+)
+def verify_domain(
+    organization_id: str,
+    domain: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DomainOut:
+    """Check the domain's TXT record through the configured resolver; once it holds the
+    value, the domain routes sign-ins to this organization (audited)."""
+    resolver = dns_txt.Resolver(settings.dns_nameserver, settings.dns_port)
+    return DomainOut.of(sso.verify_domain(session, user, organization_id, domain, resolver))
 
 
 def _refused_page(message: str, status_code: int) -> HTMLResponse:

@@ -1,0 +1,83 @@
+"""single sign-on, part two: domains verified by DNS TXT
+
+Revision ID: 0007_sso2
+Revises: 0006
+Create Date: 2026-12-01 13:30:00
+
+Domains claimed before this revision were routed on an Owner's word: they come out of it
+unverified, each with a fresh TXT value, and route sign-ins again once verified.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+import flightdeck.db.types
+
+revision = "0007_sso2"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+UTC = flightdeck.db.types.UTCDateTime(timezone=True)
+VERIFIED = "verified_at IS NOT NULL"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("identity_provider_domains", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("verification_token", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("verified_at", UTC, nullable=True))
+        batch_op.drop_index(batch_op.f("ix_identity_provider_domains_provider_id"))
+        if op.get_bind().dialect.name != "sqlite":
+            batch_op.drop_constraint("pk_identity_provider_domains", type_="primary")
+        batch_op.create_primary_key("pk_identity_provider_domains", ["provider_id", "domain"])
+    connection = op.get_bind()
+    domains = sa.table(
+        "identity_provider_domains",
+        sa.column("provider_id", sa.String),
+        sa.column("domain", sa.String),
+        sa.column("verification_token", sa.String),
+    )
+    for provider_id, domain in connection.execute(
+        sa.select(domains.c.provider_id, domains.c.domain)
+    ).all():
+        connection.execute(
+            domains.update()
+            .where(domains.c.provider_id == provider_id, domains.c.domain == domain)
+            .values(verification_token=secrets.token_urlsafe(24))
+        )
+    with op.batch_alter_table("identity_provider_domains", schema=None) as batch_op:
+        batch_op.alter_column(
+            "verification_token", existing_type=sa.String(length=64), nullable=False
+        )
+        batch_op.create_index(
+            "uq_identity_provider_domains_verified_domain",
+            ["domain"],
+            unique=True,
+            sqlite_where=sa.text(VERIFIED),
+            postgresql_where=sa.text(VERIFIED),
+        )
+
+
+def downgrade() -> None:
+    connection = op.get_bind()
+    # One organization per domain again: keep the verified claim, else any one.
+    connection.execute(
+        sa.text(
+            "DELETE FROM identity_provider_domains WHERE verified_at IS NULL AND domain IN "
+            "(SELECT domain FROM identity_provider_domains GROUP BY domain HAVING COUNT(*) > 1)"
+        )
+    )
+    with op.batch_alter_table("identity_provider_domains", schema=None) as batch_op:
+        batch_op.drop_index("uq_identity_provider_domains_verified_domain")
+        if connection.dialect.name != "sqlite":
+            batch_op.drop_constraint("pk_identity_provider_domains", type_="primary")
+        batch_op.create_primary_key("pk_identity_provider_domains", ["domain"])
+        batch_op.create_index(
+            batch_op.f("ix_identity_provider_domains_provider_id"), ["provider_id"], unique=False
+        )
+        batch_op.drop_column("verified_at")
+        batch_op.drop_column("verification_token")

@@ -127,6 +127,8 @@ CASES = [
           "domains": ["not a domain"]}),
     # No provider in the world: the Owner alone gets as far as "not found".
     Case("DELETE", ORG + "/sso/providers/{org}", (401, 403, 403, 404, 404)),
+    Case("PUT", ORG + "/sso/providers/{org}/role-mapping", (401, 403, 403, 404, 404),
+         {"role_mapping": [{"group": "admins", "organization_role": "owner"}]}),
     # No provider claims the domain: the Owner alone learns that (404 naming the field).
     Case("POST", ORG + "/sso/domains/{domain}/verify", (401, 403, 403, 404, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),

@@ -410,3 +410,90 @@ def test_the_console_settings_page_shows_the_txt_record_and_verifies_it(
     assert verified.status_code == 200
     assert "console.example is verified" in verified.text
     assert f'action="{action}"' not in verified.text
+
+
+def _sign_in(client: TestClient, email: str, sub: str) -> dict[str, object]:
+    client.cookies.clear()
+    signed_in = client.get(_authorize(client, email, sub), follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    me: dict[str, object] = client.get("/api/v1/me").json()
+    return me
+
+
+def test_the_groups_claim_maps_roles_at_provisioning_and_at_every_sign_in(
+    client: TestClient, org: Org, provider: Provider
+) -> None:
+    workspace = client.post(f"/api/v1/organizations/{org.id}/workspaces",
+                            json={"name": "analytics"}, headers=org.owner).json()["id"]
+    listed = client.get(f"/api/v1/organizations/{org.id}/sso/providers", headers=org.owner)
+    provider_id = listed.json()[0]["id"]
+    path = f"/api/v1/organizations/{org.id}/sso/providers/{provider_id}/role-mapping"
+    bad = client.put(path, json={"role_mapping": [{"group": "x", "organization_role": "owner",
+                                                   "workspace": "analytics"}]}, headers=org.owner)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "role_mapping"
+    mapped = client.put(path, headers=org.owner, json={
+        "groups_claim": "roles",
+        "role_mapping": [
+            {"group": "platform-admins", "organization_role": "owner"},
+            {"group": "data-eng", "workspace": "analytics", "workspace_role": "admin"},
+            {"group": "analysts", "workspace": "analytics", "workspace_role": "member"},
+            {"group": "ghosts", "workspace": "not-created-yet", "workspace_role": "admin"},
+        ]})
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["groups_claim"] == "roles" and len(mapped.json()["role_mapping"]) == 4
+
+    def roles(email: str) -> tuple[str, str | None]:
+        from flightdeck.services import access
+
+        with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+            from sqlalchemy import select
+
+            from flightdeck.db.models import User
+
+            user = session.scalar(select(User).where(User.email == email))
+            assert user is not None
+            org_role = access.find_org_membership(session, org.id, user.id)
+            ws_role = access.find_workspace_membership(session, workspace, user.id)
+            assert org_role is not None
+            return org_role.role, ws_role.role if ws_role else None
+
+    email = f"grace@{DOMAIN}"
+    provider.set_user("grace", email=email, email_verified=True,
+                      roles=["platform-admins", "data-eng", "ghosts"])
+    _sign_in(client, email, "grace")
+    assert roles(email) == ("owner", "admin")
+    # The IdP moves Grace: the next sign-in follows, for the organization and the workspace.
+    provider.set_user("grace", email=email, email_verified=True, roles=["analysts"])
+    _sign_in(client, email, "grace")
+    assert roles(email) == ("member", "member")
+    from sqlalchemy import select
+
+    from flightdeck.db.models import AuditEvent
+
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        recorded = session.scalars(select(AuditEvent).where(AuditEvent.action.like("sso.%map")))
+        maps = [(e.action, e.detail["from"], e.detail["to"]) for e in recorded]
+    events = client.get(f"/api/v1/organizations/{org.id}/audit-events", headers=org.owner).json()
+    assert sorted(maps, key=str) == sorted([
+        ("sso.workspace_role.map", None, "admin"),
+        ("sso.role.map", "owner", "member"),
+        ("sso.workspace_role.map", "admin", "member"),
+    ], key=str)
+    assert "sso.provider.role_mapping" in {e["action"] for e in events}
+
+
+def test_a_user_who_came_by_sso_founds_an_organization_as_with_a_password(
+    client: TestClient, org: Org, provider: Provider, settings: Settings
+) -> None:
+    settings.hosted_mode = True
+    provider.set_user("finn", email=f"finn@{DOMAIN}", email_verified=True)
+    _sign_in(client, f"finn@{DOMAIN}", "finn")
+    created = client.post("/api/v1/organizations", json={"name": "Finn Co"})
+    assert created.status_code == 201, created.text
+    assert created.json()["role"] == "owner"
+    workspaces = client.get(f"/api/v1/organizations/{created.json()['id']}/workspaces").json()
+    assert [w["name"] for w in workspaces] == ["Finn Co"]
+    members = client.get(
+        f"/api/v1/organizations/{created.json()['id']}/workspaces/{workspaces[0]['id']}/members"
+    ).json()
+    assert [(m["email"], m["role"]) for m in members] == [(f"finn@{DOMAIN}", "admin")]

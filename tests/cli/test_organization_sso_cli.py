@@ -84,6 +84,23 @@ def test_owner_adds_lists_and_removes_a_provider(
     assert provider.issuer in table.stdout
     assert "acme.dev (unverified), acme.example" in table.stdout
 
+    assert providers[0]["role_mapping"] == []
+    bad = run_cli("organization", "sso", "map", providers[0]["id"], "--map", "admins", env=owner)
+    assert bad.returncode != 0 and "--map: 'admins' is not GROUP=owner" in bad.stderr
+    mapped = run_cli("organization", "sso", "map", providers[0]["id"], "--groups-claim", "roles",
+                     "--map", "cn=admins,ou=idp=owner",
+                     "--map", "data-eng=workspace:analytics:admin", env=owner)
+    assert mapped.returncode == 0, mapped.stderr
+    assert "2 group rules on the 'roles' claim" in mapped.stdout + mapped.stderr
+    rules = json.loads(run_cli("organization", "sso", "list", "--json", env=owner).stdout)[0][
+        "role_mapping"]
+    assert rules == [
+        {"group": "cn=admins,ou=idp", "organization_role": "owner", "workspace": None,
+         "workspace_role": None},
+        {"group": "data-eng", "organization_role": None, "workspace": "analytics",
+         "workspace_role": "admin"},
+    ]
+
     removed = run_cli("organization", "sso", "remove", providers[0]["id"], env=owner)
     assert removed.returncode == 0, removed.stderr
     assert json.loads(run_cli("organization", "sso", "list", "--json", env=owner).stdout) == []

@@ -22,6 +22,36 @@ COLUMNS = [
 ]
 
 
+MAP = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="<group>=<role>",
+        help="Map an IdP group to a role, applied at every sign-in (repeatable): "
+        "GROUP=owner, GROUP=member, or GROUP=workspace:NAME:admin|member.",
+    ),
+]
+GROUPS_CLAIM = Annotated[
+    str, typer.Option(help="The ID token claim that lists the user's groups.")
+]
+
+
+def _rule(text: str) -> dict[str, str]:
+    """``GROUP=owner`` or ``GROUP=workspace:NAME:ROLE``; the last ``=`` splits, so a group
+    may itself hold one (an LDAP DN)."""
+    from flightdeck.cli.errors import CliError
+
+    group, _, target = text.rpartition("=")
+    parts = target.split(":")
+    if group and len(parts) == 1 and parts[0]:
+        return {"group": group, "organization_role": parts[0]}
+    if group and len(parts) == 3 and parts[0] == "workspace" and parts[1] and parts[2]:
+        return {"group": group, "workspace": parts[1], "workspace_role": parts[2]}
+    raise CliError(
+        f"--map: {text!r} is not GROUP=owner, GROUP=member or GROUP=workspace:NAME:admin|member"
+    )
+
+
 def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="sso")
 
@@ -50,6 +80,8 @@ def add(
     role: Annotated[
         str, typer.Option("--role", help="Organization role of new users: member or owner.")
     ] = "member",
+    mapping: MAP = None,
+    groups_claim: GROUPS_CLAIM = "groups",
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -65,6 +97,8 @@ def add(
             "client_secret": client_secret,
             "domains": domain,
             "default_role": role,
+            "groups_claim": groups_claim,
+            "role_mapping": [_rule(item) for item in mapping or []],
         },
     )
     if cli.json_output:
@@ -79,6 +113,34 @@ def add(
         typer.echo("  `flightdeck organization sso verify-domain <domain>`")
         for claim in provider["domains"]:
             typer.echo(f'  {claim["txt_record_name"]}  TXT  "{claim["txt_record_value"]}"')
+
+
+@app.command("map")
+def map_roles(
+    ctx: typer.Context,
+    provider_id: Annotated[str, typer.Argument(help="Identity provider id (see `sso list`).")],
+    mapping: MAP = None,
+    groups_claim: GROUPS_CLAIM = "groups",
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Replace a provider's group-to-role mapping (none given: clear it); it applies from
+    each user's next sign-in (audited)."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    provider = cli.client.put(
+        cli.org_path(f"/sso/providers/{provider_id}/role-mapping"),
+        json={"groups_claim": groups_claim, "role_mapping": [_rule(m) for m in mapping or []]},
+    )
+    if cli.json_output:
+        print_json(provider)
+    else:
+        count = len(provider["role_mapping"])
+        success(
+            f"{provider['issuer']}: {count} group rule{'s' if count != 1 else ''} on the "
+            f"{provider['groups_claim']!r} claim, applied at each sign-in"
+        )
 
 
 @app.command("list")

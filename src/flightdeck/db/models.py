@@ -477,6 +477,10 @@ class IdentityProvider(Base):
     client_id: Mapped[str] = mapped_column(String(500))
     client_secret_sealed: Mapped[str] = mapped_column(Text)
     default_role: Mapped[str] = mapped_column(String(20))  # owner | member
+    # The ID token claim listing the user's groups, and rules mapping groups to roles
+    # (services.sso_roles): applied at every sign-in.
+    groups_claim: Mapped[str] = mapped_column(String(100), default="groups")
+    role_mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     domains: Mapped[list[IdentityProviderDomain]] = relationship(

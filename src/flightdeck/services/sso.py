@@ -30,7 +30,7 @@ from flightdeck.db.models import (
     User,
 )
 from flightdeck.db.types import utcnow
-from flightdeck.services import access, audit, dns_txt
+from flightdeck.services import access, audit, dns_txt, sso_roles
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from flightdeck.services.secrets import hash_token, seal, unseal
 from flightdeck.services.validation import normalise_email
@@ -143,9 +143,13 @@ def add_provider(
     domains: list[str],
     default_role: str,
     secret_key: str,
+    groups_claim: str = "groups",
+    role_mapping: list[dict[str, Any]] | None = None,
 ) -> IdentityProvider:
     access.require_owner(session, user, organization_id)
     issuer = _check_issuer(issuer)
+    rules = sso_roles.parse_rules(role_mapping or [])
+    groups_claim = _check_groups_claim(groups_claim)
     if not client_id.strip():
         raise InvalidInput("client_id: give the client id the provider issued", field="client_id")
     if not client_secret:
@@ -167,6 +171,8 @@ def add_provider(
         client_id=client_id.strip(),
         client_secret_sealed=seal(client_secret, secret_key),
         default_role=default_role,
+        groups_claim=groups_claim,
+        role_mapping=sso_roles.dump_rules(rules),
         domains=[
             IdentityProviderDomain(domain=name, verification_token=random.token_urlsafe(24))
             for name in names
@@ -180,7 +186,52 @@ def add_provider(
         actor=user,
         organization_id=organization_id,
         target=provider.id,
-        detail={"issuer": issuer, "domains": names, "default_role": default_role},
+        detail={
+            "issuer": issuer,
+            "domains": names,
+            "default_role": default_role,
+            "groups_claim": groups_claim,
+            "role_mapping": provider.role_mapping,
+        },
+    )
+    session.commit()
+    return provider
+
+
+def _check_groups_claim(claim: str) -> str:
+    claim = claim.strip()
+    if not claim or len(claim) > 100:
+        raise InvalidInput(
+            "groups_claim: give the ID token claim that lists the user's groups, like groups",
+            field="groups_claim",
+        )
+    return claim
+
+
+def set_role_mapping(
+    session: Session,
+    user: User,
+    organization_id: str,
+    provider_id: str,
+    *,
+    groups_claim: str,
+    role_mapping: list[dict[str, Any]],
+) -> IdentityProvider:
+    """Replace a provider's claim-to-role mapping; it applies from each user's next sign-in."""
+    access.require_owner(session, user, organization_id)
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None or provider.organization_id != organization_id:
+        raise NotFound("identity provider not found")
+    rules = sso_roles.dump_rules(sso_roles.parse_rules(role_mapping))
+    provider.groups_claim = _check_groups_claim(groups_claim)
+    provider.role_mapping = rules
+    audit.record(
+        session,
+        action="sso.provider.role_mapping",
+        actor=user,
+        organization_id=organization_id,
+        target=provider.id,
+        detail={"groups_claim": provider.groups_claim, "role_mapping": rules},
     )
     session.commit()
     return provider
@@ -506,22 +557,24 @@ def _provision(session: Session, provider: IdentityProvider, claims: dict[str, A
         user = User(email=email, name=str(claims.get("name", ""))[:200], password_hash=NO_PASSWORD)
         session.add(user)
         session.flush()
-    if access.find_org_membership(session, provider.organization_id, user.id) is None:
-        session.add(
-            OrganizationMembership(
-                organization_id=provider.organization_id,
-                user_id=user.id,
-                role=provider.default_role,
-            )
+    groups = sso_roles.groups_of(claims, provider.groups_claim)
+    membership = access.find_org_membership(session, provider.organization_id, user.id)
+    if membership is None:
+        role = sso_roles.organization_role(provider, groups) or provider.default_role
+        membership = OrganizationMembership(
+            organization_id=provider.organization_id, user_id=user.id, role=role
         )
+        session.add(membership)
+        session.flush()
         audit.record(
             session,
             action="sso.user.provision" if created else "sso.user.join",
             actor=user,
             organization_id=provider.organization_id,
             target=user.id,
-            detail={"provider": provider.id, "role": provider.default_role},
+            detail={"provider": provider.id, "role": role},
         )
+    sso_roles.apply(session, provider, user, membership, groups)
     audit.record(
         session,
         action="sso.sign_in",

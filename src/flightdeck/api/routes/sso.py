@@ -23,6 +23,26 @@ STATE_COOKIE = "flightdeck_sso_state"
 CALLBACK_PATH = "/api/v1/sso/callback"
 
 
+class RoleRuleIn(BaseModel):
+    """Members of ``group`` get an Organization role, or a role in one workspace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = Field(max_length=200)
+    organization_role: Literal["owner", "member"] | None = None
+    workspace: str | None = Field(default=None, max_length=64, description="A workspace's name.")
+    workspace_role: Literal["admin", "member"] | None = None
+
+
+class RoleMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    groups_claim: str = Field(
+        default="groups", max_length=100, description="The ID token claim listing groups."
+    )
+    role_mapping: list[RoleRuleIn] = Field(default_factory=list, max_length=100)
+
+
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -31,6 +51,12 @@ class ProviderIn(BaseModel):
     client_secret: str = Field(max_length=2000, description="Sealed at rest, never returned.")
     domains: list[str] = Field(max_length=50, description="Email domains it signs in.")
     default_role: Literal["owner", "member"] = "member"
+    groups_claim: str = Field(
+        default="groups", max_length=100, description="The ID token claim listing groups."
+    )
+    role_mapping: list[RoleRuleIn] = Field(
+        default_factory=list, max_length=100, description="Applied at every sign-in."
+    )
 
 
 class DomainOut(BaseModel):
@@ -62,6 +88,8 @@ class ProviderOut(BaseModel):
     client_id: str
     domains: list[DomainOut]
     default_role: str
+    groups_claim: str
+    role_mapping: list[dict[str, Any]]
     created_at: datetime
 
     @classmethod
@@ -73,6 +101,8 @@ class ProviderOut(BaseModel):
             client_id=provider.client_id,
             domains=[DomainOut.of(d) for d in provider.domains],
             default_role=provider.default_role,
+            groups_claim=provider.groups_claim,
+            role_mapping=provider.role_mapping,
             created_at=provider.created_at,
         )
 
@@ -112,6 +142,32 @@ def add_provider(
         domains=body.domains,
         default_role=body.default_role,
         secret_key=settings.secret_key,
+        groups_claim=body.groups_claim,
+        role_mapping=[rule.model_dump() for rule in body.role_mapping],
+    )
+    return ProviderOut.of(provider)
+
+
+@router.put(
+    PROVIDERS + "/{provider_id}/role-mapping",
+    responses=error_responses(401, 403, 404, 422),
+    response_model=ProviderOut,
+)
+def set_role_mapping(
+    organization_id: str,
+    provider_id: str,
+    body: RoleMappingIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> ProviderOut:
+    """Replace the claim-to-role mapping; it applies from each user's next sign-in (audited)."""
+    provider = sso.set_role_mapping(
+        session,
+        user,
+        organization_id,
+        provider_id,
+        groups_claim=body.groups_claim,
+        role_mapping=[rule.model_dump() for rule in body.role_mapping],
     )
     return ProviderOut.of(provider)
 

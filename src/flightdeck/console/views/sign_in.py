@@ -57,7 +57,9 @@ def home(request: Request, user: UserDep, session: DbDep) -> Response:
 def create_organization(request: Request, user: UserDep, session: DbDep, form: FormDep) -> Response:
     name = field(form, "organization_name")
     try:
-        org = data.orgs.create_organization(session, user, name)
+        org = data.orgs.create_organization(
+            session, user, name, hosted_mode=security.settings_of(request).hosted_mode
+        )
     except data.InvalidInput as exc:
         return render(
             request,

@@ -1,4 +1,4 @@
-"""single sign-on, part two: domains verified by DNS TXT
+"""single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping
 
 Revision ID: 0007_sso2
 Revises: 0006
@@ -27,6 +27,15 @@ VERIFIED = "verified_at IS NOT NULL"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("identity_providers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "groups_claim", sa.String(length=100), nullable=False, server_default="groups"
+            )
+        )
+        batch_op.add_column(
+            sa.Column("role_mapping", sa.JSON(), nullable=False, server_default="[]")
+        )
     with op.batch_alter_table("identity_provider_domains", schema=None) as batch_op:
         batch_op.add_column(sa.Column("verification_token", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("verified_at", UTC, nullable=True))
@@ -81,3 +90,6 @@ def downgrade() -> None:
         )
         batch_op.drop_column("verified_at")
         batch_op.drop_column("verification_token")
+    with op.batch_alter_table("identity_providers", schema=None) as batch_op:
+        batch_op.drop_column("role_mapping")
+        batch_op.drop_column("groups_claim")

@@ -129,6 +129,11 @@ CASES = [
     Case("DELETE", ORG + "/sso/providers/{org}", (401, 403, 403, 404, 404)),
     Case("PUT", ORG + "/sso/providers/{org}/role-mapping", (401, 403, 403, 404, 404),
          {"role_mapping": [{"group": "admins", "organization_role": "owner"}]}),
+    Case("GET", ORG + "/sso/enforcement", (401, 403, 403, 200, 404)),
+    # No verified domain in the world: enforcing is refused (422) once the caller may ask.
+    Case("PUT", ORG + "/sso/enforcement", (401, 403, 403, 422, 404), {"enforced": True}),
+    Case("PUT", ORG + "/sso/break-glass/{member}", (401, 403, 403, 422, 404),
+         {"break_glass": True}),
     # No provider claims the domain: the Owner alone learns that (404 naming the field).
     Case("POST", ORG + "/sso/domains/{domain}/verify", (401, 403, 403, 404, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),

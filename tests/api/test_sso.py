@@ -497,3 +497,85 @@ def test_a_user_who_came_by_sso_founds_an_organization_as_with_a_password(
         f"/api/v1/organizations/{created.json()['id']}/workspaces/{workspaces[0]['id']}/members"
     ).json()
     assert [(m["email"], m["role"]) for m in members] == [(f"finn@{DOMAIN}", "admin")]
+
+
+def _password_login(client: TestClient, email: str) -> httpx.Response:
+    from api.conftest import PASSWORD
+
+    client.cookies.clear()
+    return client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+
+
+def test_enforced_sso_refuses_passwords_except_to_break_glass_owners(
+    client: TestClient, org: Org
+) -> None:
+    invite = client.post(f"/api/v1/organizations/{org.id}/members",
+                         json={"email": "pat@acme.example"}, headers=org.owner)
+    sign_up(client, "pat@acme.example", invitation_token=invite.json()["invitation_token"])
+    members = client.get(f"/api/v1/organizations/{org.id}/members", headers=org.owner).json()
+    ids = {m["email"]: m["user_id"] for m in members}
+    assert _password_login(client, "pat@acme.example").status_code == 200
+
+    enforcement = f"/api/v1/organizations/{org.id}/sso/enforcement"
+    turned_on = client.put(enforcement, json={"enforced": True}, headers=org.owner)
+    assert turned_on.status_code == 200 and turned_on.json()["enforced"] is True
+    for email in ("pat@acme.example", "owner@acme.example"):
+        refused = _password_login(client, email)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["code"] == "sso_required"
+        assert "turned off for members of Acme" in refused.json()["error"]["message"]
+        assert client.get("/api/v1/me").status_code == 401
+
+    glass = f"/api/v1/organizations/{org.id}/sso/break-glass"
+    not_owner = client.put(f"{glass}/{ids['pat@acme.example']}", json={"break_glass": True},
+                           headers=org.owner)
+    assert not_owner.status_code == 422 and not_owner.json()["error"]["field"] == "break_glass"
+    marked = client.put(f"{glass}/{ids['owner@acme.example']}", json={"break_glass": True},
+                        headers=org.owner)
+    assert marked.status_code == 200 and marked.json()["break_glass"] is True
+    assert _password_login(client, "owner@acme.example").status_code == 200
+    assert _password_login(client, "pat@acme.example").status_code == 401
+    shown = client.get(enforcement, headers=org.owner).json()
+    assert shown["break_glass_owners"] == [{"user_id": ids["owner@acme.example"],
+                                            "email": "owner@acme.example"}]
+
+    assert client.put(enforcement, json={"enforced": False}, headers=org.owner).status_code == 200
+    assert _password_login(client, "pat@acme.example").status_code == 200
+    events = client.get(f"/api/v1/organizations/{org.id}/audit-events", headers=org.owner).json()
+    actions = [e["action"] for e in events]
+    for action in ("sso.enforce.on", "sso.enforce.off", "sso.break_glass.mark",
+                   "sso.break_glass.sign_in"):
+        assert action in actions, action
+
+
+def test_sso_cannot_be_enforced_before_a_domain_is_verified(
+    client: TestClient, provider: Provider
+) -> None:
+    owner = sign_up(client, "owner@early.example", org="Early")
+    org_id = client.get("/api/v1/organizations", headers=owner).json()[0]["id"]
+    _claim(client, provider, owner, org_id, "early.example")
+    refused = client.put(f"/api/v1/organizations/{org_id}/sso/enforcement",
+                         json={"enforced": True}, headers=owner)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "enforced"
+    assert _password_login(client, "owner@early.example").status_code == 200
+
+
+def test_the_console_settings_toggle_enforces_sso_and_the_sign_in_page_says_so(
+    client: TestClient, org: Org
+) -> None:
+    from console.test_console_http import csrf
+
+    _console_sign_in(client, "owner@acme.example")
+    settings_path = f"/o/{org.id}/settings"
+    assert "Enforce SSO</button>" in client.get(settings_path).text
+    on = client.post(f"/o/{org.id}/settings/sso/enforcement",
+                     data={"csrf_token": csrf(client, settings_path), "enforced": "on"})
+    assert on.status_code == 200 and "SSO is enforced" in on.text
+    assert "Stop enforcing SSO</button>" in on.text
+    client.cookies.clear()
+    from api.conftest import PASSWORD
+
+    page = client.post("/login", data={"csrf_token": csrf(client, "/login"),
+                                       "email": "owner@acme.example", "password": PASSWORD})
+    assert page.status_code == 401 and "Continue with SSO" in page.text
+    assert "password sign-in is turned off for members of Acme" in page.text

@@ -84,6 +84,21 @@ def test_owner_adds_lists_and_removes_a_provider(
     assert provider.issuer in table.stdout
     assert "acme.dev (unverified), acme.example" in table.stdout
 
+    enforced = run_cli("organization", "sso", "enforce", "on", env=owner)
+    assert enforced.returncode == 0, enforced.stderr
+    assert "SSO is enforced" in enforced.stdout + enforced.stderr
+    refused = run_cli("login", "--email", "owner@acme.example", env=owner)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "password sign-in is turned off for members of Acme" in refused.stderr
+    glass = run_cli("organization", "sso", "break-glass", "Owner@Acme.Example", env=owner)
+    assert glass.returncode == 0, glass.stderr
+    assert run_cli("login", "--email", "owner@acme.example", env=owner).returncode == 0
+    shown = json.loads(run_cli("organization", "sso", "enforce", "--json", env=owner).stdout)
+    assert shown["enforced"] is True
+    assert [o["email"] for o in shown["break_glass_owners"]] == ["owner@acme.example"]
+    off = run_cli("organization", "sso", "enforce", "off", env=owner)
+    assert off.returncode == 0 and "not enforced" in off.stdout + off.stderr
+
     assert providers[0]["role_mapping"] == []
     bad = run_cli("organization", "sso", "map", providers[0]["id"], "--map", "admins", env=owner)
     assert bad.returncode != 0 and "--map: 'admins' is not GROUP=owner" in bad.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -141,6 +142,64 @@ def map_roles(
             f"{provider['issuer']}: {count} group rule{'s' if count != 1 else ''} on the "
             f"{provider['groups_claim']!r} claim, applied at each sign-in"
         )
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
+
+
+@app.command("enforce")
+def enforce(
+    ctx: typer.Context,
+    state: Annotated[Switch | None, typer.Argument(help="on or off; omitted: show it.")] = None,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Enforce SSO: refuse password sign-in to the organization's members, break-glass
+    Owners excepted (needs a verified domain; audited)."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    path = cli.org_path("/sso/enforcement")
+    if state is None:
+        result = cli.client.get(path)
+    else:
+        result = cli.client.put(path, json={"enforced": state == Switch.on})
+    if cli.json_output:
+        print_json(result)
+        return
+    owners = ", ".join(o["email"] for o in result["break_glass_owners"]) or "none"
+    if result["enforced"]:
+        success(f"SSO is enforced: members sign in with SSO only; break-glass Owners: {owners}")
+    else:
+        success(f"SSO is not enforced: passwords sign in too; break-glass Owners: {owners}")
+
+
+@app.command("break-glass")
+def break_glass(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="An Owner's email address.")],
+    off: Annotated[bool, typer.Option("--off", help="Unmark the Owner instead.")] = False,
+    org: ORG = None,
+) -> None:
+    """Mark an Owner as a break-glass account: their password keeps working while SSO is
+    enforced, and each such sign-in is audited."""
+    from flightdeck.cli.errors import CliError
+    from flightdeck.cli.output import success
+
+    cli = invocation(ctx, org)
+    wanted = email.strip().lower()
+    members = [m for m in cli.client.get(cli.org_path("/members")) if m["email"] == wanted]
+    if not members:
+        raise CliError(f"email: {email} is not a member of this organization")
+    result = cli.client.put(
+        cli.org_path(f"/sso/break-glass/{members[0]['user_id']}"), json={"break_glass": not off}
+    )
+    if result["break_glass"]:
+        success(f"{result['email']} is a break-glass Owner: their password opens enforced SSO")
+    else:
+        success(f"{result['email']} is no longer a break-glass account")
 
 
 @app.command("list")

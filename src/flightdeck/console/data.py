@@ -38,6 +38,7 @@ from flightdeck.services import (
     onboarding,
     orgs,
     sso,
+    sso_enforcement,
     workspaces,
 )
 from flightdeck.services.clusters import engine as provisioning
@@ -107,5 +108,6 @@ __all__ = [
     "role_template_yaml",
     "timeline",
     "sso",
+    "sso_enforcement",
     "workspaces",
 ]

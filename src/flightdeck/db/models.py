@@ -53,6 +53,9 @@ class Organization(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100))
+    # Members sign in through the organization's identity provider only (break-glass
+    # Owners excepted): services.sso_enforcement.
+    sso_enforced: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -78,6 +81,8 @@ class OrganizationMembership(Base):
     )
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))  # owner | member
+    # An Owner whose password still signs in while SSO is enforced (audited each time).
+    break_glass: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")

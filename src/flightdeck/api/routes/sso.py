@@ -15,7 +15,7 @@ from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.auth import set_session_cookie
 from flightdeck.db.models import IdentityProvider, IdentityProviderDomain
-from flightdeck.services import auth, dns_txt, sso
+from flightdeck.services import auth, dns_txt, sso, sso_enforcement
 
 router = APIRouter(tags=["sso"])
 
@@ -199,6 +199,90 @@ def verify_domain(
     value, the domain routes sign-ins to this organization (audited)."""
     resolver = dns_txt.Resolver(settings.dns_nameserver, settings.dns_port)
     return DomainOut.of(sso.verify_domain(session, user, organization_id, domain, resolver))
+
+
+class EnforcementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enforced: bool = Field(
+        description="Refuse password sign-in to members (break-glass Owners excepted)."
+    )
+
+
+class BreakGlassOwnerOut(BaseModel):
+    user_id: str
+    email: str
+
+
+class EnforcementOut(BaseModel):
+    enforced: bool
+    break_glass_owners: list[BreakGlassOwnerOut]
+
+    @classmethod
+    def of(cls, state: sso_enforcement.Enforcement) -> EnforcementOut:
+        return cls(
+            enforced=state.enforced,
+            break_glass_owners=[
+                BreakGlassOwnerOut(user_id=m.user_id, email=m.user.email) for m in state.break_glass
+            ],
+        )
+
+
+class BreakGlassIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    break_glass: bool = Field(description="Keep this Owner's password working under enforced SSO.")
+
+
+class BreakGlassOut(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    break_glass: bool
+
+
+ENFORCEMENT = "/organizations/{organization_id}/sso/enforcement"
+
+
+@router.get(
+    ENFORCEMENT, responses=error_responses(401, 403, 404, 422), response_model=EnforcementOut
+)
+def show_enforcement(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> EnforcementOut:
+    return EnforcementOut.of(sso_enforcement.status(session, user, organization_id))
+
+
+@router.put(
+    ENFORCEMENT, responses=error_responses(401, 403, 404, 422), response_model=EnforcementOut
+)
+def set_enforcement(
+    organization_id: str, body: EnforcementIn, user: CurrentUser, session: SessionDep
+) -> EnforcementOut:
+    """Turn enforced SSO on (needs a verified domain) or off (audited)."""
+    return EnforcementOut.of(
+        sso_enforcement.set_enforced(session, user, organization_id, body.enforced)
+    )
+
+
+@router.put(
+    "/organizations/{organization_id}/sso/break-glass/{user_id}",
+    responses=error_responses(401, 403, 404, 422),
+    response_model=BreakGlassOut,
+)
+def set_break_glass(
+    organization_id: str, user_id: str, body: BreakGlassIn, user: CurrentUser, session: SessionDep
+) -> BreakGlassOut:
+    """Mark an Owner as a break-glass account, or unmark it (audited)."""
+    membership = sso_enforcement.set_break_glass(
+        session, user, organization_id, user_id, body.break_glass
+    )
+    return BreakGlassOut(
+        user_id=membership.user_id,
+        email=membership.user.email,
+        role=membership.role,
+        break_glass=membership.break_glass,
+    )
 
 
 def _refused_page(message: str, status_code: int) -> HTMLResponse:

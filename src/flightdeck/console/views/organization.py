@@ -62,9 +62,9 @@ def _settings_page(
     sso_error: str | None = None,
 ) -> Response:
     ctx = org_context(session, user, organization_id)
-    providers = (
-        data.sso.list_providers(session, user, organization_id) if ctx.role == "owner" else []
-    )
+    is_owner = ctx.role == "owner"
+    providers = data.sso.list_providers(session, user, organization_id) if is_owner else []
+    enforcement = data.sso_enforcement.status(session, user, organization_id) if is_owner else None
     return render(
         request,
         "settings.html",
@@ -76,6 +76,7 @@ def _settings_page(
         external_id=external_id,
         hosted_mode=security.settings_of(request).hosted_mode,
         sso_providers=providers,
+        sso_enforcement=enforcement,
         sso_notice=sso_notice,
         sso_error=sso_error,
         txt_record_name=data.sso.txt_record_name,

@@ -1,4 +1,5 @@
-"""The settings page's single sign-on part: verify a claimed domain's TXT record."""
+"""The settings page's single sign-on part: verify a claimed domain's TXT record, and turn
+enforced SSO on or off."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from flightdeck.console import data, security
-from flightdeck.console.pages import DbDep, FormDep, UserDep
+from flightdeck.console.pages import DbDep, FormDep, UserDep, field
 from flightdeck.console.views.organization import _settings_page
 
 router = APIRouter(prefix="/o/{organization_id}/settings/sso")
@@ -40,3 +41,23 @@ def verify_domain(
         organization_id,
         sso_notice=f"{claim.domain} is verified: its users now sign in with SSO.",
     )
+
+
+@router.post("/enforcement")
+def set_enforcement(
+    organization_id: str, request: Request, user: UserDep, session: DbDep, form: FormDep
+) -> Response:
+    """The API's audited switch; refused (no verified domain yet) on the settings page."""
+    enforced = field(form, "enforced") == "on"
+    try:
+        data.sso_enforcement.set_enforced(session, user, organization_id, enforced)
+    except data.InvalidInput as exc:
+        return _settings_page(
+            request, user, session, organization_id, status=422, sso_error=exc.message
+        )
+    notice = (
+        "SSO is enforced: members now sign in with SSO only (break-glass Owners excepted)."
+        if enforced
+        else "SSO is no longer enforced: members may sign in with a password again."
+    )
+    return _settings_page(request, user, session, organization_id, sso_notice=notice)

@@ -1,4 +1,5 @@
-"""single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping
+"""single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping,
+enforced SSO with break-glass Owners
 
 Revision ID: 0007_sso2
 Revises: 0006
@@ -27,6 +28,14 @@ VERIFIED = "verified_at IS NOT NULL"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("sso_enforced", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("organization_memberships", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("break_glass", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("identity_providers", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -93,3 +102,7 @@ def downgrade() -> None:
     with op.batch_alter_table("identity_providers", schema=None) as batch_op:
         batch_op.drop_column("role_mapping")
         batch_op.drop_column("groups_claim")
+    with op.batch_alter_table("organization_memberships", schema=None) as batch_op:
+        batch_op.drop_column("break_glass")
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.drop_column("sso_enforced")

@@ -25,6 +25,9 @@ PUBLIC_ROUTES = {
     # Single sign-on: the browser arrives before anyone is signed in.
     ("GET", "/api/v1/sso/start"),
     ("GET", "/api/v1/sso/callback"),
+    # The CLI's browser login: the browser's session decides; the CLI holds only a code.
+    ("GET", "/api/v1/auth/cli/authorize"),
+    ("POST", "/api/v1/auth/cli/token"),
 }
 
 

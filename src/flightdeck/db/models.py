@@ -531,5 +531,22 @@ class SsoLogin(Base):
     nonce_hash: Mapped[str] = mapped_column(String(64))
     code_verifier_sealed: Mapped[str] = mapped_column(Text)
     redirect_uri: Mapped[str] = mapped_column(String(1000))
+    # Where the browser goes once signed in (a path on this site; e.g. a CLI login).
+    return_to: Mapped[str | None] = mapped_column(String(2000), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class CliLoginCode(Base):
+    """A browser sign-in handed to `flightdeck login` on its loopback redirect (RFC 8252):
+    the code is stored hashed, used once, and only with the PKCE verifier of its challenge."""
+
+    __tablename__ = "cli_login_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

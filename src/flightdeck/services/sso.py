@@ -78,6 +78,7 @@ class SignedIn:
     user: User
     organization_id: str
     created: bool
+    return_to: str = "/"
 
 
 def _domain(value: str) -> str:
@@ -401,9 +402,19 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def start_login(session: Session, email: str, redirect_uri: str, secret_key: str) -> StartedLogin:
+def safe_return_to(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target[:2000]
+    return "/"
+
+
+def start_login(
+    session: Session, email: str, redirect_uri: str, secret_key: str, return_to: str = "/"
+) -> StartedLogin:
     """Record a sign-in in flight and give the provider's authorization URL to send the
-    browser to (authorization code, PKCE S256, ``state`` and ``nonce``)."""
+    browser to (authorization code, PKCE S256, ``state`` and ``nonce``); once signed in, the
+    browser goes on to ``return_to`` (a path on this site)."""
     provider = _provider_for_email(session, normalise_email(email))
     document = discover(provider.issuer)
     state, nonce, verifier = (random.token_urlsafe(32) for _ in range(3))
@@ -416,6 +427,7 @@ def start_login(session: Session, email: str, redirect_uri: str, secret_key: str
             nonce_hash=hash_token(nonce),
             code_verifier_sealed=seal(verifier, secret_key),
             redirect_uri=redirect_uri,
+            return_to=safe_return_to(return_to),
             expires_at=now + LOGIN_LIFETIME,
         )
     )
@@ -534,7 +546,13 @@ def finish_login(session: Session, *, state: str, code: str, secret_key: str) ->
         jwks_uri=str(document["jwks_uri"]),
         nonce_hash=login.nonce_hash,
     )
-    return _provision(session, provider, claims)
+    signed_in = _provision(session, provider, claims)
+    return SignedIn(
+        user=signed_in.user,
+        organization_id=signed_in.organization_id,
+        created=signed_in.created,
+        return_to=safe_return_to(login.return_to),
+    )
 
 
 def _provision(session: Session, provider: IdentityProvider, claims: dict[str, Any]) -> SignedIn:

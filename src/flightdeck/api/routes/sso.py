@@ -285,7 +285,7 @@ def set_break_glass(
     )
 
 
-def _refused_page(message: str, status_code: int) -> HTMLResponse:
+def refused_page(message: str, status_code: int) -> HTMLResponse:
     """The browser lands here from the provider, so the answer is a page, not JSON."""
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -316,13 +316,18 @@ def start(
     page: Annotated[
         bool, Query(description="Answer a page linking on (the console's form).")
     ] = False,
+    next_path: Annotated[
+        str, Query(alias="next", max_length=2000, description="A path to go on to once signed in.")
+    ] = "/",
 ) -> Response:
     """Send the browser to the identity provider that signs in this email's domain."""
     redirect_uri = str(request.base_url).rstrip("/") + CALLBACK_PATH
     try:
-        started = sso.start_login(session, email, redirect_uri, settings.secret_key)
+        started = sso.start_login(
+            session, email, redirect_uri, settings.secret_key, return_to=next_path
+        )
     except sso.ProviderUnavailable as exc:
-        return _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
     response: Response
     if page:
         # The console's pages allow forms to post only to flightdeck (CSP form-action), and
@@ -369,25 +374,25 @@ def callback(
     cookie = request.cookies.get(STATE_COOKIE, "")
     page: Response
     if not state or not cookie or not secrets.compare_digest(state, cookie):
-        page = _refused_page("this sign-in was not started in this browser; start again", 400)
+        page = refused_page("this sign-in was not started in this browser; start again", 400)
     elif error:
-        page = _refused_page(f"the identity provider refused the sign-in ({error})", 400)
+        page = refused_page(f"the identity provider refused the sign-in ({error})", 400)
     elif not code:
-        page = _refused_page("the identity provider sent no authorization code", 400)
+        page = refused_page("the identity provider sent no authorization code", 400)
     else:
         try:
             signed_in = sso.finish_login(
                 session, state=state, code=code, secret_key=settings.secret_key
             )
         except sso.ProviderUnavailable as exc:
-            page = _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
         except sso.SsoRefused as exc:
-            page = _refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
         else:
             secret = auth.start_browser_session(
                 session, signed_in.user, settings.session_max_age_seconds
             )
-            page = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+            page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
             set_session_cookie(page, settings, secret)
     page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
     return page

@@ -1,5 +1,5 @@
 """single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping,
-enforced SSO with break-glass Owners
+enforced SSO with break-glass Owners, the CLI's browser login
 
 Revision ID: 0007_sso2
 Revises: 0006
@@ -28,6 +28,28 @@ VERIFIED = "verified_at IS NOT NULL"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "cli_login_codes",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("code_challenge", sa.String(length=128), nullable=False),
+        sa.Column("redirect_uri", sa.String(length=300), nullable=False),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.Column("expires_at", UTC, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_cli_login_codes_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cli_login_codes")),
+        sa.UniqueConstraint("code_hash", name=op.f("uq_cli_login_codes_code_hash")),
+    )
+    with op.batch_alter_table("cli_login_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cli_login_codes_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("sso_logins", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("return_to", sa.String(length=2000), nullable=True))
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("sso_enforced", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -81,6 +103,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sso_logins", schema=None) as batch_op:
+        batch_op.drop_column("return_to")
+    with op.batch_alter_table("cli_login_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cli_login_codes_user_id"))
+    op.drop_table("cli_login_codes")
     connection = op.get_bind()
     # One organization per domain again: keep the verified claim, else any one.
     connection.execute(

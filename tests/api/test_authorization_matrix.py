@@ -25,6 +25,9 @@ PUBLIC_ROUTES = {
     # Single sign-on: the browser arrives before anyone is signed in.
     ("GET", "/api/v1/sso/start"),
     ("GET", "/api/v1/sso/callback"),
+    # GitHub and Google (when the operator configured them).
+    ("GET", "/api/v1/sso/{platform}/start"),
+    ("GET", "/api/v1/sso/{platform}/callback"),
     # The CLI's browser login: the browser's session decides; the CLI holds only a code.
     ("GET", "/api/v1/auth/cli/authorize"),
     ("POST", "/api/v1/auth/cli/token"),

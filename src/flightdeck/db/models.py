@@ -524,9 +524,11 @@ class SsoLogin(Base):
     __tablename__ = "sso_logins"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    provider_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    # An organization's provider, or none for a platform sign-in (``platform``).
+    provider_id: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True, default=None
     )
+    platform: Mapped[str | None] = mapped_column(String(20), default=None)  # github | google
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce_hash: Mapped[str] = mapped_column(String(64))
     code_verifier_sealed: Mapped[str] = mapped_column(Text)

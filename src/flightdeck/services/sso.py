@@ -512,7 +512,7 @@ def finish_login(session: Session, *, state: str, code: str, secret_key: str) ->
     # One use only, whatever happens next: a replayed callback finds nothing.
     session.delete(login)
     session.commit()
-    provider = session.get(IdentityProvider, login.provider_id)
+    provider = session.get(IdentityProvider, login.provider_id) if login.provider_id else None
     if provider is None:
         raise SsoRefused("the identity provider was removed; start again")
     document = discover(provider.issuer)

@@ -114,7 +114,7 @@ def set_break_glass(
     return membership
 
 
-def check_password_sign_in(session: Session, user: User) -> None:
+def check_password_sign_in(session: Session, user: User, method: str = "password") -> None:
     """Raise SsoRequired when an organization of the user's enforces SSO and the user is not
     one of its break-glass Owners; audit a break-glass sign-in in each organization it opens."""
     rows = session.execute(
@@ -126,7 +126,7 @@ def check_password_sign_in(session: Session, user: User) -> None:
     refused = [org.name for org, m in rows if not (m.role == "owner" and m.break_glass)]
     if refused:
         raise SsoRequired(
-            f"password sign-in is turned off for members of {', '.join(refused)}: "
+            f"{method} sign-in is turned off for members of {', '.join(refused)}: "
             "use Continue with SSO (or `flightdeck login` without --email)"
         )
     for organization, _ in rows:
@@ -136,4 +136,5 @@ def check_password_sign_in(session: Session, user: User) -> None:
             actor=user,
             organization_id=organization.id,
             target=user.id,
+            detail={"method": method},
         )

@@ -15,7 +15,7 @@ from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.auth import set_session_cookie
 from flightdeck.db.models import IdentityProvider, IdentityProviderDomain
-from flightdeck.services import auth, dns_txt, sso, sso_enforcement
+from flightdeck.services import auth, dns_txt, platform_signin, sso, sso_enforcement
 
 router = APIRouter(tags=["sso"])
 
@@ -395,4 +395,81 @@ def callback(
             page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
             set_session_cookie(page, settings, secret)
     page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    return page
+
+
+def _platform_callback_path(platform: platform_signin.Platform) -> str:
+    return f"/api/v1/sso/{platform.value}/callback"
+
+
+@router.get(
+    "/sso/{platform}/start",
+    responses={**error_responses(404, 422), **REFUSED_PAGES},
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def platform_start(
+    platform: platform_signin.Platform,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next_path: Annotated[
+        str, Query(alias="next", max_length=2000, description="A path to go on to once signed in.")
+    ] = "/",
+) -> Response:
+    """ "Continue with GitHub" / "Continue with Google", when the operator configured them."""
+    redirect_uri = str(request.base_url).rstrip("/") + _platform_callback_path(platform)
+    try:
+        started = platform_signin.start(session, settings, platform, redirect_uri, next_path)
+    except sso.ProviderUnavailable as exc:
+        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+    response = RedirectResponse(started.authorization_url, status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        STATE_COOKIE,
+        started.state,
+        max_age=int(sso.LOGIN_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path=_platform_callback_path(platform),
+    )
+    return response
+
+
+@router.get(
+    "/sso/{platform}/callback",
+    responses={**error_responses(404, 422), **REFUSED_PAGES},
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def platform_callback(
+    platform: platform_signin.Platform,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=2000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Where GitHub or Google sends the browser back: link on a verified email only."""
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    page: Response
+    if not state or not cookie or not secrets.compare_digest(state, cookie):
+        page = refused_page("this sign-in was not started in this browser; start again", 400)
+    elif error:
+        page = refused_page(f"the sign-in provider refused the sign-in ({error})", 400)
+    elif not code:
+        page = refused_page("the sign-in provider sent no authorization code", 400)
+    else:
+        try:
+            signed_in = platform_signin.finish(session, settings, platform, state=state, code=code)
+        except sso.ProviderUnavailable as exc:
+            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        except (sso.SsoRefused, sso_enforcement.SsoRequired) as exc:
+            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+        else:
+            secret = auth.start_browser_session(
+                session, signed_in.user, settings.session_max_age_seconds
+            )
+            page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
+            set_session_cookie(page, settings, secret)
+    page.delete_cookie(STATE_COOKIE, path=_platform_callback_path(platform))
     return page

@@ -1,5 +1,5 @@
 """single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping,
-enforced SSO with break-glass Owners, the CLI's browser login
+enforced SSO with break-glass Owners, the CLI's browser login, GitHub and Google sign-in
 
 Revision ID: 0007_sso2
 Revises: 0006
@@ -50,6 +50,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_cli_login_codes_user_id"), ["user_id"], unique=False)
     with op.batch_alter_table("sso_logins", schema=None) as batch_op:
         batch_op.add_column(sa.Column("return_to", sa.String(length=2000), nullable=True))
+        batch_op.add_column(sa.Column("platform", sa.String(length=20), nullable=True))
+        batch_op.alter_column("provider_id", existing_type=sa.String(length=36), nullable=True)
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("sso_enforced", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -103,7 +105,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM sso_logins WHERE provider_id IS NULL")
     with op.batch_alter_table("sso_logins", schema=None) as batch_op:
+        batch_op.alter_column("provider_id", existing_type=sa.String(length=36), nullable=False)
+        batch_op.drop_column("platform")
         batch_op.drop_column("return_to")
     with op.batch_alter_table("cli_login_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cli_login_codes_user_id"))

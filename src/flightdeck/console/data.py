@@ -108,8 +108,8 @@ __all__ = [
     "quick_create_url",
     "reference",
     "role_template_yaml",
-    "timeline",
     "sso",
     "sso_enforcement",
+    "timeline",
     "workspaces",
 ]

@@ -1,8 +1,8 @@
 """single sign-on, part two: domains verified by DNS TXT, claim-to-role mapping,
 enforced SSO with break-glass Owners, the CLI's browser login, GitHub and Google sign-in
 
-Revision ID: 0007_sso2
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 13:30:00
 
 Domains claimed before this revision were routed on an Owner's word: they come out of it
@@ -18,8 +18,8 @@ from alembic import op
 
 import flightdeck.db.types
 
-revision = "0007_sso2"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -165,6 +165,22 @@ class Settings(BaseSettings):
     # instance first; false deletes without a final snapshot.
     rds_final_snapshot: bool = True
 
+    # Domain verification (single sign-on) reads TXT records through this DNS server
+    # (an IP address) and port [default: the system's resolver].
+    dns_nameserver: str | None = None
+    dns_port: int = Field(default=53, ge=1, le=65535)
+
+    # Platform sign-in options (the sign-in page shows each one configured): GitHub's OAuth
+    # app, and Google as an OpenID Connect provider. The URLs change only for GitHub
+    # Enterprise or tests.
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_issuer: str = "https://accounts.google.com"
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

@@ -25,6 +25,12 @@ PUBLIC_ROUTES = {
     # Single sign-on: the browser arrives before anyone is signed in.
     ("GET", "/api/v1/sso/start"),
     ("GET", "/api/v1/sso/callback"),
+    # GitHub and Google (when the operator configured them).
+    ("GET", "/api/v1/sso/{platform}/start"),
+    ("GET", "/api/v1/sso/{platform}/callback"),
+    # The CLI's browser login: the browser's session decides; the CLI holds only a code.
+    ("GET", "/api/v1/auth/cli/authorize"),
+    ("POST", "/api/v1/auth/cli/token"),
 }
 
 
@@ -127,6 +133,15 @@ CASES = [
           "domains": ["not a domain"]}),
     # No provider in the world: the Owner alone gets as far as "not found".
     Case("DELETE", ORG + "/sso/providers/{org}", (401, 403, 403, 404, 404)),
+    Case("PUT", ORG + "/sso/providers/{org}/role-mapping", (401, 403, 403, 404, 404),
+         {"role_mapping": [{"group": "admins", "organization_role": "owner"}]}),
+    Case("GET", ORG + "/sso/enforcement", (401, 403, 403, 200, 404)),
+    # No verified domain in the world: enforcing is refused (422) once the caller may ask.
+    Case("PUT", ORG + "/sso/enforcement", (401, 403, 403, 422, 404), {"enforced": True}),
+    Case("PUT", ORG + "/sso/break-glass/{member}", (401, 403, 403, 422, 404),
+         {"break_glass": True}),
+    # No provider claims the domain: the Owner alone learns that (404 naming the field).
+    Case("POST", ORG + "/sso/domains/{domain}/verify", (401, 403, 403, 404, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
@@ -145,7 +160,7 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     headers["owner"] = sign_up(client, email("owner"), org="Acme")
     org = client.get("/api/v1/organizations", headers=headers["owner"]).json()[0]["id"]
-    ids = {"org": org}
+    ids = {"org": org, "domain": "acme.example"}
     for actor in ("member", "workspace_admin"):
         invite = client.post(
             f"/api/v1/organizations/{org}/members",

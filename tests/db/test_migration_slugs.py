@@ -1,4 +1,4 @@
-"""Migration 0008 (newuser) gives organizations unique slugs and renames workspaces whose names
+"""Migration 0008 gives organizations unique slugs and renames workspaces whose names
 differ only in case, deterministically (oldest first), on SQLite and PostgreSQL."""
 
 from __future__ import annotations

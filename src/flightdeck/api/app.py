@@ -14,6 +14,7 @@ from flightdeck.api.local_deployments import local_deployments_follow_server
 from flightdeck.api.routes import (
     auth,
     aws_accounts,
+    cli_login,
     clusters,
     deployments,
     notifications,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         notifications,
         reference,
         sso,
+        cli_login,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -106,7 +106,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def login(
-        email: Annotated[str | None, typer.Option(help="Sign in with email and password.")] = None,
+        email: Annotated[
+            str | None,
+            typer.Option(help="Sign in with email and password [default: in the browser]."),
+        ] = None,
         password: Annotated[
             str | None,
             typer.Option(envvar="FLIGHTDECK_PASSWORD", help="Prompted for when omitted."),
@@ -114,9 +117,20 @@ def register(app: typer.Typer) -> None:
         token: Annotated[
             str | None, typer.Option(help="Use an existing API token instead (e.g. in CI).")
         ] = None,
+        no_browser: Annotated[
+            bool, typer.Option("--no-browser", help="Only print the sign-in URL.")
+        ] = False,
+        wait: Annotated[
+            int, typer.Option(help="Seconds to wait for the browser sign-in.", min=1)
+        ] = 300,
         url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:
-        """Log in and store an API token (mode 0600) in your config directory."""
+        """Log in and store an API token (mode 0600) in your config directory.
+
+        Without --email or --token, sign in in the browser (password, SSO, GitHub or Google,
+        whatever the sign-in page offers): it opens (or prints) the URL and the browser comes
+        back to this command on 127.0.0.1.
+        """
         from flightdeck.cli import credentials
         from flightdeck.cli.client import ApiClient
         from flightdeck.cli.errors import CliError
@@ -137,7 +151,14 @@ def register(app: typer.Typer) -> None:
         client = ApiClient(url=url, token="")
         client.ensure_running()
         if email is None:
-            email = typer.prompt("Email")
+            from flightdeck.cli.browser_login import browser_login
+
+            result = browser_login(
+                client, _token_name(), open_browser=not no_browser, timeout=wait
+            )
+            path = credentials.save(client.url, result["token"], make_default=url is not None)
+            success(f"logged in to {client.url} as {result['user']['email']}; token in {path}")
+            return
         result = client.post(
             "/auth/login",
             json={"email": email, "password": _password(password), "token_name": _token_name()},

@@ -95,6 +95,9 @@ class ApiClient:
     def patch(self, path: str, json: Any = None) -> Any:
         return self.request("PATCH", path, json=json)
 
+    def put(self, path: str, json: Any = None) -> Any:
+        return self.request("PUT", path, json=json)
+
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -56,6 +57,9 @@ class Organization(Base):
     # Unique across the installation, so `--org acme` names one organization whatever the
     # display names; set once from the name at creation (services/slugs.py).
     slug: Mapped[str] = mapped_column(String(80), unique=True, index=True)
+    # Members sign in through the organization's identity provider only (break-glass
+    # Owners excepted): services.sso_enforcement.
+    sso_enforced: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -81,6 +85,8 @@ class OrganizationMembership(Base):
     )
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))  # owner | member
+    # An Owner whose password still signs in while SSO is enforced (audited each time).
+    break_glass: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -490,6 +496,10 @@ class IdentityProvider(Base):
     client_id: Mapped[str] = mapped_column(String(500))
     client_secret_sealed: Mapped[str] = mapped_column(Text)
     default_role: Mapped[str] = mapped_column(String(20))  # owner | member
+    # The ID token claim listing the user's groups, and rules mapping groups to roles
+    # (services.sso_roles): applied at every sign-in.
+    groups_claim: Mapped[str] = mapped_column(String(100), default="groups")
+    role_mapping: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     domains: Mapped[list[IdentityProviderDomain]] = relationship(
@@ -498,14 +508,28 @@ class IdentityProvider(Base):
 
 
 class IdentityProviderDomain(Base):
-    """An email domain routed to one provider; the primary key keeps it to one organization."""
+    """An email domain an organization's provider claims. It routes sign-ins only once the
+    DNS TXT record proves the organization controls it; several organizations may claim a
+    domain, one at most verifies it (the partial unique index)."""
 
     __tablename__ = "identity_provider_domains"
-
-    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
-    provider_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        Index(
+            "uq_identity_provider_domains_verified_domain",
+            "domain",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
     )
+
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    # The value the Owner publishes; random, so another organization cannot predict it.
+    verification_token: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SsoLogin(Base):
@@ -514,12 +538,31 @@ class SsoLogin(Base):
     __tablename__ = "sso_logins"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    provider_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    # An organization's provider, or none for a platform sign-in (``platform``).
+    provider_id: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True, default=None
     )
+    platform: Mapped[str | None] = mapped_column(String(20), default=None)  # github | google
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce_hash: Mapped[str] = mapped_column(String(64))
     code_verifier_sealed: Mapped[str] = mapped_column(Text)
     redirect_uri: Mapped[str] = mapped_column(String(1000))
+    # Where the browser goes once signed in (a path on this site; e.g. a CLI login).
+    return_to: Mapped[str | None] = mapped_column(String(2000), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class CliLoginCode(Base):
+    """A browser sign-in handed to `flightdeck login` on its loopback redirect (RFC 8252):
+    the code is stored hashed, used once, and only with the PKCE verifier of its challenge."""
+
+    __tablename__ = "cli_login_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

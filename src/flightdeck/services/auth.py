@@ -24,7 +24,7 @@ from flightdeck.db.models import (
     User,
 )
 from flightdeck.db.types import utcnow
-from flightdeck.services import audit, notifications, orgs, signin_throttle
+from flightdeck.services import audit, notifications, orgs, signin_throttle, sso_enforcement
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from flightdeck.services.secrets import hash_password, hash_token, new_token, verify_password
 from flightdeck.services.validation import check_name, check_password, normalise_email
@@ -323,6 +323,11 @@ def sign_in(
         session.commit()
         raise
     signin_throttle.record_success(session, account)
+    try:
+        sso_enforcement.check_password_sign_in(session, user)
+    except sso_enforcement.SsoRequired:
+        session.commit()
+        raise
     session.commit()
     return user
 

@@ -19,6 +19,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flightdeck.db.models import (
@@ -29,7 +30,7 @@ from flightdeck.db.models import (
     User,
 )
 from flightdeck.db.types import utcnow
-from flightdeck.services import access, audit
+from flightdeck.services import access, audit, dns_txt, sso_roles
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from flightdeck.services.secrets import hash_token, seal, unseal
 from flightdeck.services.validation import normalise_email
@@ -40,6 +41,9 @@ ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "PS256")
 CLOCK_SKEW_SECONDS = 60
 # Users who only ever sign in through a provider: not an argon2 hash, so no password matches.
 NO_PASSWORD = "!sso"
+# Domain verification: the TXT record `_flightdeck-challenge.<domain>` holds this and the token.
+TXT_RECORD_LABEL = "_flightdeck-challenge"
+TXT_VALUE_PREFIX = "flightdeck-domain-verification="
 
 _jwks_cache: dict[str, KeySet] = {}
 
@@ -48,6 +52,12 @@ class SsoRefused(Unauthenticated):
     """A sign-in the provider or its answer does not allow; nothing was created."""
 
     code = "sso_refused"
+
+
+class DnsUnavailable(InvalidInput):
+    """The configured resolver did not answer a domain verification's lookup."""
+
+    code = "dns_unavailable"
 
 
 class ProviderUnavailable(InvalidInput):
@@ -68,6 +78,7 @@ class SignedIn:
     user: User
     organization_id: str
     created: bool
+    return_to: str = "/"
 
 
 def _domain(value: str) -> str:
@@ -133,9 +144,13 @@ def add_provider(
     domains: list[str],
     default_role: str,
     secret_key: str,
+    groups_claim: str = "groups",
+    role_mapping: list[dict[str, Any]] | None = None,
 ) -> IdentityProvider:
     access.require_owner(session, user, organization_id)
     issuer = _check_issuer(issuer)
+    rules = sso_roles.parse_rules(role_mapping or [])
+    groups_claim = _check_groups_claim(groups_claim)
     if not client_id.strip():
         raise InvalidInput("client_id: give the client id the provider issued", field="client_id")
     if not client_secret:
@@ -149,15 +164,7 @@ def add_provider(
     names = sorted({_domain(d) for d in domains})
     if not names:
         raise InvalidInput("domains: give at least one email domain", field="domains")
-    taken = session.scalars(
-        select(IdentityProviderDomain.domain).where(IdentityProviderDomain.domain.in_(names))
-    ).all()
-    if taken:
-        raise Conflict(
-            f"domains: {', '.join(taken)} already routes to an identity provider; "
-            "remove it there first",
-            field="domains",
-        )
+    _check_unclaimed(session, organization_id, names)
     discover(issuer)
     provider = IdentityProvider(
         organization_id=organization_id,
@@ -165,7 +172,12 @@ def add_provider(
         client_id=client_id.strip(),
         client_secret_sealed=seal(client_secret, secret_key),
         default_role=default_role,
-        domains=[IdentityProviderDomain(domain=name) for name in names],
+        groups_claim=groups_claim,
+        role_mapping=sso_roles.dump_rules(rules),
+        domains=[
+            IdentityProviderDomain(domain=name, verification_token=random.token_urlsafe(24))
+            for name in names
+        ],
     )
     session.add(provider)
     session.flush()
@@ -175,10 +187,167 @@ def add_provider(
         actor=user,
         organization_id=organization_id,
         target=provider.id,
-        detail={"issuer": issuer, "domains": names, "default_role": default_role},
+        detail={
+            "issuer": issuer,
+            "domains": names,
+            "default_role": default_role,
+            "groups_claim": groups_claim,
+            "role_mapping": provider.role_mapping,
+        },
     )
     session.commit()
     return provider
+
+
+def _check_groups_claim(claim: str) -> str:
+    claim = claim.strip()
+    if not claim or len(claim) > 100:
+        raise InvalidInput(
+            "groups_claim: give the ID token claim that lists the user's groups, like groups",
+            field="groups_claim",
+        )
+    return claim
+
+
+def set_role_mapping(
+    session: Session,
+    user: User,
+    organization_id: str,
+    provider_id: str,
+    *,
+    groups_claim: str,
+    role_mapping: list[dict[str, Any]],
+) -> IdentityProvider:
+    """Replace a provider's claim-to-role mapping; it applies from each user's next sign-in."""
+    access.require_owner(session, user, organization_id)
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None or provider.organization_id != organization_id:
+        raise NotFound("identity provider not found")
+    rules = sso_roles.dump_rules(sso_roles.parse_rules(role_mapping))
+    provider.groups_claim = _check_groups_claim(groups_claim)
+    provider.role_mapping = rules
+    audit.record(
+        session,
+        action="sso.provider.role_mapping",
+        actor=user,
+        organization_id=organization_id,
+        target=provider.id,
+        detail={"groups_claim": provider.groups_claim, "role_mapping": rules},
+    )
+    session.commit()
+    return provider
+
+
+def _check_unclaimed(session: Session, organization_id: str, names: list[str]) -> None:
+    """One claim per domain in an organization; none on a domain another one verified."""
+    rows = session.execute(
+        select(
+            IdentityProviderDomain.domain,
+            IdentityProvider.organization_id,
+            IdentityProviderDomain.verified_at,
+        )
+        .join(IdentityProvider)
+        .where(IdentityProviderDomain.domain.in_(names))
+    ).all()
+    ours = sorted({domain for domain, org, _ in rows if org == organization_id})
+    if ours:
+        raise Conflict(
+            f"domains: {', '.join(ours)} is already claimed by one of this organization's "
+            "identity providers; remove it there first",
+            field="domains",
+        )
+    verified = sorted({domain for domain, _, at in rows if at is not None})
+    if verified:
+        raise Conflict(
+            f"domains: {', '.join(verified)} is verified by another organization, and a domain "
+            "signs in to one organization at most; ask its Owners to remove it first",
+            field="domains",
+        )
+
+
+def txt_record_name(domain: str) -> str:
+    """Where the Owner publishes the TXT record proving the organization controls ``domain``."""
+    return f"{TXT_RECORD_LABEL}.{domain}"
+
+
+def txt_record_value(claim: IdentityProviderDomain) -> str:
+    return f"{TXT_VALUE_PREFIX}{claim.verification_token}"
+
+
+def verify_domain(
+    session: Session,
+    user: User,
+    organization_id: str,
+    domain: str,
+    resolver: dns_txt.Resolver,
+) -> IdentityProviderDomain:
+    """Look the claim's TXT record up; once it holds the value, the domain routes sign-ins
+    to this organization (and no other organization may verify it)."""
+    access.require_owner(session, user, organization_id)
+    try:
+        name = _domain(domain)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message.replace("domains:", "domain:", 1), field="domain") from None
+    claim = session.scalar(
+        select(IdentityProviderDomain)
+        .join(IdentityProvider)
+        .where(
+            IdentityProvider.organization_id == organization_id,
+            IdentityProviderDomain.domain == name,
+        )
+    )
+    if claim is None:
+        raise NotFound(
+            f"domain: none of this organization's identity providers claims {name}; "
+            "add it with `flightdeck organization sso add --domain`",
+            field="domain",
+        )
+    if claim.verified_at is not None:
+        return claim
+    elsewhere = session.scalar(
+        select(IdentityProviderDomain.provider_id).where(
+            IdentityProviderDomain.domain == name, IdentityProviderDomain.verified_at.is_not(None)
+        )
+    )
+    if elsewhere is not None:
+        raise Conflict(
+            f"domain: {name} is verified by another organization, and a domain signs in to "
+            "one organization at most; ask its Owners to remove it",
+            field="domain",
+        )
+    record, expected = txt_record_name(name), txt_record_value(claim)
+    try:
+        found = dns_txt.txt_values(record, resolver)
+    except dns_txt.DnsUnavailable as exc:
+        raise DnsUnavailable(
+            f"domain: {resolver.describe()} did not answer for {record} ({exc}); check "
+            "FLIGHTDECK_DNS_NAMESERVER and FLIGHTDECK_DNS_PORT, or try again shortly",
+            field="domain",
+        ) from None
+    if expected not in found:
+        seen = f" (it has: {', '.join(found)[:300]})" if found else ""
+        raise InvalidInput(
+            f"domain: no TXT record {record} with the value {expected} was found through "
+            f"{resolver.describe()}{seen}; publish it, let DNS catch up, and verify again",
+            field="domain",
+        )
+    claim.verified_at = utcnow()
+    audit.record(
+        session,
+        action="sso.domain.verify",
+        actor=user,
+        organization_id=organization_id,
+        target=name,
+        detail={"provider": claim.provider_id, "record": record},
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            f"domain: {name} was just verified by another organization", field="domain"
+        ) from None
+    return claim
 
 
 def list_providers(session: Session, user: User, organization_id: str) -> list[IdentityProvider]:
@@ -210,11 +379,15 @@ def remove_provider(session: Session, user: User, organization_id: str, provider
 
 
 def _provider_for_email(session: Session, email: str) -> IdentityProvider:
+    """The provider of the organization that verified the email's domain: an unverified
+    claim routes nothing."""
     domain = email.rpartition("@")[2]
     provider = session.scalar(
         select(IdentityProvider)
         .join(IdentityProviderDomain)
-        .where(IdentityProviderDomain.domain == domain)
+        .where(
+            IdentityProviderDomain.domain == domain, IdentityProviderDomain.verified_at.is_not(None)
+        )
     )
     if provider is None:
         raise NotFound(
@@ -229,9 +402,19 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def start_login(session: Session, email: str, redirect_uri: str, secret_key: str) -> StartedLogin:
+def safe_return_to(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target[:2000]
+    return "/"
+
+
+def start_login(
+    session: Session, email: str, redirect_uri: str, secret_key: str, return_to: str = "/"
+) -> StartedLogin:
     """Record a sign-in in flight and give the provider's authorization URL to send the
-    browser to (authorization code, PKCE S256, ``state`` and ``nonce``)."""
+    browser to (authorization code, PKCE S256, ``state`` and ``nonce``); once signed in, the
+    browser goes on to ``return_to`` (a path on this site)."""
     provider = _provider_for_email(session, normalise_email(email))
     document = discover(provider.issuer)
     state, nonce, verifier = (random.token_urlsafe(32) for _ in range(3))
@@ -244,6 +427,7 @@ def start_login(session: Session, email: str, redirect_uri: str, secret_key: str
             nonce_hash=hash_token(nonce),
             code_verifier_sealed=seal(verifier, secret_key),
             redirect_uri=redirect_uri,
+            return_to=safe_return_to(return_to),
             expires_at=now + LOGIN_LIFETIME,
         )
     )
@@ -328,7 +512,7 @@ def finish_login(session: Session, *, state: str, code: str, secret_key: str) ->
     # One use only, whatever happens next: a replayed callback finds nothing.
     session.delete(login)
     session.commit()
-    provider = session.get(IdentityProvider, login.provider_id)
+    provider = session.get(IdentityProvider, login.provider_id) if login.provider_id else None
     if provider is None:
         raise SsoRefused("the identity provider was removed; start again")
     document = discover(provider.issuer)
@@ -362,7 +546,13 @@ def finish_login(session: Session, *, state: str, code: str, secret_key: str) ->
         jwks_uri=str(document["jwks_uri"]),
         nonce_hash=login.nonce_hash,
     )
-    return _provision(session, provider, claims)
+    signed_in = _provision(session, provider, claims)
+    return SignedIn(
+        user=signed_in.user,
+        organization_id=signed_in.organization_id,
+        created=signed_in.created,
+        return_to=safe_return_to(login.return_to),
+    )
 
 
 def _provision(session: Session, provider: IdentityProvider, claims: dict[str, Any]) -> SignedIn:
@@ -374,9 +564,10 @@ def _provision(session: Session, provider: IdentityProvider, claims: dict[str, A
     except InvalidInput:
         raise SsoRefused("the identity provider gave an email that is not valid") from None
     domain = email.rpartition("@")[2]
-    if domain not in {d.domain for d in provider.domains}:
+    if domain not in {d.domain for d in provider.domains if d.verified_at is not None}:
         raise SsoRefused(
-            f"{domain} is not a domain this identity provider signs in; ask an Owner to add it"
+            f"{domain} is not a verified domain of this identity provider; ask an Owner to "
+            "add and verify it"
         )
     user = session.scalar(select(User).where(User.email == email))
     created = user is None
@@ -384,22 +575,24 @@ def _provision(session: Session, provider: IdentityProvider, claims: dict[str, A
         user = User(email=email, name=str(claims.get("name", ""))[:200], password_hash=NO_PASSWORD)
         session.add(user)
         session.flush()
-    if access.find_org_membership(session, provider.organization_id, user.id) is None:
-        session.add(
-            OrganizationMembership(
-                organization_id=provider.organization_id,
-                user_id=user.id,
-                role=provider.default_role,
-            )
+    groups = sso_roles.groups_of(claims, provider.groups_claim)
+    membership = access.find_org_membership(session, provider.organization_id, user.id)
+    if membership is None:
+        role = sso_roles.organization_role(provider, groups) or provider.default_role
+        membership = OrganizationMembership(
+            organization_id=provider.organization_id, user_id=user.id, role=role
         )
+        session.add(membership)
+        session.flush()
         audit.record(
             session,
             action="sso.user.provision" if created else "sso.user.join",
             actor=user,
             organization_id=provider.organization_id,
             target=user.id,
-            detail={"provider": provider.id, "role": provider.default_role},
+            detail={"provider": provider.id, "role": role},
         )
+    sso_roles.apply(session, provider, user, membership, groups)
     audit.record(
         session,
         action="sso.sign_in",

@@ -120,7 +120,9 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> LoginOut:
-    """Throttled per account and per client address: 429 with ``Retry-After``."""
+    """Throttled per account and per client address: 429 with ``Retry-After``. A right
+    password is still refused (401, ``sso_required``) for members of an organization that
+    enforces SSO, unless they are among its break-glass Owners."""
     user = auth.sign_in(
         session,
         body.email,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from flightdeck.api.deps import CurrentUser, SessionDep
+from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AuditEventOut,
@@ -43,9 +43,11 @@ def list_organizations(user: CurrentUser, session: SessionDep) -> list[MyOrganiz
     response_model=MyOrganizationOut,
 )
 def create_organization(
-    body: OrganizationCreateIn, user: CurrentUser, session: SessionDep
+    body: OrganizationCreateIn, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> MyOrganizationOut:
-    org = orgs.create_organization(session, user, body.name)
+    """Its creator becomes its Owner exactly as at sign-up (and, in hosted mode, Workspace
+    Admin of the workspace named after it): a user who came in by SSO has no sign-up."""
+    org = orgs.create_organization(session, user, body.name, hosted_mode=settings.hosted_mode)
     return MyOrganizationOut(
         id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role="owner"
     )

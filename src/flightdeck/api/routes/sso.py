@@ -14,13 +14,33 @@ from pydantic import BaseModel, ConfigDict, Field
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.auth import set_session_cookie
-from flightdeck.db.models import IdentityProvider
-from flightdeck.services import auth, sso
+from flightdeck.db.models import IdentityProvider, IdentityProviderDomain
+from flightdeck.services import auth, dns_txt, platform_signin, sso, sso_enforcement
 
 router = APIRouter(tags=["sso"])
 
 STATE_COOKIE = "flightdeck_sso_state"
 CALLBACK_PATH = "/api/v1/sso/callback"
+
+
+class RoleRuleIn(BaseModel):
+    """Members of ``group`` get an Organization role, or a role in one workspace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = Field(max_length=200)
+    organization_role: Literal["owner", "member"] | None = None
+    workspace: str | None = Field(default=None, max_length=64, description="A workspace's name.")
+    workspace_role: Literal["admin", "member"] | None = None
+
+
+class RoleMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    groups_claim: str = Field(
+        default="groups", max_length=100, description="The ID token claim listing groups."
+    )
+    role_mapping: list[RoleRuleIn] = Field(default_factory=list, max_length=100)
 
 
 class ProviderIn(BaseModel):
@@ -31,6 +51,32 @@ class ProviderIn(BaseModel):
     client_secret: str = Field(max_length=2000, description="Sealed at rest, never returned.")
     domains: list[str] = Field(max_length=50, description="Email domains it signs in.")
     default_role: Literal["owner", "member"] = "member"
+    groups_claim: str = Field(
+        default="groups", max_length=100, description="The ID token claim listing groups."
+    )
+    role_mapping: list[RoleRuleIn] = Field(
+        default_factory=list, max_length=100, description="Applied at every sign-in."
+    )
+
+
+class DomainOut(BaseModel):
+    """A claimed domain and the TXT record that verifies it; it routes sign-ins once verified."""
+
+    domain: str
+    verified: bool
+    verified_at: datetime | None
+    txt_record_name: str = Field(description="Publish a TXT record at this name ...")
+    txt_record_value: str = Field(description="... holding exactly this value.")
+
+    @classmethod
+    def of(cls, claim: IdentityProviderDomain) -> DomainOut:
+        return cls(
+            domain=claim.domain,
+            verified=claim.verified_at is not None,
+            verified_at=claim.verified_at,
+            txt_record_name=sso.txt_record_name(claim.domain),
+            txt_record_value=sso.txt_record_value(claim),
+        )
 
 
 class ProviderOut(BaseModel):
@@ -40,8 +86,10 @@ class ProviderOut(BaseModel):
     organization_id: str
     issuer: str
     client_id: str
-    domains: list[str]
+    domains: list[DomainOut]
     default_role: str
+    groups_claim: str
+    role_mapping: list[dict[str, Any]]
     created_at: datetime
 
     @classmethod
@@ -51,8 +99,10 @@ class ProviderOut(BaseModel):
             organization_id=provider.organization_id,
             issuer=provider.issuer,
             client_id=provider.client_id,
-            domains=[d.domain for d in provider.domains],
+            domains=[DomainOut.of(d) for d in provider.domains],
             default_role=provider.default_role,
+            groups_claim=provider.groups_claim,
+            role_mapping=provider.role_mapping,
             created_at=provider.created_at,
         )
 
@@ -92,6 +142,32 @@ def add_provider(
         domains=body.domains,
         default_role=body.default_role,
         secret_key=settings.secret_key,
+        groups_claim=body.groups_claim,
+        role_mapping=[rule.model_dump() for rule in body.role_mapping],
+    )
+    return ProviderOut.of(provider)
+
+
+@router.put(
+    PROVIDERS + "/{provider_id}/role-mapping",
+    responses=error_responses(401, 403, 404, 422),
+    response_model=ProviderOut,
+)
+def set_role_mapping(
+    organization_id: str,
+    provider_id: str,
+    body: RoleMappingIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> ProviderOut:
+    """Replace the claim-to-role mapping; it applies from each user's next sign-in (audited)."""
+    provider = sso.set_role_mapping(
+        session,
+        user,
+        organization_id,
+        provider_id,
+        groups_claim=body.groups_claim,
+        role_mapping=[rule.model_dump() for rule in body.role_mapping],
     )
     return ProviderOut.of(provider)
 
@@ -107,7 +183,109 @@ def remove_provider(
     sso.remove_provider(session, user, organization_id, provider_id)
 
 
-def _refused_page(message: str, status_code: int) -> HTMLResponse:
+@router.post(
+    "/organizations/{organization_id}/sso/domains/{domain}/verify",
+    responses=error_responses(401, 403, 404, 409, 422),
+    response_model=DomainOut,
+)
+def verify_domain(
+    organization_id: str,
+    domain: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DomainOut:
+    """Check the domain's TXT record through the configured resolver; once it holds the
+    value, the domain routes sign-ins to this organization (audited)."""
+    resolver = dns_txt.Resolver(settings.dns_nameserver, settings.dns_port)
+    return DomainOut.of(sso.verify_domain(session, user, organization_id, domain, resolver))
+
+
+class EnforcementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enforced: bool = Field(
+        description="Refuse password sign-in to members (break-glass Owners excepted)."
+    )
+
+
+class BreakGlassOwnerOut(BaseModel):
+    user_id: str
+    email: str
+
+
+class EnforcementOut(BaseModel):
+    enforced: bool
+    break_glass_owners: list[BreakGlassOwnerOut]
+
+    @classmethod
+    def of(cls, state: sso_enforcement.Enforcement) -> EnforcementOut:
+        return cls(
+            enforced=state.enforced,
+            break_glass_owners=[
+                BreakGlassOwnerOut(user_id=m.user_id, email=m.user.email) for m in state.break_glass
+            ],
+        )
+
+
+class BreakGlassIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    break_glass: bool = Field(description="Keep this Owner's password working under enforced SSO.")
+
+
+class BreakGlassOut(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    break_glass: bool
+
+
+ENFORCEMENT = "/organizations/{organization_id}/sso/enforcement"
+
+
+@router.get(
+    ENFORCEMENT, responses=error_responses(401, 403, 404, 422), response_model=EnforcementOut
+)
+def show_enforcement(
+    organization_id: str, user: CurrentUser, session: SessionDep
+) -> EnforcementOut:
+    return EnforcementOut.of(sso_enforcement.status(session, user, organization_id))
+
+
+@router.put(
+    ENFORCEMENT, responses=error_responses(401, 403, 404, 422), response_model=EnforcementOut
+)
+def set_enforcement(
+    organization_id: str, body: EnforcementIn, user: CurrentUser, session: SessionDep
+) -> EnforcementOut:
+    """Turn enforced SSO on (needs a verified domain) or off (audited)."""
+    return EnforcementOut.of(
+        sso_enforcement.set_enforced(session, user, organization_id, body.enforced)
+    )
+
+
+@router.put(
+    "/organizations/{organization_id}/sso/break-glass/{user_id}",
+    responses=error_responses(401, 403, 404, 422),
+    response_model=BreakGlassOut,
+)
+def set_break_glass(
+    organization_id: str, user_id: str, body: BreakGlassIn, user: CurrentUser, session: SessionDep
+) -> BreakGlassOut:
+    """Mark an Owner as a break-glass account, or unmark it (audited)."""
+    membership = sso_enforcement.set_break_glass(
+        session, user, organization_id, user_id, body.break_glass
+    )
+    return BreakGlassOut(
+        user_id=membership.user_id,
+        email=membership.user.email,
+        role=membership.role,
+        break_glass=membership.break_glass,
+    )
+
+
+def refused_page(message: str, status_code: int) -> HTMLResponse:
     """The browser lands here from the provider, so the answer is a page, not JSON."""
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -138,13 +316,18 @@ def start(
     page: Annotated[
         bool, Query(description="Answer a page linking on (the console's form).")
     ] = False,
+    next_path: Annotated[
+        str, Query(alias="next", max_length=2000, description="A path to go on to once signed in.")
+    ] = "/",
 ) -> Response:
     """Send the browser to the identity provider that signs in this email's domain."""
     redirect_uri = str(request.base_url).rstrip("/") + CALLBACK_PATH
     try:
-        started = sso.start_login(session, email, redirect_uri, settings.secret_key)
+        started = sso.start_login(
+            session, email, redirect_uri, settings.secret_key, return_to=next_path
+        )
     except sso.ProviderUnavailable as exc:
-        return _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
     response: Response
     if page:
         # The console's pages allow forms to post only to flightdeck (CSP form-action), and
@@ -191,25 +374,102 @@ def callback(
     cookie = request.cookies.get(STATE_COOKIE, "")
     page: Response
     if not state or not cookie or not secrets.compare_digest(state, cookie):
-        page = _refused_page("this sign-in was not started in this browser; start again", 400)
+        page = refused_page("this sign-in was not started in this browser; start again", 400)
     elif error:
-        page = _refused_page(f"the identity provider refused the sign-in ({error})", 400)
+        page = refused_page(f"the identity provider refused the sign-in ({error})", 400)
     elif not code:
-        page = _refused_page("the identity provider sent no authorization code", 400)
+        page = refused_page("the identity provider sent no authorization code", 400)
     else:
         try:
             signed_in = sso.finish_login(
                 session, state=state, code=code, secret_key=settings.secret_key
             )
         except sso.ProviderUnavailable as exc:
-            page = _refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
         except sso.SsoRefused as exc:
-            page = _refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
         else:
             secret = auth.start_browser_session(
                 session, signed_in.user, settings.session_max_age_seconds
             )
-            page = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+            page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
             set_session_cookie(page, settings, secret)
     page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    return page
+
+
+def _platform_callback_path(platform: platform_signin.Platform) -> str:
+    return f"/api/v1/sso/{platform.value}/callback"
+
+
+@router.get(
+    "/sso/{platform}/start",
+    responses={**error_responses(404, 422), **REFUSED_PAGES},
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def platform_start(
+    platform: platform_signin.Platform,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next_path: Annotated[
+        str, Query(alias="next", max_length=2000, description="A path to go on to once signed in.")
+    ] = "/",
+) -> Response:
+    """ "Continue with GitHub" / "Continue with Google", when the operator configured them."""
+    redirect_uri = str(request.base_url).rstrip("/") + _platform_callback_path(platform)
+    try:
+        started = platform_signin.start(session, settings, platform, redirect_uri, next_path)
+    except sso.ProviderUnavailable as exc:
+        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+    response = RedirectResponse(started.authorization_url, status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        STATE_COOKIE,
+        started.state,
+        max_age=int(sso.LOGIN_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path=_platform_callback_path(platform),
+    )
+    return response
+
+
+@router.get(
+    "/sso/{platform}/callback",
+    responses={**error_responses(404, 422), **REFUSED_PAGES},
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def platform_callback(
+    platform: platform_signin.Platform,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=2000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Where GitHub or Google sends the browser back: link on a verified email only."""
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    page: Response
+    if not state or not cookie or not secrets.compare_digest(state, cookie):
+        page = refused_page("this sign-in was not started in this browser; start again", 400)
+    elif error:
+        page = refused_page(f"the sign-in provider refused the sign-in ({error})", 400)
+    elif not code:
+        page = refused_page("the sign-in provider sent no authorization code", 400)
+    else:
+        try:
+            signed_in = platform_signin.finish(session, settings, platform, state=state, code=code)
+        except sso.ProviderUnavailable as exc:
+            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        except (sso.SsoRefused, sso_enforcement.SsoRequired) as exc:
+            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+        else:
+            secret = auth.start_browser_session(
+                session, signed_in.user, settings.session_max_age_seconds
+            )
+            page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
+            set_session_cookie(page, settings, secret)
+    page.delete_cookie(STATE_COOKIE, path=_platform_callback_path(platform))
     return page

@@ -13,6 +13,7 @@ from flightdeck.console.views import (
     organization,
     people,
     sign_in,
+    sso_settings,
     tokens,
 )
 
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tokens.router,
     invitations.router,
     organization.router,
+    sso_settings.router,
     aws.router,
     clusters.router,
     deployments.router,

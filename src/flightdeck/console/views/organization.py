@@ -56,17 +56,31 @@ def _settings_page(
     session: DbDep,
     organization_id: str,
     external_id: str | None = None,
+    *,
+    status: int = 200,
+    sso_notice: str | None = None,
+    sso_error: str | None = None,
 ) -> Response:
     ctx = org_context(session, user, organization_id)
+    is_owner = ctx.role == "owner"
+    providers = data.sso.list_providers(session, user, organization_id) if is_owner else []
+    enforcement = data.sso_enforcement.status(session, user, organization_id) if is_owner else None
     return render(
         request,
         "settings.html",
+        status=status,
         user=user,
         ctx=ctx,
         section="settings",
         title="Organization settings",
         external_id=external_id,
         hosted_mode=security.settings_of(request).hosted_mode,
+        sso_providers=providers,
+        sso_enforcement=enforcement,
+        sso_notice=sso_notice,
+        sso_error=sso_error,
+        txt_record_name=data.sso.txt_record_name,
+        txt_record_value=data.sso.txt_record_value,
     )
 
 

@@ -57,7 +57,9 @@ def home(request: Request, user: UserDep, session: DbDep) -> Response:
 def create_organization(request: Request, user: UserDep, session: DbDep, form: FormDep) -> Response:
     name = field(form, "organization_name")
     try:
-        org = data.orgs.create_organization(session, user, name)
+        org = data.orgs.create_organization(
+            session, user, name, hosted_mode=security.settings_of(request).hosted_mode
+        )
     except data.InvalidInput as exc:
         return render(
             request,
@@ -69,6 +71,14 @@ def create_organization(request: Request, user: UserDep, session: DbDep, form: F
             values={"organization_name": name},
         )
     return redirect(request, f"/o/{org.id}")
+
+
+def _platforms(request: Request) -> list[tuple[str, str]]:
+    """The sign-in options the operator configured, as (path segment, label)."""
+    settings = security.settings_of(request)
+    return [
+        (p.value, data.platform_signin.LABELS[p]) for p in data.platform_signin.enabled(settings)
+    ]
 
 
 @router.get("/login")
@@ -86,6 +96,7 @@ def login_page(
         "login.html",
         title="Sign in",
         next_path=_safe_next(next_path),
+        platforms=_platforms(request),
         notice=notice,
         values={},
     )
@@ -110,6 +121,7 @@ def login(request: Request, session: DbDep, form: FormDep) -> Response:
             status=429,
             title="Sign in",
             next_path=_safe_next(target),
+            platforms=_platforms(request),
             error=exc.message,
             retry_after_seconds=exc.retry_after_seconds,
             values={"email": email},
@@ -123,6 +135,7 @@ def login(request: Request, session: DbDep, form: FormDep) -> Response:
             status=401,
             title="Sign in",
             next_path=_safe_next(target),
+            platforms=_platforms(request),
             error=exc.message,
             values={"email": email},
         )

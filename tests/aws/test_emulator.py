@@ -254,8 +254,54 @@ def test_faults_never_hit_control_paths(emulator_env: RunningEmulator) -> None:
     emulator_env.control.inject_faults(1.0)
     assert emulator_env.control.health()["status"] == "ok"
     emulator_env.control.set_quota(emulator_env.platform_account_id, "us-east-1", SPOT, 3)
-    moto_api = httpx.get(f"{emulator_env.endpoint_url}/moto-api/data.json", timeout=10)
+    moto_api = httpx.get(
+        f"{emulator_env.endpoint_url}/moto-api/data.json",
+        headers={"X-Flightdeck-Control": emulator_env.control_token},
+        timeout=10,
+    )
     assert moto_api.status_code == 200
+
+
+def test_control_needs_the_token_and_the_account_comes_from_the_credentials(
+    emulator_env: RunningEmulator,
+) -> None:
+    """What customer code bridged to the emulator can do: AWS calls with its own keys, and
+    nothing else (no reset, no dump, no faults, no other account by header)."""
+    emu = emulator_env
+    customer = make_client(emu, "s3", emu.customer_credentials())
+    customer.create_bucket(Bucket="tenant-a-data")
+    url = emu.endpoint_url
+    for method, path in (
+        ("POST", "/moto-api/reset"),
+        ("GET", "/moto-api/data.json"),
+        ("POST", "/_flightdeck/reset"),
+        ("GET", "/_flightdeck/state"),
+        ("POST", "/_flightdeck/faults"),
+    ):
+        for headers in ({}, {"X-Flightdeck-Control": "guess"}):
+            refused = httpx.request(method, f"{url}{path}", headers=headers, json={}, timeout=10)
+            assert refused.status_code == 403, (method, path, refused.text)
+            assert "X-Flightdeck-Control" in refused.json()["error"]
+    assert httpx.get(f"{url}/_flightdeck/health", timeout=10).status_code == 200
+    names = [b["Name"] for b in customer.list_buckets()["Buckets"]]
+    assert "tenant-a-data" in names, "nothing was reset"
+    # moto's account header is ignored without the token: the platform's keys stay the platform.
+    platform = make_client(emu, "sts", emu.platform_credentials())
+    platform.meta.events.register(
+        "before-send.sts.*",
+        lambda request, **_: request.headers.__setitem__(
+            "x-moto-account-id", emu.customer_account_id
+        ),
+    )
+    assert platform.get_caller_identity()["Account"] == emu.platform_account_id
+    # ... and honoured with it (the control plane's own tools may still use it).
+    platform.meta.events.register(
+        "before-send.sts.*",
+        lambda request, **_: request.headers.__setitem__(
+            "X-Flightdeck-Control", emu.control_token
+        ),
+    )
+    assert platform.get_caller_identity()["Account"] == emu.customer_account_id
 
 
 def test_bad_control_values_are_refused(emulator_env: RunningEmulator) -> None:

@@ -135,7 +135,11 @@ def run(
             write_aws_profile(CUSTOMER_PROFILE, customer, "us-east-1", url)
             echo(f"Wrote AWS profiles {PLATFORM_PROFILE} and {CUSTOMER_PROFILE}, e.g.:")
             echo(f"  aws --profile {CUSTOMER_PROFILE} sts get-caller-identity")
-        echo(f"Control endpoints: {url}/_flightdeck/health (see docs/emulator.md)")
+        echo(
+            f"Control endpoints: {url}/_flightdeck/health is open; the others and moto's "
+            f"/moto-api/ need the header X-Flightdeck-Control: {emulator.control_token} "
+            "(see docs/emulator.md)"
+        )
         echo("Press Ctrl-C to stop.")
         while not stop.wait(timeout=1.0):
             pass

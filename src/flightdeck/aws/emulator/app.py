@@ -8,6 +8,7 @@ backends always agree on whose namespace a call lands in.
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 from collections.abc import Iterable
@@ -26,6 +27,47 @@ if TYPE_CHECKING:
 
 CONTROL_PREFIX = "/_flightdeck/"
 _MOTO_CONTROL_PREFIX = "/moto-api"
+HEALTH_PATH = CONTROL_PREFIX + "health"
+# Control requests (ours and moto's) carry the emulator's per-start token in this header.
+CONTROL_TOKEN_HEADER = "X-Flightdeck-Control"
+_CONTROL_TOKEN_KEY = "HTTP_X_FLIGHTDECK_CONTROL"
+_ACCOUNT_OVERRIDE_KEY = "HTTP_X_MOTO_ACCOUNT_ID"
+
+
+class ControlGuard:
+    """The outermost WSGI layer: control paths only for whoever holds the control token.
+
+    Customer code reaches the emulator as it would reach AWS (the local runtime bridges a
+    Deployment's AWS endpoint into its sandbox). It must not reset, dump or fault the
+    emulator, nor pick another account with moto's ``x-moto-account-id`` header: those stay
+    with the process that started the emulator (its ``EmulatorControl`` has the token).
+    Health stays open; refused requests never reach the journal; the token is removed before
+    a request goes further, so it is never journaled.
+    """
+
+    def __init__(self, app: WSGIApplication, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        given = str(environ.pop(_CONTROL_TOKEN_KEY, ""))
+        trusted = bool(given) and hmac.compare_digest(given, self.token)
+        if not trusted and path != HEALTH_PATH:
+            if path.startswith((CONTROL_PREFIX, _MOTO_CONTROL_PREFIX)):
+                refused = Response(
+                    json.dumps(
+                        {
+                            "error": f"control endpoints need the emulator's control token in "
+                            f"the {CONTROL_TOKEN_HEADER} header"
+                        }
+                    ),
+                    status=403,
+                    mimetype="application/json",
+                )
+                return refused(environ, start_response)
+            environ.pop(_ACCOUNT_OVERRIDE_KEY, None)  # the account comes from the credentials
+        return self.app(environ, start_response)
 
 
 class EmulatorApp:

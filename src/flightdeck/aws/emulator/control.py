@@ -16,15 +16,20 @@ class EmulatorControlError(RuntimeError):
 
 
 class EmulatorControl:
-    def __init__(self, endpoint_url: str, timeout: float = 60.0) -> None:
+    def __init__(self, endpoint_url: str, token: str = "", timeout: float = 60.0) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
         self._timeout = timeout
+        self._headers = {"X-Flightdeck-Control": token} if token else {}
 
     def _call(
         self, method: str, path: str, payload: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         response = httpx.request(
-            method, f"{self.endpoint_url}{path}", json=payload, timeout=self._timeout
+            method,
+            f"{self.endpoint_url}{path}",
+            json=payload,
+            headers=self._headers,
+            timeout=self._timeout,
         )
         if response.status_code >= 400:
             raise EmulatorControlError(f"{method} {path}: {response.status_code} {response.text}")

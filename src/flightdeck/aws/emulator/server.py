@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import socket
 import threading
 from pathlib import Path
@@ -52,6 +53,7 @@ class RunningEmulator:
         platform_account_id: str,
         customer_account_ids: tuple[str, ...],
         store: StateStore | None = None,
+        control_token: str = "",
     ) -> None:
         self._server = server
         self.store = store
@@ -63,7 +65,9 @@ class RunningEmulator:
         self.endpoint_url = f"http://{url_host}:{self.port}"
         self.platform_account_id = platform_account_id
         self.customer_account_ids = customer_account_ids
-        self.control = EmulatorControl(self.endpoint_url)
+        # Only this process (and whoever it gives the token) may use the control endpoints.
+        self.control_token = control_token
+        self.control = EmulatorControl(self.endpoint_url, control_token)
 
     @property
     def customer_account_id(self) -> str:
@@ -149,7 +153,7 @@ def start_emulator(
         create_backend_app,
     )
 
-    from flightdeck.aws.emulator.app import EmulatorApp
+    from flightdeck.aws.emulator.app import ControlGuard, EmulatorApp
 
     class _RequestHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -171,7 +175,8 @@ def start_emulator(
         if store is not None:
             store.restore(emulator_app, state)
             app = PersistentApp(emulator_app, store)
-        server = _bind(host, port, store, app, _RequestHandler)
+        control_token = secrets.token_urlsafe(32)
+        server = _bind(host, port, store, ControlGuard(app, control_token), _RequestHandler)
         if store is not None:
             store.remember_port(int(server.server_address[1]))
             store.start_snapshots()
@@ -184,7 +189,13 @@ def start_emulator(
     )
     thread.start()
     return RunningEmulator(
-        server, thread, state, platform_account_id, tuple(customer_account_ids), store
+        server,
+        thread,
+        state,
+        platform_account_id,
+        tuple(customer_account_ids),
+        store,
+        control_token,
     )
 
 

@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             if settings.embedded_emulator and not settings.aws_endpoint_url:
                 app.state.settings, app.state.aws = stack.enter_context(embedded_aws(settings))
             # Stopped after the workers (exit order), before the emulator.
-            stack.enter_context(local_deployments_follow_server(app.state.settings))
+            stack.enter_context(
+                local_deployments_follow_server(app.state.settings, app.state.session_factory)
+            )
             if settings.run_worker_in_server:
                 from flightdeck.services.background import BackgroundWorkers
 

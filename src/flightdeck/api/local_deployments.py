@@ -3,7 +3,8 @@
 When the server stops, the Airflow processes of its local Deployments are stopped (their
 metadata database and code stay); when it starts, anything a killed predecessor left running
 is stopped first, so every process of a Deployment was started by this server. The worker
-then starts every Deployment that should run again, as on any pass.
+then starts every Deployment that should run again at once (they are made due), as on any
+pass.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from flightdeck.config import Settings
 
 log = logging.getLogger("flightdeck")
 
 
 @contextmanager
-def local_deployments_follow_server(settings: Settings) -> Iterator[None]:
+def local_deployments_follow_server(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> Iterator[None]:
     if settings.runtime != "local" or not settings.run_worker_in_server:
         yield
         return
@@ -34,6 +39,10 @@ def local_deployments_follow_server(settings: Settings) -> Iterator[None]:
             "they start again now",
             ", ".join(leftovers),
         )
+    from flightdeck.services.deployments.requests import reconcile_now
+
+    with session_factory() as session:
+        reconcile_now(session, "local")
     try:
         yield
     finally:

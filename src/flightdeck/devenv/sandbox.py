@@ -170,6 +170,13 @@ class Sandbox:
     network: SandboxNetwork = SandboxNetwork.ISOLATED
     outbound: tuple[int, ...] = ()
 
+    def host_path(self, path: Path) -> Path:
+        """Where ``path`` (as the processes see it) is on the host."""
+        for inside, host in self.writable.items():
+            if path == inside or inside in path.parents:
+                return host / path.relative_to(inside)
+        return path
+
     @property
     def isolates_network(self) -> bool:
         return self.isolation is not Isolation.SINGLE_TENANT and (

@@ -226,12 +226,25 @@ def network_dir(project: Project, purpose: str = NETWORK) -> Path:
     return project.airflow_home / purpose
 
 
+MIGRATED_MARKER = "airflow.db.migrated"  # the Airflow version that last migrated the DB
+
+
 def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None:
-    """Create or upgrade the metadata DB in ``.flightdeck/airflow`` (fast when up to date)."""
+    """Create or upgrade the metadata DB in ``.flightdeck/airflow``.
+
+    Skipped when this Airflow version already migrated it: `airflow db migrate` costs
+    seconds of imports even with nothing to do, on every restart.
+    """
     home = prepared.project.airflow_home
     logs_dir(prepared.project).mkdir(parents=True, exist_ok=True)
     log = component_log(prepared.project, "db-migrate")
-    if not (home / "airflow.db").exists():
+    files = prepared.sandbox.host_path(home) if prepared.sandbox is not None else home
+    marker = files / MIGRATED_MARKER  # beside the database, where Airflow really writes it
+    version = prepared.config.airflow_version
+    database = files / "airflow.db"
+    if database.exists() and marker.exists() and marker.read_text().strip() == version:
+        return
+    if not database.exists():
         echo("Creating the Airflow metadata database...")
     with log.open("w") as out:
         command = [str(prepared.python), "-m", "airflow", "db", "migrate"]
@@ -247,6 +260,7 @@ def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None
         raise DevEnvError(
             f"Airflow could not set up its database (see {log}): {last_error_line(log)}"
         )
+    marker.write_text(version + "\n")
 
 
 def _ensure_login(prepared: Prepared, env: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from flightdeck.airflow_versions import (
@@ -28,7 +28,7 @@ from flightdeck.aws.provision.storage import LOG_BUCKET, LogBucketStep
 from flightdeck.config import Settings
 from flightdeck.db.models import Cluster, Deploy, Deployment, User, Workspace, WorkspaceMembership
 from flightdeck.db.types import utcnow
-from flightdeck.phases import DeploymentEventKind
+from flightdeck.phases import DeploymentEventKind, DeploymentPhase
 from flightdeck.runtime import base as limits
 from flightdeck.runtime.base import (
     EXECUTORS,
@@ -451,6 +451,18 @@ def request_deletion(session: Session, user: User, organization_id: str, ref: st
         )
         session.commit()
     return deployment
+
+
+def reconcile_now(session: Session, runtime: str) -> int:
+    """Make every live Deployment of ``runtime`` due at once (a control plane that just
+    started brings its local Deployments back without waiting for their next poll)."""
+    result = session.execute(
+        update(Deployment)
+        .where(Deployment.runtime == runtime, Deployment.phase != DeploymentPhase.DELETED)
+        .values(next_reconcile_at=utcnow())
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- deploys ---------------------------------------------------------------------------------

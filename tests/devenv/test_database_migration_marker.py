@@ -1,0 +1,66 @@
+"""`airflow db migrate` runs once per Airflow version of a metadata database: a restart on
+the same version skips it (it costs seconds of imports even with nothing to do)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from flightdeck.devenv import sandbox, supervisor
+from flightdeck.devenv.project import AirflowSettings, Project, ProjectConfig
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$@" >> "{calls}"
+touch "{database}"
+"""
+
+
+def _prepared(
+    tmp_path: Path, version: str, box: sandbox.Sandbox | None = None
+) -> supervisor.Prepared:
+    project = Project(tmp_path / "project")
+    files = box.host_path(project.airflow_home) if box is not None else project.airflow_home
+    files.mkdir(parents=True, exist_ok=True)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    python = venv / "bin" / "python"
+    python.write_text(FAKE_PYTHON.format(calls=tmp_path / "calls", database=files / "airflow.db"))
+    python.chmod(python.stat().st_mode | stat.S_IXUSR)
+    config = ProjectConfig(airflow_version=version)
+    return supervisor.Prepared(project, config, AirflowSettings(), {}, venv, [], box)
+
+
+def _migrations(tmp_path: Path) -> int:
+    calls = tmp_path / "calls"
+    return calls.read_text().count("db migrate") if calls.exists() else 0
+
+
+def test_the_same_version_migrates_once_and_a_new_one_again(tmp_path: Path) -> None:
+    supervisor.ensure_database(_prepared(tmp_path, "3.1.0"), {}, print)
+    supervisor.ensure_database(_prepared(tmp_path, "3.1.0"), {}, print)
+    assert _migrations(tmp_path) == 1
+    supervisor.ensure_database(_prepared(tmp_path, "3.2.0"), {}, print)
+    assert _migrations(tmp_path) == 2
+
+
+def test_a_removed_database_is_migrated_again(tmp_path: Path) -> None:
+    prepared = _prepared(tmp_path, "3.1.0")
+    supervisor.ensure_database(prepared, {}, print)
+    (prepared.project.airflow_home / "airflow.db").unlink()
+    supervisor.ensure_database(prepared, {}, print)
+    assert _migrations(tmp_path) == 2
+
+
+def test_the_marker_sits_beside_the_database_a_sandbox_writes(tmp_path: Path) -> None:
+    project = Project(tmp_path / "project")
+    behind = tmp_path / "airflow-home"
+    box = sandbox.Sandbox(
+        sandbox.Isolation.SINGLE_TENANT, project.root, writable={project.airflow_home: behind}
+    )
+    assert box.host_path(project.airflow_home / "airflow.db") == behind / "airflow.db"
+    assert box.host_path(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    prepared = _prepared(tmp_path, "3.1.0", box)
+    supervisor.ensure_database(prepared, {}, print)
+    supervisor.ensure_database(prepared, {}, print)
+    assert _migrations(tmp_path) == 1
+    assert (behind / supervisor.MIGRATED_MARKER).read_text().strip() == "3.1.0"

@@ -259,7 +259,7 @@ def test_a_refused_deployment_form_never_sends_the_secret_back(client: TestClien
         "tasks_per_worker": "5", "environment": "1BAD=x",
         "secret_environment": "WAREHOUSE_PASSWORD=hunter2-secret"})
     assert refused.status_code == 422
-    assert "environment: &#39;1BAD&#39; is not a valid variable name" in refused.text
+    assert "environment line 1: &#39;1BAD&#39; is not a valid variable name" in refused.text
     assert "hunter2-secret" not in refused.text
 
 

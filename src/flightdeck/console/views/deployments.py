@@ -13,6 +13,8 @@ from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
 from flightdeck.console.pages import Confirmation, FormDep, OrgDep, OrgPage, field
+from flightdeck.devenv.envfile import parse_env_text
+from flightdeck.devenv.errors import DevEnvError
 
 router = APIRouter(prefix="/o/{organization_id}/deployments")
 
@@ -44,20 +46,15 @@ def _values(form: FormData) -> dict[str, str]:
 
 
 def parse_env(text: str, field_name: str) -> dict[str, str]:
-    """``KEY=value`` lines (blank lines and ``#`` comments ignored)."""
-    env: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise data.InvalidInput(
-                f"{field_name}: line {number} is not KEY=value; write one variable per line",
-                field=field_name,
-            )
-        env[key.strip()] = value.strip()
-    return env
+    """``KEY=value`` lines read like a project's ``.env`` (the dev parser, one set of rules).
+
+    ``$NAME`` may only name an earlier line: the control plane's own environment never
+    leaks into a Deployment, and an undefined name is refused rather than read as empty.
+    """
+    try:
+        return parse_env_text(text, field_name, environ={}, strict=True)
+    except DevEnvError as exc:
+        raise data.InvalidInput(str(exc), field=field_name) from None
 
 
 def _number(values: dict[str, str], name: str) -> int:

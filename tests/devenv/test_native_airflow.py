@@ -48,7 +48,8 @@ def started(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Ite
 def test_start_prints_url_and_login_and_loads_settings(started: Started) -> None:
     assert "Airflow UI: http://127.0.0.1:" in started.start_output
     assert "Login: admin / " in started.start_output
-    assert "Warning: packages.txt lists OS packages (libpq-dev)" in started.start_output
+    assert "Warning: packages.txt: " in started.start_output
+    assert "libpq-dev" in started.start_output.split("Warning: packages.txt: ", 1)[1]
     api = started.api()
     try:
         client = api.client()

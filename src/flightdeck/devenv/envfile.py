@@ -292,3 +292,9 @@ def update_env_file(path: Path, updates: dict[str, str | None], comment: str | N
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(result, encoding="utf-8")
     tmp.replace(path)
+
+
+def expand_variables(text: str, lookup: Mapping[str, str], where: str) -> str:
+    """``$VAR`` / ``${VAR:-default}`` expansion with the ``.env`` rules (no escapes), for
+    other files that use the same syntax (a Dockerfile's ``ENV`` and ``ARG``)."""
+    return _Interpolator(lookup, where, escapes=False).expand(text)

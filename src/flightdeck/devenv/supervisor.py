@@ -32,8 +32,10 @@ from flightdeck.devenv.airflow_env import (
     passwords_file,
     read_project_env,
 )
+from flightdeck.devenv.dockerfile import read_dockerfile
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.listeners import port_owner
+from flightdeck.devenv.ospackages import check_packages
 from flightdeck.devenv.ports import choose_ports, free_port
 from flightdeck.devenv.process_identity import (
     RUN_TOKEN_VARIABLE,
@@ -179,13 +181,20 @@ def prepare(project: Project, echo: Echo) -> Prepared:
     config = project.load_config()
     dotenv, notes = read_project_env(project)
     settings = project.load_settings()
-    packages = read_packages(project)
-    if packages:
+    # The image's ENV/ARG sit below .env, as in a container started with an env file.
+    steps = read_dockerfile(project.root / "Dockerfile")
+    dotenv = steps.environment | dotenv
+    notes += steps.notes()
+    package_note = check_packages(read_packages(project)).note()
+    if package_note:
+        notes.append(package_note)
+    if steps.requirements:
         notes.append(
-            "packages.txt lists OS packages (" + ", ".join(packages[:5]) + ") that a native run "
-            "cannot install; install them on this machine if your DAGs need them"
+            "Dockerfile: RUN pip install " + " ".join(steps.requirements) + " added to the venv"
         )
-    venv = venvs.ensure_venv(config.airflow_version, project.root / "requirements.txt", echo)
+    venv = venvs.ensure_venv(
+        config.airflow_version, project.root / "requirements.txt", echo, steps.requirements
+    )
     return Prepared(project, config, settings, dotenv, venv, notes)
 
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from flightdeck.devenv.errors import DevEnvError
@@ -51,9 +52,12 @@ def airflow_requirement(version: str) -> str:
     return f"apache-airflow=={version}"
 
 
-def venv_key(airflow_version: str, requirements: list[str]) -> str:
+def venv_key(airflow_version: str, requirements: list[str], extra: Sequence[str] = ()) -> str:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    material = "\n".join([LAYOUT_VERSION, python, airflow_version, *BASE_PACKAGES, *requirements])
+    parts = [LAYOUT_VERSION, python, airflow_version, *BASE_PACKAGES, *requirements]
+    if extra:  # only when present, so venvs of projects without them keep their key
+        parts += ["# Dockerfile RUN pip install", *sorted(extra)]
+    material = "\n".join(parts)
     digest = hashlib.sha256(material.encode()).hexdigest()[:16]
     return f"airflow-{airflow_version.replace('*', 'x')}-py{python}-{digest}"
 
@@ -62,12 +66,20 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def ensure_venv(airflow_version: str, requirements_file: Path, echo: object = None) -> Path:
-    """Return the ready venv for this Airflow version and requirements, building it if needed."""
+def ensure_venv(
+    airflow_version: str,
+    requirements_file: Path,
+    echo: object = None,
+    extra: Sequence[str] = (),
+) -> Path:
+    """Return the ready venv for this Airflow version and requirements, building it if needed.
+
+    ``extra`` are more requirement specifiers (a Dockerfile's ``RUN pip install`` packages).
+    """
     requirements = requirement_lines(requirements_file)
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / venv_key(airflow_version, requirements)
+    venv = root / venv_key(airflow_version, requirements, extra)
     if (venv / _COMPLETE).exists():
         return venv
     with (root / f"{venv.name}.lock").open("w") as lock:
@@ -77,17 +89,19 @@ def ensure_venv(airflow_version: str, requirements_file: Path, echo: object = No
         if callable(echo):
             echo(f"Installing Airflow {airflow_version} into {venv} (first run only)...")
         shutil.rmtree(venv, ignore_errors=True)
-        _build(venv, airflow_version, requirements_file if requirements else None)
+        _build(venv, airflow_version, requirements_file if requirements else None, extra)
         (venv / _COMPLETE).write_text(airflow_version + "\n")
     return venv
 
 
-def _build(venv: Path, airflow_version: str, requirements_file: Path | None) -> None:
+def _build(
+    venv: Path, airflow_version: str, requirements_file: Path | None, extra: Sequence[str] = ()
+) -> None:
     uv = uv_binary()
     env = {**os.environ, "UV_NO_PROGRESS": "1"}
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], env, airflow_version)
     install = [uv, "pip", "install", "--quiet", "--python", str(venv_python(venv))]
-    install += [airflow_requirement(airflow_version), *BASE_PACKAGES]
+    install += [airflow_requirement(airflow_version), *BASE_PACKAGES, *extra]
     if requirements_file is not None:
         install += ["-r", str(requirements_file)]
     try:

@@ -33,6 +33,7 @@ def test_parse_json_and_the_secrets_example_out_of_the_box(tmp_path: Path) -> No
     assert json.loads(parsed.stdout) == {
         "dags": ["example_pipeline", "secrets_example"],
         "errors": {},
+        "excepted": [],
     }
 
     (tmp_path / "dags" / "broken.py").write_text(

@@ -50,3 +50,16 @@ def airflow_version_from_dockerfile(path: Path) -> str | None:
             "or set airflow_version in .flightdeck/config.yaml"
         )
     return airflow_version_for_image(match.group("image"))
+
+
+INTEGRITY_EXCEPTIONS = Path(".astro") / "dag_integrity_exceptions.txt"
+
+
+def integrity_exceptions(root: Path) -> set[str]:
+    """The DAG files (relative to the project, one per line) Astro's DAG-integrity test lets
+    fail to import: ``.astro/dag_integrity_exceptions.txt``, blank lines ignored."""
+    path = root / INTEGRITY_EXCEPTIONS
+    if not path.exists():
+        return set()
+    lines = read_project_text(path, str(INTEGRITY_EXCEPTIONS)).splitlines()
+    return {line.strip() for line in lines if line.strip()}

@@ -656,6 +656,18 @@ def import_error_summary(errors: dict[str, str], root: Path) -> dict[str, str]:
     return summary
 
 
+def project_test_environment(prepared: Prepared, env: dict[str, str]) -> dict[str, str]:
+    """``env`` as the project's own tests see it: ``AIRFLOW_HOME`` is the project, as in an
+    Astro image, so Astro's DAG-integrity test finds DAG paths relative to the project (what
+    ``.astro/dag_integrity_exceptions.txt`` lists). Airflow's configuration, database and logs
+    stay in flightdeck's home through ``AIRFLOW_CONFIG`` and the explicit settings."""
+    home = prepared.project.airflow_home
+    return env | {
+        "AIRFLOW_HOME": str(prepared.project.root),
+        "AIRFLOW_CONFIG": env.get("AIRFLOW_CONFIG") or str(home / "airflow.cfg"),
+    }
+
+
 def run_pytest(prepared: Prepared, args: list[str]) -> int:
     env = environment(prepared, current_ports(prepared))
     if not (prepared.project.airflow_home / "airflow.db").exists():
@@ -663,7 +675,7 @@ def run_pytest(prepared: Prepared, args: list[str]) -> int:
     targets = args or ["tests"]
     return subprocess.run(
         [str(prepared.python), "-m", "pytest", *targets],
-        env=env,
+        env=project_test_environment(prepared, env),
         cwd=prepared.project.root,
         check=False,
     ).returncode

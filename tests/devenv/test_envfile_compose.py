@@ -138,3 +138,13 @@ def test_the_console_reads_deployment_environments_with_the_same_parser() -> Non
     }
     with pytest.raises(data.InvalidInput, match="environment line 1"):
         parse_env("NOT A PAIR\n", "environment")
+
+
+def test_update_keeps_a_file_whose_values_need_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FD_ENV_REQUIRED", "here")
+    path = tmp_path / ".env"
+    path.write_text("A=${FD_ENV_REQUIRED:?set it}\n")
+    update_env_file(path, {"B": "2"})
+    assert read_env_file(path) == {"A": "here", "B": "2"}

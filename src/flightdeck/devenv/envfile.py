@@ -262,7 +262,7 @@ def update_env_file(path: Path, updates: dict[str, str | None], comment: str | N
     assignment spanning several lines (a quoted multi-line value) is replaced as a whole.
     """
     text = read_project_text(path) if path.exists() else ""
-    _, spans = _parse(text, path.name, {})
+    _, spans = _parse(text, path.name, None)
     lines = text.splitlines()
     starts = {start: (end, key) for start, end, key in spans}
     remaining = dict(updates)
@@ -286,7 +286,7 @@ def update_env_file(path: Path, updates: dict[str, str | None], comment: str | N
             out.append(f"# {comment}")
         out.extend(f"{k}={_quote(v)}" for k, v in new.items())
     result = "\n".join(out) + "\n"
-    written = _parse(result, path.name, {})[0]  # what we write must read back
+    written = _parse(result, path.name, None)[0]  # what we write must read back
     if any(written.get(k) != v for k, v in updates.items() if v is not None):
         raise DevEnvError(f"{path.name}: a value would not read back unchanged; report this")
     tmp = path.with_name(path.name + ".tmp")

@@ -52,14 +52,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("return_to", sa.String(length=2000), nullable=True))
         batch_op.add_column(sa.Column("platform", sa.String(length=20), nullable=True))
         batch_op.alter_column("provider_id", existing_type=sa.String(length=36), nullable=True)
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("sso_enforced", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("organization_memberships", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("break_glass", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ALTER TABLEs, no batch copy: on SQLite, recreating `organizations` would fire
+    # the ON DELETE CASCADEs of every table that points to it and empty them.
+    op.add_column(
+        "organizations",
+        sa.Column("sso_enforced", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "organization_memberships",
+        sa.Column("break_glass", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     with op.batch_alter_table("identity_providers", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -134,7 +136,5 @@ def downgrade() -> None:
     with op.batch_alter_table("identity_providers", schema=None) as batch_op:
         batch_op.drop_column("role_mapping")
         batch_op.drop_column("groups_claim")
-    with op.batch_alter_table("organization_memberships", schema=None) as batch_op:
-        batch_op.drop_column("break_glass")
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.drop_column("sso_enforced")
+    op.execute("ALTER TABLE organization_memberships DROP COLUMN break_glass")  # no copy
+    op.execute("ALTER TABLE organizations DROP COLUMN sso_enforced")  # SQLite 3.35+, PostgreSQL

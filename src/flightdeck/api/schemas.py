@@ -463,6 +463,27 @@ class DeployOut(Output):
     finished_at: datetime | None
 
 
+class AirflowLoginOut(Output):
+    """The way into a Deployment's own Airflow; a secret, sent with ``no-store``."""
+
+    url: str
+    username: str
+    password: str = Field(description="The generated login's password (local runtime).")
+    kind: str = Field(description="How to sign in: `password` for the local runtime.")
+
+
+class LogLineOut(Output):
+    component: str
+    timestamp: datetime | None
+    line: str
+
+
+class DeploymentLogsOut(Output):
+    lines: list[LogLineOut]
+    cursor: str = Field(description="Pass back as `after` to read only newer lines.")
+    truncated: bool = Field(description="Older lines were left out to keep the read bounded.")
+
+
 class PolicyChangeOut(Output):
     """Moving one account's role policy to a published version (see docs/governance.md)."""
 

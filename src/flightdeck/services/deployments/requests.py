@@ -252,11 +252,20 @@ def _manageable(session: Session, user: User, organization_id: str, ref: str) ->
 
 
 def list_deployments(
-    session: Session, user: User, organization_id: str, workspace: str | None = None
+    session: Session,
+    user: User,
+    organization_id: str,
+    workspace: str | None = None,
+    *,
+    include_deleted: bool = False,
 ) -> list[Deployment]:
-    """Owners see every Deployment; other members those of their workspaces."""
+    """Owners see every Deployment; other members those of their workspaces. Deleted ones
+    only with ``include_deleted``: a name lookup no longer finds them, so a list showing
+    them by default would name what `get` answers "not found" for."""
     membership = org_membership(session, user, organization_id)
     query = select(Deployment).where(Deployment.organization_id == organization_id)
+    if not include_deleted:
+        query = query.where(Deployment.phase != "Deleted")
     if workspace is not None:
         query = query.where(
             Deployment.workspace_id == _workspace(session, user, organization_id, workspace).id

@@ -657,3 +657,35 @@ def test_the_timeline_is_read_only_by_those_who_may_see_the_deployment(
         with pytest.raises(NotFound):
             deployments.get_deployment(session, stranger, org.org_id, deployment_id)
     assert [kind for kind, _ in _timeline(factory, org, deployment_id)] == ["created"]
+
+
+def test_a_deleted_deployment_leaves_the_list_and_its_name_is_free_again(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    worker = DeploymentWorker(factory, settings,
+                              runtime_factory=lambda _s, _d: RecordingRuntime())
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        deployments.request_deletion(session, owner, org.org_id, "analytics")
+        # Deleting is still live: the name stays taken until the runtime let go.
+        assert [d.id for d in deployments.list_deployments(session, owner, org.org_id)] == [
+            deployment_id]
+        with pytest.raises(Conflict, match="'analytics' already exists"):
+            deployments.create_deployment(session, owner, org.org_id, _request(org), settings)
+    _pass(worker, factory, deployment_id)
+    assert _get(factory, Deployment, deployment_id).phase == "Deleted"
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        assert deployments.list_deployments(session, owner, org.org_id) == []
+        with pytest.raises(NotFound, match="no Deployment 'analytics' in this organization; "
+                                           "see `flightdeck deployment list`"):
+            deployments.get_deployment(session, owner, org.org_id, "analytics")
+        again = _create(factory, org, settings)
+        live = deployments.list_deployments(session, owner, org.org_id)
+        assert [d.id for d in live] == [again]
+        assert [d.id for d in deployments.list_deployments(
+            session, owner, org.org_id, include_deleted=True)] == [deployment_id, again]
+        assert deployments.get_deployment(session, owner, org.org_id, "analytics").id == again

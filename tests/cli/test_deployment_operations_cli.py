@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from cli.conftest import FLIGHTDECK, Server, run_cli, sign_up_and_verify
 from flightdeck.config import Settings
 from flightdeck.db.engine import make_engine
-from flightdeck.db.models import AwsAccount, Cluster, Deployment, Organization, Workspace
+from flightdeck.db.models import (
+    AwsAccount,
+    Cluster,
+    Deploy,
+    Deployment,
+    Organization,
+    Workspace,
+)
 from flightdeck.devenv.project import Project
 from flightdeck.devenv.supervisor import component_log
 from flightdeck.services.secrets import seal
@@ -116,3 +123,26 @@ def test_list_login_and_logs_with_the_cli(server: Server, tmp_path: Path) -> Non
         follower.terminate()
         follower.wait(timeout=10)
     assert old_id != etl_id
+
+    refused = cli("deploy", "rollback", "etl", "--no-wait", ok=False)
+    assert "etl has no earlier succeeded deploy whose bundle is kept" in refused
+    earlier = _deploys(server.database_url, etl_id)
+    rolled = json.loads(cli("deploy", "rollback", "etl", "--no-wait", "--json"))
+    assert (rolled["status"], rolled["description"]) == ("pending", f"rollback to {earlier}")
+
+
+def _deploys(database_url: str, deployment_id: str) -> str:
+    """Two succeeded deploys with kept bundles, the second serving; returns the first."""
+    with Session(make_engine(database_url)) as session:
+        first, second = (Deploy(deployment_id=deployment_id, sha256=str(n) * 64,
+                                status="succeeded", bundle=b"\x1f\x8b" + bytes([n]))
+                         for n in (1, 2))
+        session.add(first)
+        session.flush()
+        session.add(second)
+        session.flush()
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        deployment.current_deploy_id = second.id
+        session.commit()
+        return first.id

@@ -463,6 +463,15 @@ class DeployOut(Output):
     finished_at: datetime | None
 
 
+class RollbackIn(Input):
+    deploy: str | None = Field(
+        default=None, max_length=36,
+        description="The deploy whose bundle to deploy again [default: the newest succeeded "
+        "one not serving now].",
+    )
+    description: str = Field(default="", max_length=400)
+
+
 class AirflowLoginOut(Output):
     """The way into a Deployment's own Airflow; a secret, sent with ``no-store``."""
 

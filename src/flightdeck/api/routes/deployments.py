@@ -19,6 +19,7 @@ from flightdeck.api.schemas import (
     DeploymentUpdateIn,
     DeployOut,
     LogLineOut,
+    RollbackIn,
     WorkerQueueOut,
 )
 from flightdeck.db.models import Deploy, Deployment
@@ -293,6 +294,35 @@ async def create_deploy(
         settings=settings,
     )
     return deploy_out(deploy)
+
+
+@router.post(
+    "/{deployment}/rollback",
+    responses=error_responses(409),
+    response_model=DeployOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def rollback(
+    organization_id: str,
+    deployment: str,
+    body: RollbackIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeployOut:
+    """A new deploy of an earlier deploy's kept bundle, checked and switched to like an
+    upload; poll it as any deploy."""
+    return deploy_out(
+        deployments.rollback(
+            session,
+            user,
+            organization_id,
+            deployment,
+            body.deploy,
+            description=body.description,
+            settings=settings,
+        )
+    )
 
 
 @router.get("/{deployment}/deploys/{deploy}", response_model=DeployOut)

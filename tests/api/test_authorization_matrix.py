@@ -126,6 +126,12 @@ CASES = [
     # The body is not a bundle: 422 once the caller may deploy at all.
     Case("POST", DEP + "/deploys", (401, 404, 422, 422, 404), {"not": "a bundle"}),
     Case("GET", DEP + "/deploys/{deploy}", (401, 404, 200, 200, 404)),
+    # The world's one deploy kept no bundle: nothing to roll back to (409) for who may deploy.
+    Case("POST", DEP + "/rollback", (401, 404, 409, 409, 404), {}),
+    # Its Airflow is not running on this host in the world: 409 once the caller may sign in.
+    Case("POST", DEP + "/airflow-login", (401, 404, 409, 409, 404)),
+    # Nothing logged yet: an empty read for whoever may see the Deployment.
+    Case("GET", DEP + "/logs", (401, 404, 200, 200, 404)),
     Case("GET", ORG + "/sso/providers", (401, 403, 403, 200, 404)),
     # Refused for its domain before any network call: 422 once the caller may add one.
     Case("POST", ORG + "/sso/providers", (401, 403, 403, 422, 404),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from devenv.cli_helpers import VENV_CACHE
@@ -383,6 +384,36 @@ def test_secret_values_never_reach_disk_logs_or_status(healthy: Running) -> None
         and any(secret.encode() in path.read_bytes() for secret in secrets)
     ]
     assert leaking == []
+
+
+@pytest.mark.slow
+def test_the_login_gets_into_its_airflow_and_the_scheduler_log_reads_back_masked(
+    healthy: Running,
+) -> None:
+    """What `deployment airflow-login` and `deployment logs` serve, from the real runtime."""
+    running = healthy
+    url, username, password = running.runtime.credentials(running.spec)
+    token = httpx.post(f"{url}/auth/token", json={"username": username, "password": password},
+                       timeout=60)
+    assert token.status_code in (200, 201), token.text
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert httpx.get(f"{url}/api/v2/dags", headers=bearer, timeout=60).status_code == 200
+    wrong = httpx.post(f"{url}/auth/token", json={"username": username, "password": "nope"},
+                       timeout=60)
+    assert wrong.status_code in (401, 403)
+
+    read = running.runtime.read_logs(running.spec, ("scheduler",), tail=50)
+    assert read.lines and {line.component for line in read.lines} == {"scheduler"}
+    assert read.offsets["scheduler"] > 0
+    assert any(line.timestamp is not None for line in read.lines)
+    secrets = [TOKEN, running.spec.secret_environment["AWS_SECRET_ACCESS_KEY"]]
+    assert not any(secret in line.line for line in read.lines for secret in secrets)
+    # Masking is the runtime's: a secret of the spec in a line comes back as ***.
+    needle = next(line.line[-12:] for line in read.lines if len(line.line) >= 12)
+    masked = replace(running.spec, secret_environment={"X": needle})
+    again = running.runtime.read_logs(masked, ("scheduler",), tail=5000)
+    assert not any(needle in line.line for line in again.lines)
+    assert any(line.line.endswith("***") for line in again.lines)
 
 
 @pytest.mark.slow

@@ -657,3 +657,85 @@ def test_the_timeline_is_read_only_by_those_who_may_see_the_deployment(
         with pytest.raises(NotFound):
             deployments.get_deployment(session, stranger, org.org_id, deployment_id)
     assert [kind for kind, _ in _timeline(factory, org, deployment_id)] == ["created"]
+
+
+def test_a_deleted_deployment_leaves_the_list_and_its_name_is_free_again(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    worker = DeploymentWorker(factory, settings,
+                              runtime_factory=lambda _s, _d: RecordingRuntime())
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        deployments.request_deletion(session, owner, org.org_id, "analytics")
+        # Deleting is still live: the name stays taken until the runtime let go.
+        assert [d.id for d in deployments.list_deployments(session, owner, org.org_id)] == [
+            deployment_id]
+        with pytest.raises(Conflict, match="'analytics' already exists"):
+            deployments.create_deployment(session, owner, org.org_id, _request(org), settings)
+    _pass(worker, factory, deployment_id)
+    assert _get(factory, Deployment, deployment_id).phase == "Deleted"
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        assert deployments.list_deployments(session, owner, org.org_id) == []
+        with pytest.raises(NotFound, match="no Deployment 'analytics' in this organization; "
+                                           "see `flightdeck deployment list`"):
+            deployments.get_deployment(session, owner, org.org_id, "analytics")
+        again = _create(factory, org, settings)
+        live = deployments.list_deployments(session, owner, org.org_id)
+        assert [d.id for d in live] == [again]
+        assert [d.id for d in deployments.list_deployments(
+            session, owner, org.org_id, include_deleted=True)] == [deployment_id, again]
+        assert deployments.get_deployment(session, owner, org.org_id, "analytics").id == again
+
+
+def test_a_rollback_deploys_the_earlier_bundle_again_through_the_same_checks(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    deployment_id = _create(factory, org, settings)
+    runtime = RecordingRuntime(health="healthy")
+    worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
+
+    def submit(name: str) -> str:
+        with factory() as session:
+            owner = session.get(User, org.owner.id)
+            assert owner is not None
+            return deployments.submit_deploy(
+                session, owner, org.org_id, "analytics", _bundle({f"dags/{name}.py": "x = 1\n"}),
+                kind="dags", description=name, settings=settings).id
+
+    def rollback(deploy_id: str | None = None, user_id: str | None = None) -> Any:
+        with factory() as session:
+            user = session.get(User, user_id or org.owner.id)
+            assert user is not None
+            return deployments.rollback(session, user, org.org_id, "analytics", deploy_id,
+                                        description="", settings=settings)
+
+    with pytest.raises(Conflict, match="no earlier succeeded deploy"):
+        rollback()
+    a = submit("a")
+    _pass(worker, factory, deployment_id)
+    b = submit("b")
+    runtime.reject.add(b)
+    _pass(worker, factory, deployment_id)
+    c = submit("c")
+    _pass(worker, factory, deployment_id)
+    assert _get(factory, Deployment, deployment_id).current_deploy_id == c
+    assert [_get(factory, Deploy, d).status for d in (a, b, c)] == [
+        "succeeded", "rejected", "succeeded"]
+
+    back = rollback()  # the newest succeeded deploy not serving now: a, not the rejected b
+    assert (back.status, back.kind, back.description) == ("pending", "dags", f"rollback to {a}")
+    assert back.sha256 == _get(factory, Deploy, a).sha256
+    _pass(worker, factory, deployment_id)
+    assert runtime.named("deploy_code")[-1] == back.id  # checked and switched like an upload
+    row = _get(factory, Deployment, deployment_id)
+    assert row.current_deploy_id == back.id and _get(factory, Deploy, back.id).status == (
+        "succeeded")
+
+    with pytest.raises(Conflict, match=f"the bundle of {b} is no longer kept"):
+        rollback(b)  # a rejected deploy's bytes are dropped
+    with pytest.raises(NotFound, match="'nope' is not a deploy of analytics"):
+        rollback("nope")

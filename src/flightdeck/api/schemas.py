@@ -463,6 +463,36 @@ class DeployOut(Output):
     finished_at: datetime | None
 
 
+class RollbackIn(Input):
+    deploy: str | None = Field(
+        default=None, max_length=36,
+        description="The deploy whose bundle to deploy again [default: the newest succeeded "
+        "one not serving now].",
+    )
+    description: str = Field(default="", max_length=400)
+
+
+class AirflowLoginOut(Output):
+    """The way into a Deployment's own Airflow; a secret, sent with ``no-store``."""
+
+    url: str
+    username: str
+    password: str = Field(description="The generated login's password (local runtime).")
+    kind: str = Field(description="How to sign in: `password` for the local runtime.")
+
+
+class LogLineOut(Output):
+    component: str
+    timestamp: datetime | None
+    line: str
+
+
+class DeploymentLogsOut(Output):
+    lines: list[LogLineOut]
+    cursor: str = Field(description="Pass back as `after` to read only newer lines.")
+    truncated: bool = Field(description="Older lines were left out to keep the read bounded.")
+
+
 class PolicyChangeOut(Output):
     """Moving one account's role policy to a published version (see docs/governance.md)."""
 

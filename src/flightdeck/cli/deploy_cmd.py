@@ -89,10 +89,33 @@ def wait_for_deploy(client: Any, org_path: str, deployment_id: str, deploy_id: s
         time.sleep(1.0)
 
 
+def _upload(cli: Invocation, target: dict[str, Any], project_dir: Path, dags: bool,
+            description: str, echo: Any) -> dict[str, Any]:
+    from flightdeck.runtime.base import RuntimeError_
+    from flightdeck.runtime.bundle import build_bundle
+
+    kind: Literal["dags", "full"] = "dags" if dags else "full"
+    root = _project_root(project_dir)
+    parsed = check_dags(root, echo)
+    echo(f"Parsed {len(parsed)} DAG(s): {', '.join(parsed) or '-'}")
+    try:
+        bundle = build_bundle(root, kind)
+    except (RuntimeError_, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    deploy: dict[str, Any] = cli.client.upload(
+        cli.org_path(f"/deployments/{target['id']}/deploys"), bundle,
+        params={"kind": kind, "description": description},
+    )
+    echo(f"Uploaded {len(bundle)} bytes as deploy {deploy['id']} to {target['name']}")
+    return deploy
+
+
 def code(
     ctx: typer.Context,
     deployment: Annotated[str | None, typer.Argument(
         metavar="DEPLOYMENT", help="Deployment name or id [default: your only one].")] = None,
+    rollback_args: Annotated[list[str] | None, typer.Argument(
+        hidden=True, metavar="DEPLOY")] = None,
     dags: Annotated[bool, typer.Option(
         "--dags", help="Deploy only dags/ (fast); default: the full project with "
                        "requirements.txt, include/ and plugins/.")] = False,
@@ -105,31 +128,30 @@ def code(
     json_output: JSON = False,
 ) -> None:
     """Deploy your project's code: parse every DAG here, upload a bundle, and wait until the
-    Deployment serves it. `flightdeck deployment deploys DEPLOYMENT` shows the history."""
+    Deployment serves it. `flightdeck deployment deploys DEPLOYMENT` shows the history;
+    `flightdeck deploy rollback DEPLOYMENT [DEPLOY]` deploys an earlier deploy's kept bundle
+    again (default: the newest succeeded one not serving now), through the same checks."""
     from flightdeck.cli.output import print_json, success
-    from flightdeck.runtime.base import RuntimeError_
-    from flightdeck.runtime.bundle import build_bundle
 
+    if rollback_args and (deployment != "rollback" or len(rollback_args) > 2):
+        extra = " ".join(rollback_args)
+        typer.echo(f"{ctx.get_usage()}\nError: Got unexpected extra argument ({extra})", err=True)
+        raise typer.Exit(2)
     cli = invocation(ctx, org, json_output)
 
     def echo(message: str) -> None:
         if not cli.json_output:
             typer.echo(message)
 
-    target = _choose_deployment(cli, deployment)
-    kind: Literal["dags", "full"] = "dags" if dags else "full"
-    root = _project_root(project_dir)
-    parsed = check_dags(root, echo)
-    echo(f"Parsed {len(parsed)} DAG(s): {', '.join(parsed) or '-'}")
-    try:
-        bundle = build_bundle(root, kind)
-    except (RuntimeError_, ValueError) as exc:
-        raise CliError(str(exc)) from None
-    deploy = cli.client.upload(
-        cli.org_path(f"/deployments/{target['id']}/deploys"), bundle,
-        params={"kind": kind, "description": description},
-    )
-    echo(f"Uploaded {len(bundle)} bytes as deploy {deploy['id']} to {target['name']}")
+    if rollback_args:
+        target = _choose_deployment(cli, rollback_args[0])
+        source = rollback_args[1] if len(rollback_args) > 1 else None
+        deploy = cli.client.post(cli.org_path(f"/deployments/{target['id']}/rollback"),
+                                 json={"deploy": source, "description": description})
+        echo(f"Rolling {target['name']} back: deploy {deploy['id']} ({deploy['description']})")
+    else:
+        target = _choose_deployment(cli, deployment)
+        deploy = _upload(cli, target, project_dir, dags, description, echo)
     if wait:
         deploy = wait_for_deploy(cli.client, cli.org_path(), target["id"], deploy["id"], timeout)
     if cli.json_output:

@@ -155,15 +155,19 @@ def create(
 def list_(
     ctx: typer.Context,
     workspace: WORKSPACE = None,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Include Deleted Deployments (their names may be in use again).")] = False,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
-    """List the Deployments you can see (with --workspace, only that workspace's)."""
+    """List the live Deployments you can see (with --workspace, only that workspace's)."""
     from flightdeck.cli.output import print_json, print_table
 
     cli = invocation(ctx, org, json_output)
-    rows = cli.client.get(cli.org_path("/deployments"),
-                          params={"workspace": workspace} if workspace else None)
+    params: dict[str, Any] = {"workspace": workspace} if workspace else {}
+    if show_all:
+        params["all"] = "true"
+    rows = cli.client.get(cli.org_path("/deployments"), params=params or None)
     if cli.json_output:
         print_json(rows)
     else:
@@ -204,6 +208,75 @@ def events(
         typer.echo("No events yet: the worker has not reached this Deployment.")
     else:
         print_table(rows, [("created_at", "WHEN"), ("kind", "WHAT"), ("message", "DETAIL")])
+
+
+@app.command("airflow-login")
+def airflow_login(
+    ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None, json_output: JSON = False
+) -> None:
+    """Print the Deployment's Airflow URL and how to sign in to it (on the local runtime,
+    its generated login). For its workspace's Admins and Organization Owners; audited."""
+    from flightdeck.cli.output import print_fields, print_json
+
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.post(cli.org_path(f"/deployments/{deployment}/airflow-login"))
+    if cli.json_output:
+        print_json(data)
+    else:
+        print_fields(data, [("url", "Airflow URL"), ("username", "Username"),
+                            ("password", "Password")])
+
+
+COMPONENT = Annotated[str | None, typer.Option(
+    "--component", "-c", help=f"Only this component: {', '.join(deployment.LOG_COMPONENTS)}.")]
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    deployment: DEPLOYMENT,
+    component: COMPONENT = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only lines this recent, e.g. 30s, 10m, 2h, 1d.")] = None,
+    tail: Annotated[int, typer.Option(
+        help=f"At most this many lines (1-{deployment.MAX_LOG_LINES}).")] =
+        deployment.DEFAULT_LOG_LINES,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Keep printing new lines until interrupted.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between reads with --follow.",
+                                        hidden=True)] = 2.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Print the Deployment's component logs (scheduler, api-server, dag-processor,
+    triggerer), oldest first, its secret values masked as ***. With --follow and --json,
+    one JSON object per line."""
+    import json
+
+    from flightdeck.cli.output import print_json
+
+    cli = invocation(ctx, org, json_output)
+    path = cli.org_path(f"/deployments/{deployment}/logs")
+    params: dict[str, Any] = {"tail": tail}
+    if component:
+        params["component"] = component
+    if since:
+        params["since"] = since
+    while True:
+        data = cli.client.get(path, params=params)
+        if cli.json_output and not follow:
+            print_json(data)
+        elif cli.json_output:
+            for line in data["lines"]:
+                typer.echo(json.dumps(line), nl=True)
+        else:
+            for line in data["lines"]:
+                typer.echo(f"{line['component']} | {line['line']}")
+        if not follow:
+            return
+        params = {key: value for key, value in params.items() if key != "since"}
+        params["after"] = data["cursor"]
+        time.sleep(poll)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -156,3 +157,33 @@ class Runtime(Protocol):
     def delete(self, spec: DeploymentSpec) -> None:
         """Stop and remove everything ``apply`` created; a no-op when nothing is left."""
         ...
+
+
+# -- operating a running Deployment -----------------------------------------------------------
+# The components whose logs a Deployment shows (`flightdeck deployment logs --component`).
+LOG_COMPONENTS: tuple[str, ...] = ("scheduler", "api-server", "dag-processor", "triggerer")
+MAX_LOG_LINES = 5000  # the most lines one read returns (`--tail`)
+DEFAULT_LOG_LINES = 200
+MAX_LOG_BYTES = 1024 * 1024  # the most of one component's log one read looks at
+MAX_LOG_LINE_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of one component's log; ``timestamp`` is the line's own (or the previous
+    timestamped line's, for a continuation such as a traceback), ``None`` if it has none."""
+
+    component: str
+    line: str
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """Lines read, and where each component's log was read up to: give ``offsets`` back
+    to read only what was written since (``--follow``). ``truncated``: older lines were
+    left out to keep the read bounded."""
+
+    lines: tuple[LogLine, ...]
+    offsets: Mapping[str, int]
+    truncated: bool = False

@@ -41,7 +41,8 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,19 @@ from flightdeck.devenv.ports import choose_ports, free_port
 from flightdeck.devenv.project import AirflowSettings, Project, ProjectConfig
 from flightdeck.runtime import local_layout as layout
 from flightdeck.runtime.base import (
+    DEFAULT_LOG_LINES,
     EXECUTORS,
+    LOG_COMPONENTS,
     ClusterOutputs,
     CodeBundle,
     CodeRejected,
     DeploymentSpec,
+    LogRead,
     RuntimeError_,
     RuntimeStatus,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
+from flightdeck.runtime.local_logs import read_component_logs
 from flightdeck.runtime.local_sizing import local_parallelism
 
 log = logging.getLogger(__name__)
@@ -342,6 +347,23 @@ class LocalRuntime:
 
     def component_logs(self, spec: DeploymentSpec) -> list[Path]:
         return sorted(supervisor.logs_dir(Project(self.directory(spec))).glob("*.log"))
+
+    def read_logs(
+        self,
+        spec: DeploymentSpec,
+        components: Sequence[str] = LOG_COMPONENTS,
+        *,
+        since: datetime | None = None,
+        tail: int = DEFAULT_LOG_LINES,
+        offsets: Mapping[str, int] | None = None,
+    ) -> LogRead:
+        """The components' log lines (see :mod:`local_logs`), the Deployment's secret
+        values replaced by ``***``."""
+        project = Project(self.directory(spec))
+        files = {name: supervisor.component_log(project, name) for name in components}
+        return read_component_logs(
+            files, lambda line: _scrub(line, spec), since=since, tail=tail, offsets=offsets
+        )
 
     # -- starting ---------------------------------------------------------------------------
     def _lock(self, spec: DeploymentSpec) -> layout.FileLock:

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
+    AirflowLoginOut,
     DeploymentCreateIn,
     DeploymentEventOut,
+    DeploymentLogsOut,
     DeploymentOut,
     DeploymentUpdateIn,
     DeployOut,
+    LogLineOut,
+    RollbackIn,
     WorkerQueueOut,
 )
 from flightdeck.db.models import Deploy, Deployment
+from flightdeck.runtime.base import DEFAULT_LOG_LINES, LOG_COMPONENTS, MAX_LOG_LINES
+from flightdeck.services.deployments import operate, timeline
 from flightdeck.services.deployments import requests as deployments
-from flightdeck.services.deployments import timeline
 from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput
 
@@ -80,8 +85,14 @@ def list_deployments(
     user: CurrentUser,
     session: SessionDep,
     workspace: Annotated[str | None, Query(max_length=100)] = None,
+    include_deleted: Annotated[
+        bool, Query(alias="all", description="Include Deleted Deployments.")
+    ] = False,
 ) -> list[DeploymentOut]:
-    rows = deployments.list_deployments(session, user, organization_id, workspace)
+    """Live Deployments (with ``all=true``, Deleted ones too)."""
+    rows = deployments.list_deployments(
+        session, user, organization_id, workspace, include_deleted=include_deleted
+    )
     return [deployment_out(d) for d in rows]
 
 
@@ -161,6 +172,68 @@ def deployment_manifests(
     return deployments.manifests(session, user, organization_id, deployment, settings)
 
 
+@router.post(
+    "/{deployment}/airflow-login", responses=error_responses(409), response_model=AirflowLoginOut
+)
+def airflow_login(
+    organization_id: str,
+    deployment: str,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> AirflowLoginOut:
+    """The Deployment's Airflow URL and the way in (the local runtime's generated login),
+    for its workspace's Admins and Organization Owners; audited, never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    login = operate.airflow_login(session, user, organization_id, deployment, settings)
+    return AirflowLoginOut(
+        url=login.url, username=login.username, password=login.password, kind=login.kind
+    )
+
+
+@router.get("/{deployment}/logs", responses=error_responses(409), response_model=DeploymentLogsOut)
+def deployment_logs(
+    organization_id: str,
+    deployment: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    component: Annotated[
+        str | None, Query(max_length=40, description=f"One of {', '.join(LOG_COMPONENTS)}.")
+    ] = None,
+    since: Annotated[
+        str | None, Query(max_length=10, description="Only lines this recent: 30s, 10m, 2h, 1d.")
+    ] = None,
+    tail: Annotated[int, Query(description=f"At most this many lines (1-{MAX_LOG_LINES}).")] = (
+        DEFAULT_LOG_LINES
+    ),
+    after: Annotated[
+        str | None, Query(max_length=400, description="A previous read's cursor.")
+    ] = None,
+) -> DeploymentLogsOut:
+    """The Deployment's component logs, oldest first, its secret values masked."""
+    read = operate.read_logs(
+        session,
+        user,
+        organization_id,
+        deployment,
+        settings,
+        component=component,
+        since=since,
+        tail=tail,
+        after=after,
+    )
+    return DeploymentLogsOut(
+        lines=[
+            LogLineOut(component=item.component, timestamp=item.timestamp, line=item.line)
+            for item in read.lines
+        ],
+        cursor=operate.format_cursor(read.offsets),
+        truncated=read.truncated,
+    )
+
+
 @router.get("/{deployment}/deploys", response_model=list[DeployOut])
 def list_deploys(
     organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
@@ -221,6 +294,35 @@ async def create_deploy(
         settings=settings,
     )
     return deploy_out(deploy)
+
+
+@router.post(
+    "/{deployment}/rollback",
+    responses=error_responses(409),
+    response_model=DeployOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def rollback(
+    organization_id: str,
+    deployment: str,
+    body: RollbackIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeployOut:
+    """A new deploy of an earlier deploy's kept bundle, checked and switched to like an
+    upload; poll it as any deploy."""
+    return deploy_out(
+        deployments.rollback(
+            session,
+            user,
+            organization_id,
+            deployment,
+            body.deploy,
+            description=body.description,
+            settings=settings,
+        )
+    )
 
 
 @router.get("/{deployment}/deploys/{deploy}", response_model=DeployOut)

@@ -252,11 +252,20 @@ def _manageable(session: Session, user: User, organization_id: str, ref: str) ->
 
 
 def list_deployments(
-    session: Session, user: User, organization_id: str, workspace: str | None = None
+    session: Session,
+    user: User,
+    organization_id: str,
+    workspace: str | None = None,
+    *,
+    include_deleted: bool = False,
 ) -> list[Deployment]:
-    """Owners see every Deployment; other members those of their workspaces."""
+    """Owners see every Deployment; other members those of their workspaces. Deleted ones
+    only with ``include_deleted``: a name lookup no longer finds them, so a list showing
+    them by default would name what `get` answers "not found" for."""
     membership = org_membership(session, user, organization_id)
     query = select(Deployment).where(Deployment.organization_id == organization_id)
+    if not include_deleted:
+        query = query.where(Deployment.phase != "Deleted")
     if workspace is not None:
         query = query.where(
             Deployment.workspace_id == _workspace(session, user, organization_id, workspace).id
@@ -517,6 +526,62 @@ def submit_deploy(
     )
     session.commit()
     return deploy
+
+
+def rollback(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    deploy_id: str | None,
+    *,
+    description: str,
+    settings: Settings,
+) -> Deploy:
+    """A new deploy of an earlier deploy's kept bundle (``deploy_id``, else the newest
+    succeeded one that is not serving now), checked and switched to like any upload."""
+    deployment = _manageable(session, user, organization_id, ref)
+    query = select(Deploy).where(Deploy.deployment_id == deployment.id, Deploy.bundle.is_not(None))
+    if deploy_id is not None:
+        source = session.get(Deploy, deploy_id)
+        if source is None or source.deployment_id != deployment.id:
+            raise NotFound(
+                f"deploy: {deploy_id!r} is not a deploy of {deployment.name}; see "
+                f"`flightdeck deployment deploys {deployment.name}`"
+            )
+        if session.scalar(query.where(Deploy.id == deploy_id).with_only_columns(Deploy.id)) is None:
+            raise Conflict(
+                f"deploy: the bundle of {deploy_id} is no longer kept (the newest "
+                f"{settings.deploy_bundles_kept} are, for {settings.deploy_bundle_days} days); "
+                "deploy that code again with `flightdeck deploy`",
+                field="deploy",
+            )
+    else:
+        source = session.scalar(
+            query.where(
+                Deploy.status == "succeeded", Deploy.id != deployment.current_deploy_id
+            ).order_by(Deploy.created_at.desc())
+        )
+        if source is None:
+            raise Conflict(
+                f"deploy: {deployment.name} has no earlier succeeded deploy whose bundle is "
+                f"kept; see `flightdeck deployment deploys {deployment.name}`",
+                field="deploy",
+            )
+    note = f"rollback to {source.id}" + (f": {description}" if description else "")
+    kind = source.kind
+    bundle = source.bundle
+    assert bundle is not None
+    return submit_deploy(
+        session,
+        user,
+        organization_id,
+        deployment.id,
+        bundle,
+        kind=kind,
+        description=note,
+        settings=settings,
+    )
 
 
 def list_deploys(

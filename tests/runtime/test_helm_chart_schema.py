@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from tests.runtime.test_k8s_rendering import VARIANTS, make_cluster, make_spec
 
 from flightdeck.runtime.helm_values import SCALED_COMPONENTS, render_values
-from tests.runtime.test_k8s_rendering import VARIANTS, make_cluster, make_spec
 
 CHART = Path(__file__).resolve().parents[2].parent / "shared" / "airflow-chart"
 pytestmark = pytest.mark.skipif(

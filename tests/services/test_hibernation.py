@@ -6,7 +6,7 @@ Healthy. Driven against the recording runtime; the local runtime has its own tes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,7 +20,8 @@ from flightdeck.runtime.base import ClusterOutputs, DeploymentSpec, RuntimeStatu
 from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.worker import POLL_STEADY, DeploymentWorker
 from flightdeck.services.errors import Conflict, InvalidInput
-from services.test_deployments import (  # noqa: F401  (fixtures)
+from services import test_deployments as base
+from services.test_deployments import (
     Org,
     RecordingRuntime,
     _bundle,
@@ -28,10 +29,10 @@ from services.test_deployments import (  # noqa: F401  (fixtures)
     _get,
     _pass,
     _timeline,
-    factory,
-    org,
-    settings,
 )
+
+# The Deployment tests' fixtures: a database per dialect, an organization with a cluster.
+factory, org, settings = base.factory, base.org, base.settings
 
 
 @dataclass
@@ -154,9 +155,9 @@ def test_a_hibernation_until_a_time_wakes_the_worker_at_that_time(
         ({"duration": "soon"}, "duration", "duration: 'soon' is not a number of days, hours"),
         ({"duration": "400d"}, "duration", "duration: at most 365 days ahead"),
         ({"until": datetime(2030, 1, 1, 8, 0)}, "until", "until: give a time zone, e.g. "),
-        ({"until": datetime(2020, 1, 1, tzinfo=timezone.utc)}, "until",
+        ({"until": datetime(2020, 1, 1, tzinfo=UTC)}, "until",
          "until: that time has passed; give a time in the future"),
-        ({"until": datetime(2030, 1, 1, tzinfo=timezone.utc), "duration": "1h"}, "until",
+        ({"until": datetime(2030, 1, 1, tzinfo=UTC), "duration": "1h"}, "until",
          "until: give either until or duration, not both"),
     ],
 )

@@ -43,7 +43,8 @@ FIELDS = [
     ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
     ("running_executor", "Runs"),
     ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
-    ("sleep", "Hibernation"), ("current_deploy_id", "Current deploy"), ("environment_keys", "Environment"),
+    ("sleep", "Hibernation"), ("current_deploy_id", "Current deploy"),
+    ("environment_keys", "Environment"),
     ("secret_keys", "Secret environment"), ("last_error", "Last error"),
 ]
 

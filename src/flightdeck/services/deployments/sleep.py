@@ -45,7 +45,9 @@ def wake_time(until: datetime | None, duration: str | None) -> datetime | None:
             )
         wake = until
         if wake <= now:
-            raise InvalidInput("until: that time has passed; give a time in the future", field="until")
+            raise InvalidInput(
+                "until: that time has passed; give a time in the future", field="until"
+            )
     else:
         return None
     if wake - now > MAX_SLEEP:

@@ -22,6 +22,7 @@ class DeploymentPhase(StrEnum):
     CREATING = "Creating"
     HEALTHY = "Healthy"
     UNHEALTHY = "Unhealthy"
+    HIBERNATING = "Hibernating"  # asleep on purpose: nothing runs, its data and code are kept
     DELETING = "Deleting"
     DELETED = "Deleted"
 
@@ -34,6 +35,8 @@ class DeploymentEventKind(StrEnum):
     PHASE = "phase"  # it turned Healthy, Unhealthy, ...
     RESTARTED = "restarted"  # its Airflow was started again (control plane restart, crash)
     DEPLOY = "deploy"  # a deploy finished: succeeded, rejected or failed
+    ASLEEP = "asleep"  # hibernation asked (by whom, until when)
+    AWAKE = "awake"  # woken up: by a user, or because its hibernation ended
     DELETING = "deleting"
     DELETED = "deleted"
 

@@ -119,6 +119,9 @@ CASES = [
     Case("GET", DEP, (401, 404, 200, 200, 404)),
     Case("PATCH", DEP, (401, 404, 200, 200, 404), {"max_workers": 3}),
     Case("DELETE", DEP, (401, 404, 202, 202, 404)),
+    # Sleep and wake-up change the Deployment: those who may change it, no one else.
+    Case("POST", DEP + "/hibernate", (401, 404, 202, 202, 404), {"duration": "8h"}),
+    Case("POST", DEP + "/wake-up", (401, 404, 202, 202, 404)),
     Case("GET", DEP + "/deploys", (401, 404, 200, 200, 404)),
     Case("GET", DEP + "/events", (401, 404, 200, 200, 404)),
     # The world's cluster row has no provisioning outputs: 422 naming what is missing.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from datetime import UTC, datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
 
@@ -97,3 +98,33 @@ def test_manifests_render_the_chart_values_and_objects_without_secrets(
     kinds = {obj["kind"] for obj in data["objects"]}
     assert {"Namespace", "ResourceQuota", "NetworkPolicy"} <= kinds
     assert SECRET not in response.text
+
+
+def test_hibernate_and_wake_up_over_http_and_a_deploy_meanwhile_is_a_409_naming_the_fix(
+    client: TestClient,
+) -> None:
+    world = build_world(client)
+    owner, org = world.headers["owner"], world.ids["org"]
+    base = f"/api/v1/organizations/{org}/deployments/analytics"
+    for body, field in (({"duration": "0m"}, "duration"), ({"until": "tomorrow"}, "until"),
+                        ({"until": "2030-01-01T08:00:00"}, "until")):
+        refused = client.post(f"{base}/hibernate", headers=owner, json=body)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert field in error["message"] and "\n" not in error["message"]
+    wake = (datetime.now(UTC) + timedelta(days=3)).replace(second=0, microsecond=0)
+    asked = wake.astimezone(timezone(timedelta(hours=1))).isoformat()  # +01:00, an hour ahead
+    asleep = client.post(f"{base}/hibernate", headers=owner, json={"until": asked})
+    assert asleep.status_code == 202, asleep.text
+    assert asleep.json()["hibernated"] is True
+    assert datetime.fromisoformat(asleep.json()["wake_at"]) == wake
+    deploy = client.post(f"{base}/deploys", headers={**owner, "Content-Type": "application/gzip"},
+                         content=_bundle())
+    assert deploy.status_code == 409, deploy.text
+    message = deploy.json()["error"]["message"]
+    assert f"hibernating until {wake.isoformat(timespec='minutes')}" in message
+    assert "`flightdeck deployment wake-up analytics`" in message
+    awake = client.post(f"{base}/wake-up", headers=owner)
+    assert awake.status_code == 202 and awake.json()["hibernated"] is False
+    kinds = [e["kind"] for e in client.get(f"{base}/events", headers=owner).json()]
+    assert kinds[:2] == ["awake", "asleep"]  # newest first

@@ -413,3 +413,16 @@ def test_no_worker_node_group_means_no_node_selector() -> None:
     assert k8s_objects.worker_node_selector(make_cluster(node_groups=("system", "gpu"))) == {
         "eks.amazonaws.com/nodegroup": "gpu"
     }
+
+
+def test_a_hibernated_release_is_hibernating_only_once_no_workload_has_a_pod() -> None:
+    from flightdeck.runtime.kubernetes import asleep_status
+
+    def workload(component: str, replicas: int, running: int) -> dict[str, Any]:
+        return {"metadata": {"name": component, "labels": {"component": component}},
+                "spec": {"replicas": replicas}, "status": {"replicas": running}}
+
+    draining = asleep_status([workload("scheduler", 0, 1), workload("triggerer", 0, 0)], "d-1")
+    assert (draining.health, draining.message) == ("creating", "scaling to zero: scheduler")
+    asleep = asleep_status([workload("scheduler", 0, 0), workload("triggerer", 0, 0)], "d-1")
+    assert asleep.health == "hibernating" and asleep.deploy_id == "d-1"

@@ -442,11 +442,25 @@ class DeploymentOut(Output):
     airflow_url: str | None
     components: dict[str, bool]
     current_deploy_id: str | None
+    # Asked to sleep (phase Hibernating once its Airflow stopped), and when it wakes by itself.
+    hibernated: bool = False
+    wake_at: datetime | None = None
     last_error: str | None
     generation: int
     observed_generation: int
     created_at: datetime
     updated_at: datetime
+
+
+class HibernateIn(Input):
+    """Give at most one: no value sleeps until someone wakes the Deployment up."""
+
+    until: datetime | None = Field(
+        default=None, description="When it wakes, with a time zone (ISO 8601)."
+    )
+    duration: str | None = Field(
+        default=None, max_length=20, description="How long it sleeps: 30m, 8h, 2d, 1h30m."
+    )
 
 
 class DeployOut(Output):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -42,7 +43,8 @@ FIELDS = [
     ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
     ("running_executor", "Runs"),
     ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
-    ("current_deploy_id", "Current deploy"), ("environment_keys", "Environment"),
+    ("sleep", "Hibernation"), ("current_deploy_id", "Current deploy"),
+    ("environment_keys", "Environment"),
     ("secret_keys", "Secret environment"), ("last_error", "Last error"),
 ]
 
@@ -68,7 +70,46 @@ def _readable(data: dict[str, Any]) -> dict[str, Any]:
         "secret_keys": ", ".join(data["secret_environment_keys"]) or "-",
         "last_error": data.get("last_error") or "-",
         "airflow_url": data.get("airflow_url") or "-",
+        "sleep": _sleep_text(data),
     }
+
+
+def _sleep_text(data: dict[str, Any]) -> str:
+    if not data.get("hibernated"):
+        return "-"
+    wake = f"wakes at {data['wake_at']}" if data.get("wake_at") else "until woken up"
+    return f"asked, {wake}; wake it now with `flightdeck deployment wake-up {data['name']}`"
+
+
+def _until(text: str) -> str:
+    """``--until``: ISO 8601; without a time zone it is this machine's local time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"--until {text!r}: not a time; give ISO 8601, e.g. 2026-12-02T08:00 (local time) "
+            "or 2026-12-02T07:00Z"
+        ) from None
+    return (moment if moment.tzinfo else moment.astimezone()).isoformat()
+
+
+def _wait_for_phase(cli: Any, data: dict[str, Any], phases: tuple[str, ...], timeout: float,
+                    echo: Any) -> dict[str, Any]:
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        message = data["phase"] + (f": {data['health_message']}" if data["health_message"] else "")
+        if message != last and echo is not None:
+            echo(message)
+            last = message
+        if data["phase"] in phases:
+            return data
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"deployment {data['name']} is still {data['phase']} after {timeout:.0f}s; "
+                f"check it with `flightdeck deployment get {data['name']}`"
+            )
+        time.sleep(1.0)
+        data = cli.client.get(cli.org_path(f"/deployments/{data['id']}"))
 
 
 def wait_until_settled(client: Any, org_path: str, deployment_id: str, timeout: float,
@@ -370,6 +411,68 @@ def update(
         print_json(data)
     else:
         success(f"deployment {data['name']} updated (generation {data['generation']})")
+    if wait and data["phase"] != "Healthy":
+        raise typer.Exit(1)
+
+
+@app.command()
+def hibernate(
+    ctx: typer.Context,
+    deployment: DEPLOYMENT,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Wake up at this time (ISO 8601; local time unless it names a zone).")] =
+        None,
+    for_: Annotated[str | None, typer.Option(
+        "--for", help="Wake up after this long: 30m, 8h, 2d, 1h30m.")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait", "-w", help="Wait until it is Hibernating.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Stop a Deployment's Airflow to save its cost; its metadata database, runs,
+    connections and code are kept. Without --until or --for it sleeps until `wake-up`."""
+    from flightdeck.cli.output import print_json, success
+
+    if until is not None and for_ is not None:
+        raise CliError("give --until or --for, not both")
+    body = {"until": _until(until) if until else None, "duration": for_}
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.post(cli.org_path(f"/deployments/{deployment}/hibernate"), json=body)
+    if wait:
+        data = _wait_for_phase(cli, data, ("Hibernating",), timeout,
+                               None if cli.json_output else typer.echo)
+    if cli.json_output:
+        print_json(data)
+        return
+    wake = f"wakes at {data['wake_at']}" if data.get("wake_at") else "sleeps until woken up"
+    state = "is Hibernating" if wait else "hibernation requested"
+    success(f"deployment {data['name']} {state}; it {wake} "
+            f"(now: `flightdeck deployment wake-up {data['name']}`)")
+
+
+@app.command("wake-up")
+def wake_up(
+    ctx: typer.Context,
+    deployment: DEPLOYMENT,
+    wait: Annotated[bool, typer.Option(
+        "--wait", "-w", help="Wait until it is Healthy (exit 1 if Unhealthy).")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Start a hibernating Deployment's Airflow again, with its runs and code."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.post(cli.org_path(f"/deployments/{deployment}/wake-up"))
+    if wait:
+        data = _wait_for_phase(cli, data, ("Healthy", "Unhealthy"), timeout,
+                               None if cli.json_output else typer.echo)
+    if cli.json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']} {'is ' + data['phase'] if wait else 'waking up'}")
     if wait and data["phase"] != "Healthy":
         raise typer.Exit(1)
 

@@ -353,6 +353,10 @@ class Deployment(Base):
     generation: Mapped[int] = mapped_column(default=1)
     observed_generation: Mapped[int] = mapped_column(default=0)
     current_deploy_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Desired sleep (services/deployments/hibernation.py): the worker stops its Airflow while
+    # ``hibernated``, and wakes it once ``wake_at`` (if any) has passed.
+    hibernated: Mapped[bool] = mapped_column(default=False)
+    wake_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     next_reconcile_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)

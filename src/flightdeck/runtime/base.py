@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 Executor = Literal["CeleryExecutor", "KubernetesExecutor"]
 SchedulerSize = Literal["small", "medium", "large"]
-Health = Literal["creating", "healthy", "unhealthy", "absent"]
+Health = Literal["creating", "healthy", "unhealthy", "hibernating", "absent"]
 
 EXECUTORS: tuple[Executor, ...] = ("CeleryExecutor", "KubernetesExecutor")
 SCHEDULER_SIZES: tuple[SchedulerSize, ...] = ("small", "medium", "large")
@@ -95,6 +95,9 @@ class DeploymentSpec:
     worker_queue: WorkerQueue = field(default_factory=WorkerQueue)
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
+    # Asleep on purpose: ``apply`` stops whatever runs (or scales it to zero) and keeps the
+    # metadata database and the code, so applying the spec awake brings back the same Airflow.
+    hibernated: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,10 @@ class Runtime(Protocol):
     name: str
 
     def apply(self, spec: DeploymentSpec, cluster: ClusterOutputs) -> RuntimeStatus:
-        """Create or update whatever runs ``spec``; returns without waiting for health."""
+        """Create or update whatever runs ``spec``; returns without waiting for health.
+
+        A ``hibernated`` spec stops the Airflow processes (data and code stay); its status
+        is then ``hibernating``."""
         ...
 
     def status(self, spec: DeploymentSpec) -> RuntimeStatus:

@@ -216,7 +216,27 @@ def render_values(
         }
         # Airflow 2's scheduler parses DAGs itself (it has the bundle's init container).
         values["dagProcessor"] = {"enabled": False}
+    if spec.hibernated:
+        _scale_to_zero(values)
     return values
+
+
+# Every component that runs pods while awake; hibernation sets each one's replicas to 0.
+SCALED_COMPONENTS = ("scheduler", "triggerer", "workers", "apiServer", "webserver", "dagProcessor")
+
+
+def _scale_to_zero(values: dict[str, Any]) -> None:
+    """Hibernation: no pod left. Everything else (release, Secrets, the metadata database on
+    RDS, the bundles in S3) stays, so rendering the spec awake brings the same Airflow back."""
+    for name in SCALED_COMPONENTS:
+        component = values.get(name)
+        if component is not None and component.get("enabled", True):
+            component["replicas"] = 0
+    workers = values["workers"]
+    if "keda" in workers:  # KEDA would scale the workers up again
+        workers["keda"] = {"enabled": False, "usePgbouncer": False}
+    values["redis"]["enabled"] = False  # the broker holds nothing worth keeping while asleep
+    values["migrateDatabaseJob"]["enabled"] = False  # no schema change to run while asleep
 
 
 def _workers(

@@ -504,6 +504,8 @@ class KubernetesRuntime:
                 *((api.get(f"/apis/apps/v1/namespaces/{ns}/deployments") or {}).get("items", [])),
                 *((api.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets") or {}).get("items", [])),
             ]
+        if spec.hibernated:
+            return asleep_status(workloads, deploy_id)
         return workload_status(workloads, deploy_id)
 
     def deploy_code(self, spec: DeploymentSpec, bundle: CodeBundle) -> RuntimeStatus:
@@ -589,6 +591,25 @@ def _ready(workload: dict[str, Any]) -> bool:
 def _stalled(workload: dict[str, Any]) -> bool:
     conditions = (workload.get("status") or {}).get("conditions") or []
     return any(c.get("reason") == "ProgressDeadlineExceeded" for c in conditions)
+
+
+def asleep_status(workloads: list[dict[str, Any]], deploy_id: str | None) -> RuntimeStatus:
+    """A hibernated Deployment is ``hibernating`` once no workload has a pod left."""
+    running = sorted(
+        ((w.get("metadata") or {}).get("labels") or {}).get("component")
+        or (w.get("metadata") or {}).get("name", "?")
+        for w in workloads
+        if (w.get("spec") or {}).get("replicas", 1) or (w.get("status") or {}).get("replicas", 0)
+    )
+    if running:
+        return RuntimeStatus(
+            "creating", f"scaling to zero: {', '.join(running)}", deploy_id=deploy_id
+        )
+    return RuntimeStatus(
+        "hibernating",
+        "every component is scaled to zero; the metadata database and the code are kept",
+        deploy_id=deploy_id,
+    )
 
 
 def workload_status(workloads: list[dict[str, Any]], deploy_id: str | None) -> RuntimeStatus:

@@ -88,6 +88,8 @@ REFRESH_SECONDS = "5"  # how soon a deploy's new or changed DAG files are seen
 TERMINAL_RUN_STATES = ("success", "failed")
 # The only variables of the control plane's own environment a Deployment inherits.
 PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+HIBERNATED = "hibernated"  # the record's phase while the Deployment sleeps on purpose
+HIBERNATING_MESSAGE = "Airflow's processes are stopped; its metadata database and code are kept"
 SANDBOX_HOME = "airflow-home"  # the host directory behind AIRFLOW_HOME inside the sandbox
 
 
@@ -126,6 +128,8 @@ class LocalRuntime:
         """
         directory = self.directory(spec)
         _check_spec(spec)
+        if spec.hibernated:
+            return self._hibernate(spec)
         lock = self._lock(spec)
         if not lock.acquire(blocking=False):  # a start or deploy is under way
             return self.status(spec)
@@ -217,6 +221,26 @@ class LocalRuntime:
                 sandbox.remove_account(spec.id)
         finally:
             lock.release()  # the lock file stays: a waiter may hold it open
+
+    def _hibernate(self, spec: DeploymentSpec) -> RuntimeStatus:
+        """Stop every process and mark the record ``hibernated``; the metadata database, the
+        code and the record stay, so the next awake ``apply`` starts the same Airflow at once
+        (its fingerprint is unchanged and the restart backoff is cleared)."""
+        directory = self.directory(spec)
+        lock = self._lock(spec)
+        if not lock.acquire(blocking=False):  # a start or deploy is under way: next pass
+            return self.status(spec)
+        try:
+            if not (directory / "deployment.json").exists():
+                layout.lay_out(directory, spec.airflow_version)  # asleep before its first start
+            if layout.read_record(directory).get("phase") != HIBERNATED:
+                project = Project(directory)
+                supervisor.stop(project, grace=20.0)
+                _kill_stragglers(project.airflow_home)
+                layout.update_record(directory, phase=HIBERNATED, attempted_at=0, error=None)
+        finally:
+            lock.release()
+        return self.status(spec)
 
     # -- operational helpers (not part of the protocol) --------------------------------------
     def stop_all(self) -> list[str]:
@@ -602,6 +626,8 @@ class LocalRuntime:
                 "The start was interrupted (the control plane stopped); the next apply retries",
                 deploy_id=deploy_id,
             )
+        if phase == HIBERNATED:
+            return RuntimeStatus("hibernating", HIBERNATING_MESSAGE, deploy_id=deploy_id)
         if phase == "stopped":
             return RuntimeStatus(
                 "creating",

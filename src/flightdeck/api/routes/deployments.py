@@ -18,6 +18,7 @@ from flightdeck.api.schemas import (
     DeploymentOut,
     DeploymentUpdateIn,
     DeployOut,
+    HibernateIn,
     LogLineOut,
     RollbackIn,
     WorkerQueueOut,
@@ -59,6 +60,8 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         airflow_url=state.url,
         components=dict(state.components),
         current_deploy_id=d.current_deploy_id,
+        hibernated=d.hibernated,
+        wake_at=d.wake_at,
         last_error=d.last_error,
         generation=d.generation,
         observed_generation=d.observed_generation,
@@ -147,6 +150,39 @@ def delete_deployment(
     organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
 ) -> DeploymentOut:
     return deployment_out(deployments.request_deletion(session, user, organization_id, deployment))
+
+
+@router.post(
+    "/{deployment}/hibernate",
+    responses=error_responses(409),
+    response_model=DeploymentOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def hibernate_deployment(
+    organization_id: str,
+    deployment: str,
+    body: HibernateIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> DeploymentOut:
+    """Stop its Airflow (metadata database and code kept) until ``until``, for ``duration``,
+    or until woken up; the phase turns Hibernating once the worker has stopped it."""
+    row = deployments.hibernate_deployment(
+        session, user, organization_id, deployment, until=body.until, duration=body.duration
+    )
+    return deployment_out(row)
+
+
+@router.post(
+    "/{deployment}/wake-up", response_model=DeploymentOut, status_code=status.HTTP_202_ACCEPTED
+)
+def wake_up_deployment(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> DeploymentOut:
+    """Start its Airflow again now; it returns to Healthy with its runs and code."""
+    return deployment_out(
+        deployments.wake_up_deployment(session, user, organization_id, deployment)
+    )
 
 
 @router.get("/{deployment}/events", response_model=list[DeploymentEventOut])

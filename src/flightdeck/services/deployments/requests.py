@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -39,13 +40,13 @@ from flightdeck.runtime.base import (
 )
 from flightdeck.services import audit, lookup
 from flightdeck.services.access import org_membership, require_member, require_workspace
-from flightdeck.services.deployments import timeline
+from flightdeck.services.deployments import sleep, timeline
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import seal, unseal
 from flightdeck.services.validation import check_choice, check_name
 
-LIVE_PHASES = ("Creating", "Healthy", "Unhealthy", "Deleting")
+LIVE_PHASES = ("Creating", "Healthy", "Unhealthy", "Hibernating", "Deleting")
 DEPLOY_KINDS = ("dags", "full")
 MAX_ENV_VARS = 100
 MAX_ENV_VALUE = 8192
@@ -245,7 +246,7 @@ def get_deployment(session: Session, user: User, organization_id: str, ref: str)
     return deployment
 
 
-def _manageable(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+def get_manageable(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
     deployment = get_deployment(session, user, organization_id, ref)
     require_workspace(session, user, organization_id, deployment.workspace_id, admin=True)
     return deployment
@@ -357,7 +358,7 @@ def update_deployment(
     update: DeploymentUpdate,
     settings: Settings,
 ) -> Deployment:
-    deployment = _manageable(session, user, organization_id, ref)
+    deployment = get_manageable(session, user, organization_id, ref)
     if deployment.desired_state != "present":
         raise Conflict("deployment is being deleted; it cannot change")
     current = dict(deployment.spec)
@@ -442,7 +443,7 @@ def _describe_changes(
 
 
 def request_deletion(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
-    deployment = _manageable(session, user, organization_id, ref)
+    deployment = get_manageable(session, user, organization_id, ref)
     if deployment.desired_state != "absent":
         deployment.desired_state = "absent"
         deployment.phase = "Deleting"
@@ -474,6 +475,65 @@ def reconcile_now(session: Session, runtime: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# -- hibernation -----------------------------------------------------------------------------
+def hibernate_deployment(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    *,
+    until: datetime | None = None,
+    duration: str | None = None,
+) -> Deployment:
+    """Ask the worker to stop its Airflow (data and code kept) until ``until``, for
+    ``duration``, or until woken; asking again changes when it wakes."""
+    deployment = get_manageable(session, user, organization_id, ref)
+    if deployment.desired_state != "present":
+        raise Conflict("deployment is being deleted; it cannot hibernate")
+    wake_at = sleep.wake_time(until, duration)
+    deployment.hibernated = True
+    deployment.wake_at = wake_at
+    deployment.next_reconcile_at = utcnow()
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.ASLEEP,
+        f"hibernation asked by {user.email}, {sleep.until_text(deployment)}",
+    )
+    audit.record(
+        session,
+        action="deployment.hibernate",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+        detail={"wake_at": wake_at.isoformat() if wake_at else None},
+    )
+    session.commit()
+    return deployment
+
+
+def wake_up_deployment(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+    """Ask the worker to start its Airflow again; a no-op when it is not hibernating."""
+    deployment = get_manageable(session, user, organization_id, ref)
+    if not deployment.hibernated:
+        return deployment
+    deployment.hibernated = False
+    deployment.wake_at = None
+    deployment.next_reconcile_at = utcnow()
+    timeline.record(
+        session, deployment.id, DeploymentEventKind.AWAKE, f"wake-up asked by {user.email}"
+    )
+    audit.record(
+        session,
+        action="deployment.wake_up",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+    )
+    session.commit()
+    return deployment
+
+
 # -- deploys ---------------------------------------------------------------------------------
 def submit_deploy(
     session: Session,
@@ -487,9 +547,11 @@ def submit_deploy(
     settings: Settings,
 ) -> Deploy:
     """Record an uploaded bundle; the worker checks it and switches the runtime to it."""
-    deployment = _manageable(session, user, organization_id, ref)
+    deployment = get_manageable(session, user, organization_id, ref)
     if deployment.desired_state != "present":
         raise Conflict("deployment is being deleted; nothing can be deployed to it")
+    if deployment.hibernated:
+        raise sleep.asleep_conflict(deployment, "a deploy")
     kind = check_choice(kind, DEPLOY_KINDS, "kind")
     if not bundle:
         raise InvalidInput("bundle: the upload is empty; send a .tar.gz bundle", field="bundle")
@@ -540,7 +602,7 @@ def rollback(
 ) -> Deploy:
     """A new deploy of an earlier deploy's kept bundle (``deploy_id``, else the newest
     succeeded one that is not serving now), checked and switched to like any upload."""
-    deployment = _manageable(session, user, organization_id, ref)
+    deployment = get_manageable(session, user, organization_id, ref)
     query = select(Deploy).where(Deploy.deployment_id == deployment.id, Deploy.bundle.is_not(None))
     if deploy_id is not None:
         source = session.get(Deploy, deploy_id)
@@ -630,6 +692,7 @@ def runtime_spec(deployment: Deployment, secret_key: str) -> DeploymentSpec:
         secret_environment={
             k: unseal(v, secret_key) for k, v in deployment.secret_environment.items()
         },
+        hibernated=deployment.hibernated,
     )
 
 

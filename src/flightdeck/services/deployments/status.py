@@ -9,11 +9,12 @@ from typing import Any, cast
 from flightdeck.phases import DeploymentPhase
 from flightdeck.runtime.base import Health, RuntimeStatus
 
-HEALTHS: tuple[Health, ...] = ("creating", "healthy", "unhealthy", "absent")
+HEALTHS: tuple[Health, ...] = ("creating", "healthy", "unhealthy", "hibernating", "absent")
 PHASE_OF_HEALTH = {
     "creating": DeploymentPhase.CREATING,
     "healthy": DeploymentPhase.HEALTHY,
     "unhealthy": DeploymentPhase.UNHEALTHY,
+    "hibernating": DeploymentPhase.HIBERNATING,
 }
 
 

@@ -51,7 +51,8 @@ def record_pass(
         record(session, deployment.id, DeploymentEventKind.RESTARTED, reason)
     if deployment.phase != previous_phase:
         message = str(deployment.phase)
-        if deployment.phase == DeploymentPhase.UNHEALTHY and current.message:
+        explained = (DeploymentPhase.UNHEALTHY, DeploymentPhase.HIBERNATING)
+        if deployment.phase in explained and current.message:
             message = f"{message}: {current.message}"
         record(session, deployment.id, DeploymentEventKind.PHASE, message)
 

@@ -101,6 +101,22 @@ def _notify_health_change(session: Session, deployment: Deployment, previous: st
     )
 
 
+def _wake_if_due(session: Session, deployment: Deployment) -> None:
+    """A hibernation whose time has passed ends here, before this pass applies the spec."""
+    wake_at = deployment.wake_at
+    if not deployment.hibernated or wake_at is None or wake_at > utcnow():
+        return
+    deployment.hibernated = False
+    deployment.wake_at = None
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.AWAKE,
+        f"woke up: its hibernation ended at {wake_at.isoformat(timespec='minutes')}",
+    )
+    session.commit()
+
+
 class DeploymentWorker(LeasedWorker):
     table = DEPLOYMENTS
     noun = "Deployment"
@@ -140,8 +156,10 @@ class DeploymentWorker(LeasedWorker):
             if deployment is None or deployment.lease_owner != self.worker_id:
                 return None
             runtime = self.runtime_factory(session, deployment)
-            spec = runtime_spec(deployment, self.settings.secret_key)
             deleting = deployment.desired_state == "absent"
+            if not deleting:
+                _wake_if_due(session, deployment)
+            spec = runtime_spec(deployment, self.settings.secret_key)
             generation = deployment.generation
             applied = deployment.observed_generation == generation
             outputs: ClusterOutputs | None = None
@@ -169,7 +187,7 @@ class DeploymentWorker(LeasedWorker):
             if status.health == "absent":  # removed behind our back: build it again
                 self._update(deployment_id, observed_generation=0)
                 status = RuntimeStatus("creating", "starting again: the runtime had nothing")
-            elif status.health != "creating":
+            elif status.health not in ("creating", "hibernating"):
                 status = self._apply_deploys(deployment_id, runtime, spec, status)
         except RuntimeError_ as exc:
             status = RuntimeStatus("unhealthy", str(exc))
@@ -205,8 +223,9 @@ class DeploymentWorker(LeasedWorker):
             deployment.last_error = error
             previous, previous_status = deployment.phase, status_from_json(deployment.status)
             observed_run = status.run_id
-            if status.run_id is None and previous_status.run_id:
-                status = replace(status, run_id=previous_status.run_id)  # the last start seen
+            if status.run_id is None and previous_status.run_id and not deployment.hibernated:
+                # The last start seen (a hibernation forgets it: waking is no crash).
+                status = replace(status, run_id=previous_status.run_id)
             self._record(deployment, status)
             timeline.record_pass(
                 session,
@@ -222,6 +241,8 @@ class DeploymentWorker(LeasedWorker):
             waiting = status.health == "creating" or self._has_pending(session, deployment)
             delay = POLL_WHILE_CHANGING if waiting else POLL_STEADY
             deployment.next_reconcile_at = utcnow() + timedelta(seconds=delay)
+            if deployment.hibernated and deployment.wake_at is not None:
+                deployment.next_reconcile_at = min(deployment.next_reconcile_at, deployment.wake_at)
             session.commit()
             return deployment.phase
 

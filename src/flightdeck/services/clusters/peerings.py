@@ -87,6 +87,7 @@ def request_peering(
     )
     session.add(peering)
     session.flush()
+    cluster.next_reconcile_at = utcnow()  # the peering pass follows the cluster's next pass
     session.add(
         ClusterEvent(
             cluster_id=cluster.id,
@@ -178,5 +179,6 @@ def request_peering_deletion(
         target=peering.id,
     )
     peering.updated_at = utcnow()
+    cluster.next_reconcile_at = utcnow()
     session.commit()
     return peering

@@ -8,7 +8,8 @@ again, a route already in place is left alone, one pointing elsewhere is replace
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +61,26 @@ def describe_peering(ec2: Any, peering_id: str) -> dict[str, Any]:
     return connections[0]  # type: ignore[no-any-return]
 
 
-def accept_peering(
-    ec2: Any, peering_id: str, route_table_ids: Sequence[str] = ()
-) -> AcceptReport:
+def accept_peering(ec2: Any, peering_id: str, route_table_ids: Sequence[str] = ()) -> AcceptReport:
+    """:func:`accept`, with AWS's refusals as one :class:`PeeringNotAcceptable` line."""
+    with refusals_explained():
+        return accept(ec2, peering_id, route_table_ids)
+
+
+@contextmanager
+def refusals_explained() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise PeeringNotAcceptable(
+            f"AWS refused: {error.get('Code')}: {error.get('Message')}; check that these "
+            "credentials may manage the peer VPC's networking (ec2:AcceptVpcPeeringConnection, "
+            "ec2:CreateRoute, ec2:ModifyVpcPeeringConnectionOptions)"
+        ) from None
+
+
+def accept(ec2: Any, peering_id: str, route_table_ids: Sequence[str] = ()) -> AcceptReport:
     """Accept ``peering_id``, route the cluster's CIDRs back through it from
     ``route_table_ids`` (default: every route table of the peer VPC) and let the cluster
     resolve the peer VPC's private DNS names."""

@@ -17,8 +17,14 @@ app = typer.Typer(
 
 CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
 PEERING = Annotated[str, typer.Argument(help="Peering name or id.")]
-_COLUMNS = [("name", "NAME"), ("phase", "PHASE"), ("peer", "PEER VPC"), ("cidrs", "PEER CIDRS"),
-            ("aws_peering_id", "AWS ID"), ("id", "ID")]
+_COLUMNS = [
+    ("name", "NAME"),
+    ("phase", "PHASE"),
+    ("peer", "PEER VPC"),
+    ("cidrs", "PEER CIDRS"),
+    ("aws_peering_id", "AWS ID"),
+    ("id", "ID"),
+]
 
 
 def register(parent: typer.Typer) -> None:
@@ -31,20 +37,27 @@ def _dns(values: list[str]) -> list[dict[str, Any]]:
     for value in values:
         domain, sep, ips = value.partition("=")
         if not sep or not ips.strip():
-            raise CliError(f"--dns: {value!r} is not DOMAIN=IP[,IP]; e.g. "
-                           "--dns corp.example.internal=10.1.0.2")
-        entries.append({"domain": domain.strip(),
-                        "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()]})
+            raise CliError(
+                f"--dns: {value!r} is not DOMAIN=IP[,IP]; e.g. --dns corp.example.internal=10.1.0.2"
+            )
+        entries.append(
+            {
+                "domain": domain.strip(),
+                "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()],
+            }
+        )
     return entries
 
 
 def _row(peering: dict[str, Any]) -> dict[str, Any]:
     spec = peering["spec"]
-    return {**peering,
-            "peer": f"{spec.get('peer_vpc_id')} ({spec.get('peer_account_id')}, "
-                    f"{spec.get('peer_region')})",
-            "cidrs": ", ".join(spec.get("peer_cidrs", [])),
-            "aws_peering_id": peering.get("aws_peering_id") or ""}
+    return {
+        **peering,
+        "peer": f"{spec.get('peer_vpc_id')} ({spec.get('peer_account_id')}, "
+        f"{spec.get('peer_region')})",
+        "cidrs": ", ".join(spec.get("peer_cidrs", [])),
+        "aws_peering_id": peering.get("aws_peering_id") or "",
+    }
 
 
 @app.command()
@@ -52,15 +65,23 @@ def create(
     ctx: typer.Context,
     cluster: CLUSTER,
     name: Annotated[str, typer.Argument(help="A name for the peering.")],
-    peer_account: Annotated[str, typer.Option(
-        "--peer-account", help="12-digit AWS account ID that owns the peer VPC.")],
+    peer_account: Annotated[
+        str, typer.Option("--peer-account", help="12-digit AWS account ID that owns the peer VPC.")
+    ],
     peer_region: Annotated[str, typer.Option("--peer-region", help="The peer VPC's region.")],
     peer_vpc: Annotated[str, typer.Option("--peer-vpc", help="The peer VPC id (vpc-...).")],
-    peer_cidr: Annotated[list[str], typer.Option(
-        "--peer-cidr", help="A peer CIDR the cluster routes to (RFC 1918; repeatable).")],
-    dns: Annotated[list[str] | None, typer.Option(
-        "--dns", help="DOMAIN=IP[,IP]: forward a private zone to your DNS servers "
-                      "(repeatable).")] = None,
+    peer_cidr: Annotated[
+        list[str],
+        typer.Option(
+            "--peer-cidr", help="A peer CIDR the cluster routes to (RFC 1918; repeatable)."
+        ),
+    ],
+    dns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dns", help="DOMAIN=IP[,IP]: forward a private zone to your DNS servers (repeatable)."
+        ),
+    ] = None,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -68,21 +89,29 @@ def create(
     from flightdeck.cli.output import print_json, success
 
     cli = invocation(ctx, org, json_output)
-    peering = cli.client.post(cli.org_path(f"/clusters/{cluster}/peerings"), json={
-        "name": name, "peer_account_id": peer_account, "peer_region": peer_region,
-        "peer_vpc_id": peer_vpc, "peer_cidrs": peer_cidr, "dns": _dns(dns or []),
-    })
+    peering = cli.client.post(
+        cli.org_path(f"/clusters/{cluster}/peerings"),
+        json={
+            "name": name,
+            "peer_account_id": peer_account,
+            "peer_region": peer_region,
+            "peer_vpc_id": peer_vpc,
+            "peer_cidrs": peer_cidr,
+            "dns": _dns(dns or []),
+        },
+    )
     if cli.json_output:
         print_json(peering)
     else:
-        success(f"peering {peering['name']} requested ({peering['id']}); once it is "
-                f"pending-acceptance, accept it in account {peer_account} with "
-                f"`flightdeck aws peering accept <pcx-id> --region {peer_region}`")
+        success(
+            f"peering {peering['name']} requested ({peering['id']}); once it is "
+            f"pending-acceptance, accept it in account {peer_account} with "
+            f"`flightdeck aws peering accept <pcx-id> --region {peer_region}`"
+        )
 
 
 @app.command("list")
-def list_(ctx: typer.Context, cluster: CLUSTER, org: ORG = None,
-          json_output: JSON = False) -> None:
+def list_(ctx: typer.Context, cluster: CLUSTER, org: ORG = None, json_output: JSON = False) -> None:
     """List the cluster's peerings, deleted ones included."""
     from flightdeck.cli.output import print_json, print_table
 
@@ -91,13 +120,21 @@ def list_(ctx: typer.Context, cluster: CLUSTER, org: ORG = None,
     if cli.json_output:
         print_json(rows)
     else:
-        print_table([_row(r) for r in rows], _COLUMNS,
-                    empty="No peering yet; request one with `flightdeck cluster peering create`.")
+        print_table(
+            [_row(r) for r in rows],
+            _COLUMNS,
+            empty="No peering yet; request one with `flightdeck cluster peering create`.",
+        )
 
 
 @app.command()
-def get(ctx: typer.Context, cluster: CLUSTER, peering: PEERING, org: ORG = None,
-        json_output: JSON = False) -> None:
+def get(
+    ctx: typer.Context,
+    cluster: CLUSTER,
+    peering: PEERING,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
     """Show a peering: its phase, AWS id, routes and last error."""
     from flightdeck.cli.output import print_fields, print_json
 
@@ -109,14 +146,30 @@ def get(ctx: typer.Context, cluster: CLUSTER, peering: PEERING, org: ORG = None,
     row = _row(data)
     row["routes"] = ", ".join(data["status"].get("routes", [])) or "none yet"
     row["last_error"] = data.get("last_error") or ""
-    print_fields(row, [("name", "Name"), ("phase", "Phase"), ("peer", "Peer VPC"),
-                       ("cidrs", "Peer CIDRs"), ("aws_peering_id", "AWS id"),
-                       ("routes", "Cluster routes"), ("last_error", "Last error"), ("id", "Id")])
+    print_fields(
+        row,
+        [
+            ("name", "Name"),
+            ("phase", "Phase"),
+            ("peer", "Peer VPC"),
+            ("cidrs", "Peer CIDRs"),
+            ("aws_peering_id", "AWS id"),
+            ("routes", "Cluster routes"),
+            ("last_error", "Last error"),
+            ("id", "Id"),
+        ],
+    )
 
 
 @app.command()
-def delete(ctx: typer.Context, cluster: CLUSTER, peering: PEERING, yes: YES = False,
-           org: ORG = None, json_output: JSON = False) -> None:
+def delete(
+    ctx: typer.Context,
+    cluster: CLUSTER,
+    peering: PEERING,
+    yes: YES = False,
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
     """Delete a peering: its routes in the cluster's VPC, then the connection."""
     from flightdeck.cli.output import print_json, success
 

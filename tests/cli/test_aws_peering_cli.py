@@ -60,8 +60,9 @@ def test_accept_then_validate_finds_each_gap_and_passes_once_fixed(
     sg = peer.create_security_group(GroupName="db", Description="db", VpcId=peer_vpc)["GroupId"]
     request = validate(peer_account_id=PEER_ACCOUNT, peer_region=PEER_REGION,
                        peer_vpc_id=peer_vpc, peer_cidrs=["10.1.0.0/16"], cluster_cidr=CLUSTER_CIDR)
-    pcx = reconcile_peering(CachedClients(lambda _: cluster_ec2), ClusterNetwork("c1", vpc, (table,)),
-                            "p1", "db", request).aws_peering_id
+    clients = CachedClients(lambda _: cluster_ec2)
+    pcx = reconcile_peering(clients, ClusterNetwork("c1", vpc, (table,)), "p1", "db",
+                            request).aws_peering_id
     assert pcx
 
     code, checks = _checks(env, pcx, sg)

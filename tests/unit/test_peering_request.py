@@ -76,7 +76,7 @@ def test_each_bad_field_gets_one_line_naming_it_and_the_fix(
 
 
 def test_overlap_with_another_peering_of_the_cluster_names_it() -> None:
-    with pytest.raises(InvalidPeering, match="overlaps 10.1.0.0/16 of the cluster's peering"):
+    with pytest.raises(InvalidPeering, match=r"overlaps 10\.1\.0\.0/16 of the cluster's peering"):
         validate(**_request(peer_cidrs=["10.1.128.0/17"]),
                  other_peerings={"warehouse": ["10.1.0.0/16"]})
     # Disjoint from the other peering: accepted.

@@ -174,13 +174,13 @@ def _groups(ec2: Any, group_ids: Sequence[str], cidr: str, ports: Sequence[int])
             "security_groups", "pass", f"{len(groups)} security group(s) allow {cidr}"
         )
     first = groups[0]["GroupId"] if groups else group_ids[0]
-    port = ports[0] if ports else "PORT"
+    example_port = str(ports[0]) if ports else "PORT"
     return CheckResult(
         "security_groups",
         "fail",
         "; ".join(problems),
         f"allow the cluster's CIDR, e.g. `aws ec2 authorize-security-group-ingress --group-id "
-        f"{first} --protocol tcp --port {port} --cidr {cidr}`",
+        f"{first} --protocol tcp --port {example_port} --cidr {cidr}`",
         {"problems": problems},
     )
 

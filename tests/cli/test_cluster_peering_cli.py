@@ -61,7 +61,8 @@ def test_peering_commands(server: Server, tmp_path: Path) -> None:
     assert peering["spec"]["dns"] == [{"domain": "corp.example.internal",
                                        "resolver_ips": ["10.1.0.2", "10.1.0.3"]}]
     listed = run_cli("cluster", "peering", "list", "prod", env=env)
-    assert listed.returncode == 0 and "warehouse" in listed.stdout and "10.1.0.0/16" in listed.stdout
+    assert listed.returncode == 0
+    assert "warehouse" in listed.stdout and "10.1.0.0/16" in listed.stdout
     shown = run_cli("cluster", "peering", "get", "prod", "warehouse", env=env)
     assert shown.returncode == 0 and "requested" in shown.stdout
     deleted = run_cli("cluster", "peering", "delete", "prod", "warehouse", "--yes", "--json",

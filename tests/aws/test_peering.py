@@ -157,3 +157,45 @@ def test_accept_from_the_wrong_place_says_where_to_run_it(emulator_env: RunningE
     assert pcx
     with pytest.raises(PeeringNotAcceptable, match="--region"):
         accept_peering(_own_ec2(emulator_env, PEER_ACCOUNT, "us-west-2"), pcx)
+
+
+class Killed(Exception):
+    """The worker dying between two AWS calls."""
+
+
+def test_a_pass_killed_between_any_two_calls_resumes_without_duplicates(
+    emulator_env: RunningEmulator,
+) -> None:
+    clients = _role_clients(emulator_env, "us-east-1")
+    network = _cluster_network(clients, "cl-peering-4")
+    peer_ec2 = _own_ec2(emulator_env, PEER_ACCOUNT, "us-east-1")
+    peer_vpc = peer_ec2.create_vpc(CidrBlock=PEER_CIDR)["Vpc"]["VpcId"]
+    request = validate(peer_account_id=PEER_ACCOUNT, peer_region="us-east-1",
+                       peer_vpc_id=peer_vpc, peer_cidrs=[PEER_CIDR], cluster_cidr=CLUSTER_CIDR)
+    ec2 = clients.client("ec2")
+    calls = {"n": 0, "kill_at": 0}
+
+    def maybe_kill(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == calls["kill_at"]:
+            raise Killed
+
+    ec2.meta.events.register("before-call.ec2.*", maybe_kill)
+    pcx = reconcile_peering(clients, network, "p-4", "db", request).aws_peering_id
+    assert pcx
+    accept_peering(peer_ec2, pcx)
+    # The active pass makes four calls (describe the connection, the tables, two routes):
+    # kill it before each in turn; the last kill leaves one route made, one not.
+    for kill_at in range(1, 5):
+        calls.update(n=0, kill_at=kill_at)
+        with pytest.raises(Killed):
+            reconcile_peering(clients, network, "p-4", "db", request,
+                              previous=PeeringPhase.PENDING_ACCEPTANCE)
+    made = [t for t, r in _routes(ec2, network.private_route_table_ids).items() if PEER_CIDR in r]
+    assert len(made) == 1
+    calls.update(n=0, kill_at=0)
+    done = reconcile_peering(clients, network, "p-4", "db", request,
+                             previous=PeeringPhase.PENDING_ACCEPTANCE)
+    assert done.phase == PeeringPhase.ACTIVE and done.aws_peering_id == pcx
+    assert _tagged_live(ec2, "p-4") == [pcx]
+    assert all(r[PEER_CIDR] == pcx for r in _routes(ec2, network.private_route_table_ids).values())

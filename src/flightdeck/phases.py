@@ -69,3 +69,23 @@ ACTIVE_POLICY_CHANGE_STATUSES = (
     PolicyChangeStatus.SCHEDULED,
     PolicyChangeStatus.FAILED,
 )
+
+
+class PeeringPhase(StrEnum):
+    """A cluster's VPC peering, as AWS names its states where it has one."""
+
+    REQUESTED = "requested"  # recorded, not yet created on AWS
+    PENDING_ACCEPTANCE = "pending-acceptance"  # created; the peer account must accept
+    ACTIVE = "active"  # accepted; the cluster's routes to the peer CIDRs are in place
+    FAILED = "failed"  # AWS refused (e.g. a peer VPC that does not exist); see last_error
+    EXPIRED = "expired"  # not accepted within AWS's seven days
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+LIVE_PEERING_PHASES: tuple[PeeringPhase, ...] = (
+    PeeringPhase.REQUESTED,
+    PeeringPhase.PENDING_ACCEPTANCE,
+    PeeringPhase.ACTIVE,
+    PeeringPhase.DELETING,
+)

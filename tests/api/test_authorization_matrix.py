@@ -111,6 +111,13 @@ CASES = [
     Case("DELETE", ORG + "/clusters/{cluster}", (401, 403, 403, 409, 404)),
     Case("DELETE", ORG + "/clusters/{cluster}?delete_deployments=true",
          (401, 403, 403, 202, 404)),
+    # Peerings: members read, Owners request and delete. The world's peering is "warehouse".
+    Case("GET", ORG + "/clusters/{cluster}/peerings", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/clusters/{cluster}/peerings", (401, 403, 403, 201, 404),
+         {"name": "lake", "peer_account_id": "444455556666", "peer_region": "eu-west-1",
+          "peer_vpc_id": "vpc-0a1b2c3d", "peer_cidrs": ["10.9.0.0/16"]}),
+    Case("GET", ORG + "/clusters/{cluster}/peerings/{peering}", (401, 200, 200, 200, 404)),
+    Case("DELETE", ORG + "/clusters/{cluster}/peerings/{peering}", (401, 403, 403, 202, 404)),
     Case("GET", ORG + "/notifications", (401, 403, 403, 200, 404)),
     # Deployments follow their workspace: members of the org outside it see nothing.
     Case("GET", ORG + "/deployments", (401, 200, 200, 200, 404)),
@@ -196,6 +203,7 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     assert account.status_code == 201, account.text
     ids["account"] = account.json()["id"]
     ids["cluster"] = _insert_cluster(client, org, ids["account"])
+    ids["peering"] = _insert_peering(client, ids["cluster"])
     ids["deployment"], ids["deploy"] = _insert_deployment(client, org, ws, ids["cluster"])
     ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
     invitation = client.post(f"/api/v1/organizations/{org}/members",
@@ -221,6 +229,19 @@ def _insert_cluster(client: TestClient, org: str, account: str) -> str:
         session.add(cluster)
         session.commit()
         return cluster.id
+
+
+def _insert_peering(client: TestClient, cluster: str) -> str:
+    """A peering of the world's cluster, recorded but not yet created on AWS."""
+    from flightdeck.db.models import ClusterPeering
+
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        peering = ClusterPeering(cluster_id=cluster, name="warehouse",
+                                 spec={"peer_cidrs": ["10.1.0.0/16"]})
+        session.add(peering)
+        session.commit()
+        return peering.id
 
 
 def _insert_deployment(client: TestClient, org: str, ws: str, cluster: str) -> tuple[str, str]:

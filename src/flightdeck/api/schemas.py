@@ -343,6 +343,36 @@ class ClusterOut(Output):
     updated_at: datetime
 
 
+class PeeringDnsIn(Input):
+    domain: str = Field(max_length=253, description="A private zone, e.g. corp.example.internal.")
+    resolver_ips: list[str] = Field(
+        max_length=6, description="IPv4 addresses of the DNS servers that answer the zone."
+    )
+
+
+class PeeringCreateIn(Input):
+    name: Name
+    peer_account_id: str = Field(max_length=32, description=reference.ACCOUNT_ID_RULE)
+    peer_region: str = Field(max_length=32)
+    peer_vpc_id: str = Field(max_length=32, description="The peer VPC, e.g. vpc-0a1b2c3d.")
+    peer_cidrs: list[str] = Field(max_length=10, description="The peer VPC's RFC 1918 CIDRs.")
+    dns: list[PeeringDnsIn] = Field(default_factory=list, max_length=20)
+
+
+class PeeringOut(Output):
+    id: str
+    cluster_id: str
+    name: str
+    spec: dict[str, object]
+    status: dict[str, object]
+    phase: str
+    desired_state: str
+    aws_peering_id: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class ClusterEventOut(Output):
     id: str
     step: str

@@ -196,6 +196,37 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# VPC peering (``flightdeck.aws.peering``): what the peering pass calls through the role.
+# Declared here, tested against the calls the pass makes, but NOT yet in
+# ``PERMISSIONS_BY_STEP``: granting them expands the role, which takes a new published
+# policy version (``policy_versions/``) and its 14-day notice. Until that version is in
+# force on an account, these calls are refused there by AWS (the emulator does not check).
+PENDING_PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
+    "peering": (
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:CreateVpcPeeringConnection",
+        "ec2:CreateTags",
+        "ec2:DeleteVpcPeeringConnection",
+        "ec2:DescribeRouteTables",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+        "ec2:DeleteRoute",
+    ),
+}
+
+# What the customer's own credentials need for ``flightdeck aws peering accept`` and
+# ``validate`` in the peer VPC's account (never granted to the role; docs/peering.md).
+CUSTOMER_PEERING_ACTIONS: tuple[str, ...] = (
+    "ec2:DescribeVpcPeeringConnections",
+    "ec2:AcceptVpcPeeringConnection",
+    "ec2:ModifyVpcPeeringConnectionOptions",
+    "ec2:DescribeRouteTables",
+    "ec2:CreateRoute",
+    "ec2:ReplaceRoute",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups",
+)
+
 # IAM action prefix of each boto3 service name, where they differ.
 SERVICE_PREFIXES: dict[str, str] = {"resourcegroupstaggingapi": "tag"}
 
@@ -228,6 +259,7 @@ IMPLIED_ACTIONS: dict[tuple[str, str], tuple[tuple[str | None, str], ...]] = {
             "CreateNatGateway",
             "CreateRouteTable",
             "CreateSecurityGroup",
+            "CreateVpcPeeringConnection",
         )
     },
     ("ec2", "CreateVpcEndpoint"): (

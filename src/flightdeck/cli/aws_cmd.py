@@ -9,6 +9,7 @@ from flightdeck.cli import (
     aws_account_cmd,
     aws_monitor_cmd,
     aws_pattern_cmd,
+    aws_peering_cmd,
     aws_policy_cmd,
     aws_role_cmd,
     aws_trust_policy_cmd,
@@ -19,7 +20,7 @@ from flightdeck.cli.options import JSON, ORG
 app = typer.Typer(
     no_args_is_help=True,
     help="AWS: onboard accounts through the cross-account role, govern and monitor the role, "
-    "compare policies and test filter patterns.",
+    "accept VPC peerings, compare policies and test filter patterns.",
 )
 aws_trust_policy_cmd.register(app)
 aws_role_cmd.register(app)
@@ -27,6 +28,7 @@ aws_pattern_cmd.register(app)
 aws_monitor_cmd.register(app)
 aws_policy_cmd.register(app)
 aws_account_cmd.register(app)
+aws_peering_cmd.register(app)
 
 
 def register(parent: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""`flightdeck cluster`: preflight, create, list, get, plan, delete — with --watch."""
+"""`flightdeck cluster`: preflight, create, list, get, plan, delete — with --watch — and
+`peering` (cluster_peering_cmd)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from flightdeck.aws import reference
+from flightdeck.cli import cluster_peering_cmd
 from flightdeck.cli.context import Invocation, invocation
 from flightdeck.cli.options import JSON, ORG, YES, account_ref
 
 app = typer.Typer(no_args_is_help=True, help="Clusters: the data planes in your AWS accounts.")
+cluster_peering_cmd.register(app)
 
 CLUSTER = Annotated[str, typer.Argument(help="Cluster name or id.")]
 WATCH = Annotated[bool, typer.Option("--watch", "-w", help="Show live progress until done.")]

@@ -300,6 +300,30 @@ class ClusterEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ClusterPeering(Base):
+    """A VPC peering from a cluster's VPC to a customer VPC: what was asked (``spec``, the
+    validated request) and what is (``status``, the AWS ids and the peering's state)."""
+
+    __tablename__ = "cluster_peerings"
+    __table_args__ = (Index("ix_cluster_peerings_cluster", "cluster_id", "phase"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # requested | pending-acceptance | active | failed | expired | deleting | deleted
+    phase: Mapped[str] = mapped_column(String(20), default="requested")
+    desired_state: Mapped[str] = mapped_column(String(20), default="present")
+    aws_peering_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Notification(Base):
     """The email outbox: written in the same transaction as the event it reports, sent later,
     retried until delivered, so nothing is lost while SMTP is down."""

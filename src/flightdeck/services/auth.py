@@ -354,9 +354,7 @@ def end_browser_session(session: Session, secret: str) -> None:
         session.commit()
 
 
-def user_for_session(
-    session: Session, secret: str, idle_seconds: int | None = None
-) -> User | None:
+def user_for_session(session: Session, secret: str, idle_seconds: int | None = None) -> User | None:
     """The session's user, unless it passed its absolute lifetime or, with
     ``idle_seconds``, saw no request for that long."""
     record = session.scalar(

@@ -73,15 +73,19 @@ def notify_address(
     """Queue one email to an address. Personal mail (sign-up verification, invitations) has
     no organization, so no Owner reads it in the organization's outbox."""
     notification = Notification(
-        organization_id=organization_id, recipient=recipient, subject=subject, body=body,
+        organization_id=organization_id,
+        recipient=recipient,
+        subject=subject,
+        body=body,
         kind=kind,
     )
     session.add(notification)
     return notification
 
 
-def list_outbox(session: Session, recipient: str | None = None, limit: int = 100
-                ) -> list[Notification]:
+def list_outbox(
+    session: Session, recipient: str | None = None, limit: int = 100
+) -> list[Notification]:
     """Every queued and sent mail, newest first: for the operator of the data directory
     (the embedded default keeps mail here, unsent), never through the API."""
     query = select(Notification).order_by(Notification.created_at.desc()).limit(limit)

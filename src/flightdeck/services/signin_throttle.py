@@ -60,10 +60,18 @@ def record_failure(session: Session, email: str, address: str, policy: ThrottleP
     """Count a wrong password against both keys; the caller commits."""
     now = utcnow()
     for key, free, cap, kind in (
-        (account_key(email), policy.free_failures_per_account,
-         policy.account_lock_max_seconds, "account"),
-        (address_key(address), policy.free_failures_per_address,
-         policy.address_lock_max_seconds, "address"),
+        (
+            account_key(email),
+            policy.free_failures_per_account,
+            policy.account_lock_max_seconds,
+            "account",
+        ),
+        (
+            address_key(address),
+            policy.free_failures_per_address,
+            policy.address_lock_max_seconds,
+            "address",
+        ),
     ):
         row = _locked_row(session, key, now)
         if now - row.last_failure_at > timedelta(seconds=policy.failure_window_seconds):
@@ -80,8 +88,12 @@ def record_failure(session: Session, email: str, address: str, policy: ThrottleP
                 actor=None,
                 organization_id=None,
                 target=email,
-                detail={"by": kind, "address": address, "failures": row.failures,
-                        "seconds": seconds},
+                detail={
+                    "by": kind,
+                    "address": address,
+                    "failures": row.failures,
+                    "seconds": seconds,
+                },
             )
 
 
@@ -104,9 +116,7 @@ def _locked_row(session: Session, key: str, now: datetime) -> SignInThrottle:
     dialect = session.get_bind().dialect.name
     values = {"key": key, "failures": 0, "last_failure_at": now, "locked_until": None}
     if dialect == "postgresql":
-        session.execute(
-            postgresql.insert(SignInThrottle).values(**values).on_conflict_do_nothing()
-        )
+        session.execute(postgresql.insert(SignInThrottle).values(**values).on_conflict_do_nothing())
     else:
         session.execute(sqlite.insert(SignInThrottle).values(**values).on_conflict_do_nothing())
     row = session.scalar(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.services.clusters.engine import aws_engine
+from flightdeck.services.clusters.peering_pass import run_peering_pass
 from flightdeck.services.clusters.worker import ReconcileWorker
 from flightdeck.services.deployments.runtimes import default_runtime_factory
 from flightdeck.services.deployments.worker import DeploymentWorker
@@ -48,6 +49,9 @@ def build_workers(
             engine=aws_engine(sessions),
             worker_id=worker_id,
             max_requeue_seconds=settings.max_requeue_seconds,
+            peering_pass=lambda session, cluster_id: run_peering_pass(
+                session, cluster_id, sessions
+            ),
         ),
         deployments=DeploymentWorker(
             session_factory,

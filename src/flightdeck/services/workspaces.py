@@ -176,6 +176,5 @@ def _ensure_another_admin_remains(session: Session, workspace_id: str) -> None:
     )
     if (admins or 0) <= 1:
         raise Conflict(
-            "a workspace must keep at least one Workspace Admin; make another member an Admin "
-            "first"
+            "a workspace must keep at least one Workspace Admin; make another member an Admin first"
         )

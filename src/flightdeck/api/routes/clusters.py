@@ -10,11 +10,14 @@ from flightdeck.api.schemas import (
     ClusterCreateIn,
     ClusterEventOut,
     ClusterOut,
+    PeeringCreateIn,
+    PeeringOut,
     PlannedChangeOut,
 )
 from flightdeck.aws.provision.status import ClusterStatus
 from flightdeck.db.models import Cluster
 from flightdeck.services.clusters import engine as provisioning
+from flightdeck.services.clusters import peerings
 from flightdeck.services.clusters import requests as clusters
 
 router = APIRouter(
@@ -109,4 +112,56 @@ def delete_cluster(
         clusters.request_deletion(
             session, user, organization_id, cluster, delete_deployments=delete_deployments
         )
+    )
+
+
+@router.get("/{cluster}/peerings", response_model=list[PeeringOut])
+def list_peerings(
+    organization_id: str, cluster: str, user: CurrentUser, session: SessionDep
+) -> list[PeeringOut]:
+    return [
+        PeeringOut.model_validate(p)
+        for p in peerings.list_peerings(session, user, organization_id, cluster)
+    ]
+
+
+@router.post(
+    "/{cluster}/peerings",
+    responses=error_responses(409),
+    status_code=status.HTTP_201_CREATED,
+    response_model=PeeringOut,
+)
+def create_peering(
+    organization_id: str,
+    cluster: str,
+    body: PeeringCreateIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> PeeringOut:
+    """Validated in full (RFC 1918, no overlap with the cluster or its other peerings)
+    before it is recorded; the peering pass then creates it through the role."""
+    data = body.model_dump()
+    peering = peerings.request_peering(session, user, organization_id, cluster, **data)
+    return PeeringOut.model_validate(peering)
+
+
+@router.get("/{cluster}/peerings/{peering}", response_model=PeeringOut)
+def show_peering(
+    organization_id: str, cluster: str, peering: str, user: CurrentUser, session: SessionDep
+) -> PeeringOut:
+    return PeeringOut.model_validate(
+        peerings.get_peering(session, user, organization_id, cluster, peering)
+    )
+
+
+@router.delete(
+    "/{cluster}/peerings/{peering}",
+    response_model=PeeringOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def delete_peering(
+    organization_id: str, cluster: str, peering: str, user: CurrentUser, session: SessionDep
+) -> PeeringOut:
+    return PeeringOut.model_validate(
+        peerings.request_peering_deletion(session, user, organization_id, cluster, peering)
     )

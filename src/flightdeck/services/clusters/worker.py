@@ -10,6 +10,7 @@ engine that does the work is given (``services/workers.py`` passes the AWS one).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,8 @@ LEASE_SECONDS = 120
 STEADY_STATE_INTERVAL = timedelta(minutes=5)
 
 CLUSTERS = LeasedTable(Cluster, Cluster.id, Cluster.next_reconcile_at)
+# (session, cluster id) -> peerings that changed phase: ``peering_pass.run_peering_pass``.
+PeeringPass = Callable[[Session, str], int]
 
 
 class ReconcileWorker(LeasedWorker):
@@ -43,10 +46,12 @@ class ReconcileWorker(LeasedWorker):
         worker_id: str | None = None,
         lease_seconds: int = LEASE_SECONDS,
         max_requeue_seconds: float | None = None,
+        peering_pass: PeeringPass | None = None,
     ) -> None:
         super().__init__(session_factory, lease_seconds=lease_seconds, worker_id=worker_id)
         self.max_requeue_seconds = max_requeue_seconds
         self.engine = engine
+        self.peering_pass = peering_pass
 
     def candidates(self, now: datetime) -> Select[Any]:
         return (
@@ -91,9 +96,23 @@ class ReconcileWorker(LeasedWorker):
                 progress_session.commit()
             cluster.status = status
 
+        deleting = cluster.desired_state == "absent"
+        if deleting:  # the peerings go before the VPC they start from
+            self._peerings(cluster_id)
         outcome = self.engine(cluster, account, external_id, on_progress)
         self._finish(cluster_id, cluster.phase, outcome)
+        if not deleting and outcome.phase == ClusterPhase.ACTIVE:
+            self._peerings(cluster_id)
         return outcome
+
+    def _peerings(self, cluster_id: str) -> None:
+        if self.peering_pass is None:
+            return
+        with self.session_factory() as session:
+            try:
+                self.peering_pass(session, cluster_id)
+            except Exception:  # a peering never stops the cluster's own reconcile
+                log.exception("peering pass of cluster %s failed", cluster_id)
 
     def _finish(self, cluster_id: str, previous_phase: str, outcome: EngineOutcome) -> None:
         with self.session_factory() as session:

@@ -68,9 +68,7 @@ def prune_bundles(session: Session, deployment_id: str, settings: Settings) -> i
         select(Deploy)
         .where(
             Deploy.deployment_id == deployment_id,
-            Deploy.status.in_(
-                (DeployStatus.SUCCEEDED, DeployStatus.REJECTED, DeployStatus.FAILED)
-            ),
+            Deploy.status.in_((DeployStatus.SUCCEEDED, DeployStatus.REJECTED, DeployStatus.FAILED)),
             Deploy.bundle.is_not(None),
         )
         .order_by(Deploy.created_at.desc())

@@ -154,8 +154,7 @@ class PolicyChanges:
         return (
             in_force is None
             or snapshot.default_document is None
-            or canonical(snapshot.default_document)
-            != canonical(in_force.document)
+            or canonical(snapshot.default_document) != canonical(in_force.document)
         )
 
     # -- publishing ---------------------------------------------------------------------------

@@ -109,9 +109,7 @@ def drift_findings(
                 ),
             )
         )
-    elif canonical(snapshot.default_document) != canonical(
-        version_in_force.document
-    ):
+    elif canonical(snapshot.default_document) != canonical(version_in_force.document):
         matched = catalog.match(snapshot.default_document)
         changes = grant_changes(version_in_force.document, snapshot.default_document)
         what = "; ".join(changes.lines()) or "only statement names or ordering differ"

@@ -1,0 +1,210 @@
+"""Validate a VPC peering request before anything is recorded or any AWS call is made.
+
+AWS refuses to peer VPCs whose ranges overlap, and the emulator does not, so the product
+checks: the peer account, region and VPC id, RFC 1918 peer CIDRs that overlap neither the
+cluster's VPC nor another peering of the cluster, and well-formed DNS forwarding entries.
+Each refusal is one :class:`InvalidPeering` naming the field and the fix.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flightdeck.aws import reference
+from flightdeck.policy.cidr import PRIVATE_RANGES
+
+__all__ = ["MAX_PEER_CIDRS", "DnsForward", "InvalidPeering", "PeeringRequest", "validate"]
+
+MAX_PEER_CIDRS = 5  # AWS allows five IPv4 CIDRs per VPC; a peering routes at most those.
+MAX_DNS_FORWARDS = 10
+_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class InvalidPeering(ValueError):
+    """One bad field of a peering request: ``field: what is wrong; how to fix it``."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem}; {fix}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DnsForward:
+    """Queries for ``domain`` (and its subdomains) are sent to ``resolver_ips``."""
+
+    domain: str
+    resolver_ips: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"domain": self.domain, "resolver_ips": list(self.resolver_ips)}
+
+
+@dataclass(frozen=True)
+class PeeringRequest:
+    peer_account_id: str
+    peer_region: str
+    peer_vpc_id: str
+    peer_cidrs: tuple[str, ...]
+    dns: tuple[DnsForward, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "peer_account_id": self.peer_account_id,
+            "peer_region": self.peer_region,
+            "peer_vpc_id": self.peer_vpc_id,
+            "peer_cidrs": list(self.peer_cidrs),
+            "dns": [d.as_dict() for d in self.dns],
+        }
+
+
+def validate(
+    *,
+    peer_account_id: str,
+    peer_region: str,
+    peer_vpc_id: str,
+    peer_cidrs: Sequence[str],
+    dns: Iterable[Mapping[str, Any]] = (),
+    cluster_cidr: str,
+    other_peerings: Mapping[str, Sequence[str]] | None = None,
+) -> PeeringRequest:
+    """The normalised request, or :class:`InvalidPeering` for its first bad field.
+
+    ``other_peerings`` maps each live peering of the cluster (by its name or id, for the
+    message) to its peer CIDRs.
+    """
+    try:
+        account = reference.check_account_id(peer_account_id, "peer_account_id")
+    except reference.InvalidAccountId as exc:
+        raise InvalidPeering("peer_account_id", exc.problem, "give the peer VPC's owner") from None
+    region = peer_region.strip()
+    if region not in reference.REGIONS:
+        raise InvalidPeering(
+            "peer_region",
+            f"{region!r} is not a supported region",
+            f"choose one of {', '.join(reference.REGIONS)}",
+        )
+    vpc_id = peer_vpc_id.strip()
+    if not _VPC_ID.match(vpc_id):
+        raise InvalidPeering(
+            "peer_vpc_id",
+            f"{vpc_id!r} is not a VPC id",
+            "give it as vpc- followed by 8 or 17 hexadecimal digits, e.g. vpc-0a1b2c3d4e5f67890",
+        )
+    networks = _peer_networks(peer_cidrs)
+    cluster = ipaddress.IPv4Network(cluster_cidr, strict=False)
+    for network in networks:
+        if network.overlaps(cluster):
+            raise InvalidPeering(
+                "peer_cidrs",
+                f"{network} overlaps the cluster's VPC CIDR {cluster}, which AWS cannot route",
+                "peer a range that shares no addresses with the cluster's VPC",
+            )
+    for name, cidrs in (other_peerings or {}).items():
+        for other in cidrs:
+            other_network = ipaddress.IPv4Network(other, strict=False)
+            for network in networks:
+                if network.overlaps(other_network):
+                    raise InvalidPeering(
+                        "peer_cidrs",
+                        f"{network} overlaps {other_network} of the cluster's peering {name}",
+                        "peer a range no other peering of this cluster routes, or delete that "
+                        "peering first",
+                    )
+    return PeeringRequest(
+        peer_account_id=account,
+        peer_region=region,
+        peer_vpc_id=vpc_id,
+        peer_cidrs=tuple(str(n) for n in networks),
+        dns=_dns_forwards(dns),
+    )
+
+
+def _peer_networks(peer_cidrs: Sequence[str]) -> list[ipaddress.IPv4Network]:
+    if not peer_cidrs:
+        raise InvalidPeering(
+            "peer_cidrs", "no CIDR given", "give the peer VPC's CIDR, e.g. 10.1.0.0/16"
+        )
+    if len(peer_cidrs) > MAX_PEER_CIDRS:
+        raise InvalidPeering(
+            "peer_cidrs",
+            f"{len(peer_cidrs)} CIDRs given",
+            f"give at most {MAX_PEER_CIDRS}, the IPv4 CIDRs one VPC can have",
+        )
+    networks: list[ipaddress.IPv4Network] = []
+    for raw in peer_cidrs:
+        text = raw.strip()
+        try:
+            if "/" not in text:
+                raise ValueError(text)
+            network = ipaddress.IPv4Network(text, strict=True)
+        except ValueError:
+            raise InvalidPeering(
+                "peer_cidrs",
+                f"{raw!r} is not an IPv4 CIDR with its network address",
+                "write it as address/prefix, e.g. 10.1.0.0/16",
+            ) from None
+        if not any(network.subnet_of(p) for p in PRIVATE_RANGES):
+            raise InvalidPeering(
+                "peer_cidrs",
+                f"{raw!r} is not inside the private (RFC 1918) ranges",
+                "give a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+            )
+        for earlier in networks:
+            if network.overlaps(earlier):
+                raise InvalidPeering(
+                    "peer_cidrs",
+                    f"{network} overlaps {earlier} in the same request",
+                    "give each range once",
+                )
+        networks.append(network)
+    return networks
+
+
+def _dns_forwards(entries: Iterable[Mapping[str, Any]]) -> tuple[DnsForward, ...]:
+    forwards: list[DnsForward] = []
+    for entry in entries:
+        domain = str(entry.get("domain", "")).strip().lower().rstrip(".")
+        labels = domain.split(".")
+        if len(domain) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(x) for x in labels):
+            raise InvalidPeering(
+                "dns.domain",
+                f"{entry.get('domain', '')!r} is not a domain name",
+                "give the private zone to forward, e.g. corp.example.internal",
+            )
+        if any(f.domain == domain for f in forwards):
+            raise InvalidPeering("dns.domain", f"{domain} is given twice", "give each domain once")
+        ips = [str(ip).strip() for ip in entry.get("resolver_ips") or ()]
+        if not ips:
+            raise InvalidPeering(
+                "dns.resolver_ips",
+                f"no DNS server given for {domain}",
+                "give the IP address of at least one server that answers it",
+            )
+        for ip in ips:
+            try:
+                address = ipaddress.IPv4Address(ip)
+            except ValueError:
+                raise InvalidPeering(
+                    "dns.resolver_ips",
+                    f"{ip!r} is not an IPv4 address",
+                    "give each DNS server as an address, e.g. 10.1.0.2",
+                ) from None
+            if not address.is_private:
+                raise InvalidPeering(
+                    "dns.resolver_ips",
+                    f"{ip} is not a private address",
+                    "give the DNS servers inside the peer VPC, reached through the peering",
+                )
+        forwards.append(DnsForward(domain=domain, resolver_ips=tuple(ips)))
+    if len(forwards) > MAX_DNS_FORWARDS:
+        raise InvalidPeering(
+            "dns", f"{len(forwards)} domains given", f"give at most {MAX_DNS_FORWARDS}"
+        )
+    return tuple(forwards)

@@ -21,14 +21,15 @@ UTC = flightdeck.db.types.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("deployments", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("hibernated", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(sa.Column("wake_at", UTC, nullable=True))
+    # Plain ALTER TABLEs, no batch copy: on SQLite, recreating `deployments` would fire the
+    # ON DELETE CASCADEs of its deploys and timeline and empty them.
+    op.add_column(
+        "deployments",
+        sa.Column("hibernated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("deployments", sa.Column("wake_at", UTC, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deployments", schema=None) as batch_op:
-        batch_op.drop_column("wake_at")
-        batch_op.drop_column("hibernated")
+    op.execute("ALTER TABLE deployments DROP COLUMN wake_at")  # SQLite 3.35+, PostgreSQL
+    op.execute("ALTER TABLE deployments DROP COLUMN hibernated")

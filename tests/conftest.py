@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["support.database", "support.emulator"]
+pytest_plugins = ["support.database", "support.emulator", "support.browser"]
 
 
 @pytest.fixture(autouse=True)

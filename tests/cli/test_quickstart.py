@@ -20,10 +20,8 @@ from typing import Any
 import pytest
 
 from cli.conftest import FLIGHTDECK, free_port
-from console.conftest import Pages
-from console.conftest import browser as browser  # a fixture of this module
-from console.conftest import pages as pages  # a fixture of this module
 from devenv.cli_helpers import VENV_CACHE
+from support.browser import Pages
 
 STEPS = 10
 STAYS_UP = "Everything stays up until Ctrl-C."

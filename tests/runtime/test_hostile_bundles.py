@@ -42,7 +42,7 @@ def test_the_api_answers_while_a_pax_bomb_is_unpacked_and_the_child_is_stopped(
     tmp_path: Path,
 ) -> None:
     """Even past the header check (raised here), the quadratic parse runs in a child that the
-    CPU limit ends, and the server's own threads keep answering /healthz within a second."""
+    CPU or memory limit ends, and the server's own threads keep answering /healthz."""
     archive = bundles.write(tmp_path / "pax.tar.gz", bundles.pax_records(130_000))
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -51,9 +51,9 @@ def test_the_api_answers_while_a_pax_bomb_is_unpacked_and_the_child_is_stopped(
         embedded_emulator=False,
     )
     outcome: dict[str, str] = {}
+    limits = UnpackLimits(cpu_seconds=3, memory_bytes=256 * 2**20, header_bytes=10**7)
 
     def unpack() -> None:  # as the deployment worker's thread does inside the server
-        limits = UnpackLimits(cpu_seconds=3, memory_bytes=256 * 2**20, header_bytes=10**7)
         try:
             safe_extract(archive, tmp_path / "out", limits=limits)
         except CodeRejected as exc:
@@ -71,7 +71,9 @@ def test_the_api_answers_while_a_pax_bomb_is_unpacked_and_the_child_is_stopped(
             answers += 1
             time.sleep(0.05)
         worker.join()
-    assert answers >= 10 and slowest < 1.0, (answers, slowest)
+    # Answered all along: had the parse held the server's interpreter, one /healthz would have
+    # waited for the whole CPU budget. How many answers fit depends on which limit ends it first.
+    assert answers >= 2 and slowest < limits.cpu_seconds / 2, (answers, slowest)
     # tarfile's parse is quadratic in time and in memory: whichever limit comes first ends it.
     assert outcome["reason"] in (
         "the bundle needed more than 3 s of CPU to unpack and was stopped; "

@@ -76,26 +76,35 @@ def embedded_server(tmp_path: Path) -> Iterator[Server]:
     yield from _serve(tmp_path)
 
 
+_BANNER = re.compile(r"flightdeck control plane on (http://127\.0\.0\.1:\d+) ")
+
+
 def _serve(tmp_path: Path, **settings: str) -> Iterator[Server]:
-    port = free_port()
+    """`flightdeck server --port 0`: the server binds any free port (no race with another
+    process for a port picked in advance) and its banner names the one it got."""
     log = tmp_path / "server.log"
     env = dict(os.environ, **settings)
     with log.open("wb") as handle:
-        process = subprocess.Popen([FLIGHTDECK, "server", "--port", str(port)], env=env,
+        process = subprocess.Popen([FLIGHTDECK, "server", "--port", "0"], env=env,
                                    stdout=handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = ""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"server exited: {log.read_text()}")
+        if not url:
+            banner = _BANNER.search(log.read_text(errors="replace"))
+            url = banner.group(1) if banner else ""
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if url and httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     else:
         process.kill()
         pytest.fail(f"server did not become healthy: {log.read_text()}")
+    assert not url.endswith(":0"), url
     os.environ["FLIGHTDECK_URL"] = url
     yield Server(url=url, process=process, log=log)
     os.environ.pop("FLIGHTDECK_URL", None)

@@ -65,11 +65,13 @@ def test_continue_with_sso_in_chromium(
     owner.wait_for_load_state("load")
     owner.goto(owner.url.rstrip("/") + "/settings")
     assert owner.get_by_text(claim["txt_record_value"]).is_visible()
+    owner.get_by_text("Add an identity provider").click()  # the form, checked by axe too
+    owner.get_by_text(f"Edit the group rules of {provider.issuer}").click()
     pages.check(owner, "settings with the TXT record")
     owner.get_by_role("button", name=f"Verify {DOMAIN}").click()
     owner.get_by_text(f"{DOMAIN} is verified").wait_for()
     owner.get_by_role("button", name="Enforce SSO").click()
-    owner.get_by_text("SSO is enforced").wait_for()
+    owner.get_by_text("SSO is enforced: members now sign in with SSO only").wait_for()
     pages.check(owner, "sso enforced")
 
     provider.set_user("ivy", email=f"ivy@{DOMAIN}", email_verified=True, name="Ivy")

@@ -32,25 +32,18 @@ MAP = Annotated[
         "GROUP=owner, GROUP=member, or GROUP=workspace:NAME:admin|member.",
     ),
 ]
-GROUPS_CLAIM = Annotated[
-    str, typer.Option(help="The ID token claim that lists the user's groups.")
-]
+GROUPS_CLAIM = Annotated[str, typer.Option(help="The ID token claim that lists the user's groups.")]
 
 
 def _rule(text: str) -> dict[str, str]:
-    """``GROUP=owner`` or ``GROUP=workspace:NAME:ROLE``; the last ``=`` splits, so a group
-    may itself hold one (an LDAP DN)."""
     from flightdeck.cli.errors import CliError
+    from flightdeck.services.errors import InvalidInput
+    from flightdeck.services.sso_roles import rule_from_text
 
-    group, _, target = text.rpartition("=")
-    parts = target.split(":")
-    if group and len(parts) == 1 and parts[0]:
-        return {"group": group, "organization_role": parts[0]}
-    if group and len(parts) == 3 and parts[0] == "workspace" and parts[1] and parts[2]:
-        return {"group": group, "workspace": parts[1], "workspace_role": parts[2]}
-    raise CliError(
-        f"--map: {text!r} is not GROUP=owner, GROUP=member or GROUP=workspace:NAME:admin|member"
-    )
+    try:
+        return rule_from_text(text)
+    except InvalidInput as exc:
+        raise CliError(exc.message.replace("role_mapping:", "--map:", 1)) from exc
 
 
 def register(parent: typer.Typer) -> None:

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         settings = settings.model_copy(update=updates)
         isolation = customer_code_isolation(settings) if settings.runtime == "local" else None
-        lock, listener = _claim(settings)
+        settings, lock, listener = _claim(settings)
         try:
             if isolation is not None:
                 typer.echo(f"customer code: {isolation}", err=True)
@@ -57,8 +57,11 @@ def register(app: typer.Typer) -> None:
             lock.release()
 
 
-def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
+def _claim(settings: Settings) -> tuple[Settings, ServerLock, socket.socket]:
     """The listening socket, then the data directory's lock, before anything is written.
+
+    The settings come back with the port really bound (``--port 0`` asks for any), so the
+    lock, the banner and the links in mail name it.
 
     A second server on the same data directory, a port in use, a damaged emulator state:
     each stops here with one line, and the running server (if any) is left untouched.
@@ -79,6 +82,7 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
             f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc}); stop "
             "what uses it, or choose another port with --port or FLIGHTDECK_PORT"
         ) from exc
+    settings = settings.model_copy(update={"port": listener.getsockname()[1]})
     try:
         lock = own_data_dir(settings)
     except ServerLockError as exc:
@@ -98,7 +102,7 @@ def _claim(settings: Settings) -> tuple[ServerLock, socket.socket]:
         lock.release()
         raise CliError(str(exc)) from exc
     lock.announce(f"http://{settings.host}:{settings.port}")
-    return lock, listener
+    return settings, lock, listener
 
 
 def customer_code_isolation(settings: Settings) -> str:

@@ -40,6 +40,7 @@ from flightdeck.services import (
     platform_signin,
     sso,
     sso_enforcement,
+    sso_roles,
     workspaces,
 )
 from flightdeck.services.clusters import engine as provisioning
@@ -110,6 +111,7 @@ __all__ = [
     "role_template_yaml",
     "sso",
     "sso_enforcement",
+    "sso_roles",
     "timeline",
     "workspaces",
 ]

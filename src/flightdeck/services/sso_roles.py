@@ -71,6 +71,29 @@ def parse_rules(raw: list[dict[str, Any]]) -> list[RoleRule]:
     return rules
 
 
+RULE_SYNTAX = "GROUP=owner, GROUP=member or GROUP=workspace:NAME:admin|member"
+
+
+def rule_from_text(text: str) -> dict[str, str]:
+    """One rule written as the CLI's ``--map`` and the console take it: ``GROUP=owner`` or
+    ``GROUP=workspace:NAME:ROLE``; the last ``=`` splits, so a group may itself hold one (an
+    LDAP DN). The roles themselves are checked by :func:`parse_rules`."""
+    group, _, target = text.strip().rpartition("=")
+    parts = target.split(":")
+    if group and len(parts) == 1 and parts[0]:
+        return {"group": group, "organization_role": parts[0]}
+    if group and len(parts) == 3 and parts[0] == "workspace" and parts[1] and parts[2]:
+        return {"group": group, "workspace": parts[1], "workspace_role": parts[2]}
+    raise InvalidInput(f"role_mapping: {text!r} is not {RULE_SYNTAX}", field="role_mapping")
+
+
+def rule_text(rule: dict[str, Any]) -> str:
+    """A stored rule written back in :func:`rule_from_text`'s form."""
+    if rule.get("workspace"):
+        return f"{rule['group']}=workspace:{rule['workspace']}:{rule['workspace_role']}"
+    return f"{rule['group']}={rule['organization_role']}"
+
+
 def dump_rules(rules: list[RoleRule]) -> list[dict[str, Any]]:
     return [asdict(rule) for rule in rules]
 

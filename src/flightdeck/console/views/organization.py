@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from flightdeck.api.routes.sso import CALLBACK_PATH
 from flightdeck.console import data, security
 from flightdeck.console.pages import DbDep, FormDep, UserDep, org_context, render
 
@@ -60,11 +61,19 @@ def _settings_page(
     status: int = 200,
     sso_notice: str | None = None,
     sso_error: str | None = None,
+    sso_form: dict[str, str] | None = None,
 ) -> Response:
+    """The settings page; after a refused single sign-on form, with the reason and what was
+    typed (never the client secret)."""
     ctx = org_context(session, user, organization_id)
     is_owner = ctx.role == "owner"
     providers = data.sso.list_providers(session, user, organization_id) if is_owner else []
     enforcement = data.sso_enforcement.status(session, user, organization_id) if is_owner else None
+    owners = (
+        [m for m in data.orgs.list_members(session, user, organization_id) if m.role == "owner"]
+        if is_owner
+        else []
+    )
     return render(
         request,
         "settings.html",
@@ -79,6 +88,11 @@ def _settings_page(
         sso_enforcement=enforcement,
         sso_notice=sso_notice,
         sso_error=sso_error,
+        sso_form=sso_form or {},
+        sso_callback_url=security.settings_of(request).resolved_public_url + CALLBACK_PATH,
+        owners=owners,
+        rule_text=data.sso_roles.rule_text,
+        rule_syntax=data.sso_roles.RULE_SYNTAX,
         txt_record_name=data.sso.txt_record_name,
         txt_record_value=data.sso.txt_record_value,
     )

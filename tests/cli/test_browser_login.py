@@ -117,7 +117,11 @@ def test_login_in_the_browser_with_sso_stores_a_token(
             link = re.search(r'<a href="([^"]+)">Return to the flightdeck CLI', handed.text)
             assert link is not None
             landed = httpx.get(html.unescape(link.group(1)), timeout=30)
-            assert landed.status_code == 200 and "Signed in" in landed.text
+            assert landed.status_code == 303  # to the console's own page: back to the terminal
+            assert landed.headers["location"] == f"{server.url}/cli-signed-in"
+            done = browser.get("/cli-signed-in")
+            assert done.status_code == 200 and "The CLI is signed in" in done.text
+            assert f"alice@{DOMAIN}" in done.text
         out, err = login.communicate(timeout=60)
     finally:
         if login.poll() is None:

@@ -19,11 +19,9 @@ import typer
 from flightdeck.cli.errors import CliError
 
 CALLBACK_PATH = "/callback"
-_DONE_PAGE = (
-    b"<!doctype html><html lang=en><head><meta charset=utf-8><title>flightdeck</title></head>"
-    b"<body><main><h1>Signed in</h1><p>You can close this tab and return to the terminal."
-    b"</p></main></body></html>"
-)
+# The console's page that tells the person to go back to the terminal (the listener itself
+# serves nothing: the browser sees the control plane's own, styled page).
+DONE_PATH = "/cli-signed-in"
 
 
 @dataclass
@@ -34,7 +32,7 @@ class _Result:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def _handler(result: _Result) -> type[BaseHTTPRequestHandler]:
+def _handler(result: _Result, done_url: str) -> type[BaseHTTPRequestHandler]:
     class Callback(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -47,11 +45,10 @@ def _handler(result: _Result) -> type[BaseHTTPRequestHandler]:
                 return
             result.code = query.get("code")
             result.error = None if result.code else "the browser brought back no code"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(_DONE_PAGE)))
+            self.send_response(303)
+            self.send_header("Location", done_url)
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            self.wfile.write(_DONE_PAGE)
             result.done.set()
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -68,7 +65,7 @@ def _challenge(verifier: str) -> str:
 def browser_login(client: Any, token_name: str, *, open_browser: bool, timeout: float) -> Any:
     """Sign in in the browser; the API's answer (user and token) once the code is traded."""
     result = _Result(state=secrets.token_urlsafe(24))
-    server = HTTPServer(("127.0.0.1", 0), _handler(result))
+    server = HTTPServer(("127.0.0.1", 0), _handler(result, client.url + DONE_PATH))
     redirect_uri = f"http://127.0.0.1:{server.server_port}{CALLBACK_PATH}"
     verifier = secrets.token_urlsafe(48)
     url = f"{client.url}/api/v1/auth/cli/authorize?" + urlencode(
@@ -83,7 +80,12 @@ def browser_login(client: Any, token_name: str, *, open_browser: bool, timeout: 
     thread.daemon = True
     thread.start()
     try:
-        typer.echo("Sign in in your browser; if it does not open, open this URL:", err=True)
+        typer.echo(
+            "Sign in in your browser; if it does not open, open this URL:"
+            if open_browser
+            else "Open this URL in a browser to sign in:",
+            err=True,
+        )
         typer.echo(f"  {url}", err=True)
         if open_browser:
             with contextlib.suppress(webbrowser.Error):  # none here: the URL is printed

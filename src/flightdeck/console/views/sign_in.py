@@ -197,6 +197,12 @@ def signup(request: Request, session: DbDep, form: FormDep) -> Response:
     )
 
 
+@router.get("/cli-signed-in")
+def cli_signed_in(request: Request, user: MaybeUserDep) -> Response:
+    """Where `flightdeck login`'s loopback listener sends the browser once it has the code."""
+    return render(request, "cli_signed_in.html", user=user, title="The CLI is signed in")
+
+
 @router.get("/verify-email")
 def verify_email_page(
     request: Request,

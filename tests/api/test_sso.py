@@ -292,10 +292,17 @@ def test_an_email_domain_the_provider_does_not_serve_is_refused(
     provider.set_user("carol", email="carol@elsewhere.example", email_verified=True)
     before = _users(client)
     callback = _authorize(client, f"carol@{DOMAIN}", "carol")
-    assert "elsewhere.example is not a verified domain" in _refused(client, callback, before)
+    assert "elsewhere.example is not a verified domain" in _refused(client, callback, before).lower()
     unknown = client.get("/api/v1/sso/start", params={"email": "carol@elsewhere.example"},
                          follow_redirects=False)
     assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"].startswith("email: no organization signs in")
+    # From the console's form a person reads the answer: the same refusal, as a page.
+    for email, code in (("carol@elsewhere.example", 404), ("not-an-address", 422)):
+        shown = client.get("/api/v1/sso/start", params={"email": email, "page": "1"},
+                           follow_redirects=False)
+        assert shown.status_code == code and "text/html" in shown.headers["content-type"]
+        assert "Sign-in refused" in shown.text and 'href="/login">Back to sign-in' in shown.text
 
 
 def test_the_provider_down_is_refused_clearly(

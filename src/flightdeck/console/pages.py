@@ -295,8 +295,16 @@ ERROR_TITLES = {
 }
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    """One page for every refusal. A 404 never says whether the thing exists elsewhere."""
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    back: tuple[str, str] = ("/", "Go to the start page"),
+) -> HTMLResponse:
+    """One page for every refusal. A 404 never says whether the thing exists elsewhere.
+    ``back`` is the way on: a path of this site and its label."""
     with request.app.state.session_factory() as session:
         user = optional_user(request, session)
         return render(
@@ -304,7 +312,8 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
             "error.html",
             status=status,
             user=user,
-            title=ERROR_TITLES.get(status, "Something went wrong"),
+            title=title or ERROR_TITLES.get(status, "Something went wrong"),
             message=message[:1].upper() + message[1:],
             status_code=status,
+            back=back,
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +17,12 @@ from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.auth import set_session_cookie
 from flightdeck.db.models import IdentityProvider, IdentityProviderDomain
 from flightdeck.services import auth, dns_txt, platform_signin, sso, sso_enforcement
+from flightdeck.services.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from flightdeck.config import Settings
 
 router = APIRouter(tags=["sso"])
 
@@ -285,15 +292,14 @@ def set_break_glass(
     )
 
 
-def refused_page(message: str, status_code: int) -> HTMLResponse:
-    """The browser lands here from the provider, so the answer is a page, not JSON."""
-    body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<title>Sign-in refused · flightdeck</title></head><body><main>"
-        f"<h1>Sign-in refused</h1><p role=alert>{html.escape(message)}</p>"
-        '<p><a href="/sign-in">Back to sign-in</a></p></main></body></html>'
+def refused_page(request: Request, message: str, status_code: int) -> HTMLResponse:
+    """The browser lands here from the provider (or the sign-in form), so the answer is the
+    console's page saying why, with the way back to sign-in, not JSON."""
+    from flightdeck.console.pages import error_page
+
+    return error_page(
+        request, status_code, message, title="Sign-in refused", back=("/login", "Back to sign-in")
     )
-    return HTMLResponse(body, status_code=status_code)
 
 
 # A browser follows these two: a refusal is a page, not JSON.
@@ -327,7 +333,14 @@ def start(
             session, email, redirect_uri, settings.secret_key, return_to=next_path
         )
     except sso.ProviderUnavailable as exc:
-        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        return refused_page(request, exc.message, status.HTTP_502_BAD_GATEWAY)
+    except (NotFound, InvalidInput) as exc:
+        if not page:
+            raise
+        # The console's form: a person reads the answer (no provider for that domain, not an
+        # address), so it is a page; API clients keep the JSON error.
+        code = 404 if isinstance(exc, NotFound) else 422
+        return refused_page(request, exc.message, code)
     response: Response
     if page:
         # The console's pages allow forms to post only to flightdeck (CSP form-action), and
@@ -371,30 +384,57 @@ def callback(
     error: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Where the provider sends the browser back: sign the user in, or say why not."""
+    return _finish_in_browser(
+        request,
+        settings,
+        CALLBACK_PATH,
+        "identity provider",
+        state,
+        code,
+        error,
+        lambda: sso.finish_login(session, state=state, code=code, secret_key=settings.secret_key),
+        session,
+    )
+
+
+def _finish_in_browser(
+    request: Request,
+    settings: Settings,
+    cookie_path: str,
+    who: str,
+    state: str,
+    code: str,
+    error: str,
+    finish: Callable[[], sso.SignedIn | platform_signin.PlatformSignedIn],
+    session: Session,
+) -> Response:
+    """A provider's redirect back, for every kind of provider: the state must match this
+    browser's cookie, then ``finish`` trades the code; a refusal is a page saying why. The
+    state cookie is spent either way."""
     cookie = request.cookies.get(STATE_COOKIE, "")
     page: Response
     if not state or not cookie or not secrets.compare_digest(state, cookie):
-        page = refused_page("this sign-in was not started in this browser; start again", 400)
+        page = refused_page(
+            request, "this sign-in was not started in this browser; start again", 400
+        )
     elif error:
-        page = refused_page(f"the identity provider refused the sign-in ({error})", 400)
+        page = refused_page(request, f"the {who} refused the sign-in ({error})", 400)
     elif not code:
-        page = refused_page("the identity provider sent no authorization code", 400)
+        page = refused_page(request, f"the {who} sent no authorization code", 400)
     else:
         try:
-            signed_in = sso.finish_login(
-                session, state=state, code=code, secret_key=settings.secret_key
-            )
+            signed_in = finish()
         except sso.ProviderUnavailable as exc:
-            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
-        except sso.SsoRefused as exc:
-            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
+            page = refused_page(request, exc.message, status.HTTP_502_BAD_GATEWAY)
+        except (sso.SsoRefused, sso_enforcement.SsoRequired) as exc:
+            page = refused_page(request, exc.message, status.HTTP_400_BAD_REQUEST)
         else:
             secret = auth.start_browser_session(
                 session, signed_in.user, settings.session_max_age_seconds
             )
             page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
             set_session_cookie(page, settings, secret)
-    page.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    page.delete_cookie(STATE_COOKIE, path=cookie_path)
     return page
 
 
@@ -421,7 +461,7 @@ def platform_start(
     try:
         started = platform_signin.start(session, settings, platform, redirect_uri, next_path)
     except sso.ProviderUnavailable as exc:
-        return refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
+        return refused_page(request, exc.message, status.HTTP_502_BAD_GATEWAY)
     response = RedirectResponse(started.authorization_url, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         STATE_COOKIE,
@@ -450,26 +490,14 @@ def platform_callback(
     error: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Where GitHub or Google sends the browser back: link on a verified email only."""
-    cookie = request.cookies.get(STATE_COOKIE, "")
-    page: Response
-    if not state or not cookie or not secrets.compare_digest(state, cookie):
-        page = refused_page("this sign-in was not started in this browser; start again", 400)
-    elif error:
-        page = refused_page(f"the sign-in provider refused the sign-in ({error})", 400)
-    elif not code:
-        page = refused_page("the sign-in provider sent no authorization code", 400)
-    else:
-        try:
-            signed_in = platform_signin.finish(session, settings, platform, state=state, code=code)
-        except sso.ProviderUnavailable as exc:
-            page = refused_page(exc.message, status.HTTP_502_BAD_GATEWAY)
-        except (sso.SsoRefused, sso_enforcement.SsoRequired) as exc:
-            page = refused_page(exc.message, status.HTTP_400_BAD_REQUEST)
-        else:
-            secret = auth.start_browser_session(
-                session, signed_in.user, settings.session_max_age_seconds
-            )
-            page = RedirectResponse(signed_in.return_to, status_code=status.HTTP_303_SEE_OTHER)
-            set_session_cookie(page, settings, secret)
-    page.delete_cookie(STATE_COOKIE, path=_platform_callback_path(platform))
-    return page
+    return _finish_in_browser(
+        request,
+        settings,
+        _platform_callback_path(platform),
+        "sign-in provider",
+        state,
+        code,
+        error,
+        lambda: platform_signin.finish(session, settings, platform, state=state, code=code),
+        session,
+    )

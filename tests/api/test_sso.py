@@ -292,7 +292,8 @@ def test_an_email_domain_the_provider_does_not_serve_is_refused(
     provider.set_user("carol", email="carol@elsewhere.example", email_verified=True)
     before = _users(client)
     callback = _authorize(client, f"carol@{DOMAIN}", "carol")
-    assert "elsewhere.example is not a verified domain" in _refused(client, callback, before).lower()
+    refusal = _refused(client, callback, before).lower()
+    assert "elsewhere.example is not a verified domain" in refusal
     unknown = client.get("/api/v1/sso/start", params={"email": "carol@elsewhere.example"},
                          follow_redirects=False)
     assert unknown.status_code == 404

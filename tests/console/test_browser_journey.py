@@ -7,7 +7,6 @@ says."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,17 @@ def clipboard(page: Any) -> str:
     return str(page.evaluate("navigator.clipboard.readText()"))
 
 
-def sign_in_to_airflow(airflow: Any, page: Any, data_dir: Path) -> None:
-    """What the Deployment's page says: user ``admin``, the password in local-secrets.json
-    in the Deployment's Airflow home under the directory it names."""
-    help_text = page.locator("#airflow-sign-in").inner_text()
-    assert "Sign in as admin" in help_text, help_text
-    directory = Path(page.locator("#deployment-dir").inner_text().strip())
-    assert directory.is_relative_to(data_dir)
-    secrets_file = next(directory.rglob("local-secrets.json"))
-    airflow.get_by_label("Username").fill("admin")
-    airflow.get_by_label("Password").fill(json.loads(secrets_file.read_text())["admin_password"])
+def sign_in_to_airflow(airflow: Any, page: Any) -> None:
+    """What the Deployment's page gives its Admins: Show the Airflow login (audited), then
+    the username and the password copied from the page."""
+    assert "Show the Airflow login" in page.locator("#airflow-sign-in").inner_text()
+    page.get_by_role("button", name="Show the Airflow login").click()
+    username = page.locator("#airflow-username").inner_text().strip()
+    page.locator('[data-copy-target="airflow-password"]').click()
+    password = clipboard(page)
+    assert password and password == page.locator("#airflow-password").inner_text().strip()
+    airflow.get_by_label("Username").fill(username)
+    airflow.get_by_label("Password").fill(password)
     airflow.get_by_role("button", name="Sign in").click()
 
 
@@ -193,7 +193,7 @@ def test_seeds_journey_in_the_browser(
     airflow.get_by_role("heading", name="Sign into Airflow").wait_for(timeout=AIRFLOW_TIMEOUT_MS)
     assert airflow.url.startswith(airflow_url.rstrip("/"))
     airflow.screenshot(path=str(pages.directory / "airflow-login.png"), full_page=True)
-    sign_in_to_airflow(airflow, page, Path(os.environ["FLIGHTDECK_DATA_DIR"]))
+    sign_in_to_airflow(airflow, page)
     airflow.wait_for_url(lambda address: "/auth/login" not in address,
                          timeout=AIRFLOW_TIMEOUT_MS)
     dags = airflow.get_by_role("link", name=re.compile("^dags$", re.IGNORECASE)).first

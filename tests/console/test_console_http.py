@@ -404,3 +404,77 @@ def test_a_deployment_page_shows_each_component_and_edits_variables(client: Test
         "csrf_token": csrf(client, page), "name": "AIRFLOW_HOME", "value": "/x"})
     assert refused.status_code == 422
     assert "environment: AIRFLOW_HOME is set by flightdeck for every Deployment" in refused.text
+
+
+def test_a_deployment_configuration_is_changed_on_its_page(client: TestClient) -> None:
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    settings = {"airflow_version": "3.1.0", "executor": "CeleryExecutor",
+                "scheduler_size": "small", "scheduler_count": "1", "min_workers": "1",
+                "max_workers": "10", "tasks_per_worker": "5"}
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
+        "workspace": "data", "cluster": cluster, **settings}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    page = created.headers["location"]
+    shown = client.get(page).text
+    assert "Change the configuration" in shown and 'name="max_workers"' in shown
+    assert 'value="10"' in shown  # the form starts from what is in force
+
+    refused = client.post(f"{page}/configuration", data={
+        "csrf_token": csrf(client, page), **settings, "min_workers": "12"})
+    assert refused.status_code == 422
+    assert "min_workers" in refused.text and 'value="12"' in refused.text  # as typed
+    assert "<details open>" in refused.text
+    not_a_number = client.post(f"{page}/configuration", data={
+        "csrf_token": csrf(client, page), **settings, "tasks_per_worker": "many"})
+    assert not_a_number.status_code == 422
+    assert "tasks_per_worker: must be a whole number" in not_a_number.text
+
+    saved = client.post(f"{page}/configuration", data={
+        "csrf_token": csrf(client, page), **settings, "max_workers": "20",
+        "scheduler_size": "medium"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("#config-heading")
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        deployment = session.get(Deployment, page.rsplit("/", 1)[1])
+        assert deployment is not None
+        assert deployment.spec["worker_queue"]["max_workers"] == 20
+        assert deployment.spec["scheduler_size"] == "medium"
+    assert "20" in client.get(page).text.split('id="config-heading"', 1)[1].split("</dl>")[0]
+
+
+def test_the_airflow_login_is_shown_only_on_request_and_audited(client: TestClient) -> None:
+    """The button posts the API's own airflow-login: refused on the page (409, the
+    runtime's reason) while no Airflow answers, and on the kubernetes runtime, where
+    flightdeck makes no login, there is no button. The reveal itself is in the journey."""
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
+        "workspace": "data", "cluster": cluster, "airflow_version": "3.1.0",
+        "executor": "CeleryExecutor", "scheduler_size": "small", "scheduler_count": "1",
+        "min_workers": "1", "max_workers": "10", "tasks_per_worker": "5"},
+        follow_redirects=False)
+    page = created.headers["location"]
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        deployment = session.get(Deployment, page.rsplit("/", 1)[1])
+        assert deployment is not None
+        runtime = deployment.runtime
+        deployment.status = {"url": "http://127.0.0.1:1/", "components": {}}
+        session.commit()
+    shown = client.get(page).text
+    answer = client.post(f"{page}/airflow-login", data={"csrf_token": csrf(client, page)})
+    if runtime == "local":
+        assert "Show the Airflow login" in shown
+        # No Airflow runs for this record: the runtime's refusal, on the page.
+        assert answer.status_code == 409 and "airflow-login:" in answer.text
+    else:
+        assert "Show the Airflow login" not in shown
+        assert answer.status_code == 409 and "not supported yet on the" in answer.text
+    assert 'id="airflow-password"' not in answer.text

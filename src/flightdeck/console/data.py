@@ -45,8 +45,8 @@ from flightdeck.services import (
 )
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import requests as clusters
+from flightdeck.services.deployments import operate, timeline
 from flightdeck.services.deployments import requests as deployments
-from flightdeck.services.deployments import timeline
 from flightdeck.services.errors import (
     Conflict,
     DomainError,
@@ -101,6 +101,7 @@ __all__ = [
     "governance",
     "notifications",
     "onboarding",
+    "operate",
     "orgs",
     "overall",
     "platform_account_id",

@@ -1,6 +1,6 @@
-"""Deployments: create on one of the organization's Active clusters, status live,
-environment variables (add, change, remove; secret ones only as "set"), deploy history,
-Open Airflow."""
+"""Deployments: create on one of the organization's Active clusters, status live, its
+configuration changed, environment variables (add, change, remove; secret ones only as
+"set"), deploy history, Open Airflow with its login shown on request (audited)."""
 
 from __future__ import annotations
 
@@ -168,6 +168,7 @@ def _deployment_view(page: OrgPage, ref: str) -> dict[str, Any]:
         "components": dict(deployment.status.get("components") or {}),
         "deployment_dir": settings.deployments_dir / deployment.id,
         "live": deployment.phase not in SETTLED_PHASES,
+        "can_manage": _can_manage(page, deployment),
     }
 
 
@@ -181,8 +182,10 @@ def _deployment_page(page: OrgPage, ref: str, **extra: Any) -> Response:
         title=f"Deployment {deployment.name}",
         deploys=deploys,
         events=data.timeline.list_events(page.session, deployment),
-        can_manage=_can_manage(page, deployment),
         env_values=extra.pop("env_values", None) or {"name": "", "value": "", "secret": ""},
+        config=extra.pop("config", None) or config_values(deployment),
+        executors=data.EXECUTORS,
+        scheduler_sizes=data.SCHEDULER_SIZES,
         **view,
         **extra,
     )
@@ -196,6 +199,76 @@ def deployment_page(deployment: str, page: OrgDep) -> Response:
 @router.get("/{deployment}/_live")
 def deployment_live(deployment: str, page: OrgDep) -> Response:
     return page.render("deployment_live.html", **_deployment_view(page, deployment))
+
+
+# -- configuration --------------------------------------------------------------------------------
+CONFIG_FIELDS = ("airflow_version", "executor", "scheduler_size", *NUMBER_FIELDS)
+
+
+def config_values(record: data.Deployment) -> dict[str, str]:
+    """The edit form's values: what is in force now, as text."""
+    spec = record.spec
+    queue = spec.get("worker_queue", {})
+    return {
+        "airflow_version": str(spec.get("airflow_version", "")),
+        "executor": str(spec.get("executor", "")),
+        "scheduler_size": str(spec.get("scheduler_size", "")),
+        "scheduler_count": str(spec.get("scheduler_count", "")),
+        **{name: str(queue.get(name, "")) for name in NUMBER_FIELDS if name != "scheduler_count"},
+    }
+
+
+@router.post("/{deployment}/configuration")
+def update_configuration(deployment: str, page: OrgDep, form: FormDep) -> Response:
+    """The API's update with every setting of the form; the service decides what changed
+    (and what that restarts), and a refusal re-shows the form as sent, by its field."""
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+    values = {name: field(form, name) for name in CONFIG_FIELDS}
+
+    def update() -> str:
+        data.deployments.update_deployment(
+            page.session,
+            page.user,
+            page.org_id,
+            record.id,
+            data.deployments.DeploymentUpdate(
+                airflow_version=values["airflow_version"],
+                executor=values["executor"],
+                scheduler_size=values["scheduler_size"],
+                **{name: _number(values, name) for name in NUMBER_FIELDS},
+            ),
+            security.settings_of(page.request),
+        )
+        return f"/deployments/{record.id}#config-heading"
+
+    return page.submit(
+        update,
+        lambda **refused: _deployment_page(
+            page,
+            record.id,
+            status=refused["status"],
+            config=values,
+            config_error=refused["error"],
+            config_error_field=refused["error_field"],
+        ),
+        refused=(data.InvalidInput, data.Conflict),
+    )
+
+
+# -- sign-in to its Airflow ---------------------------------------------------------------------
+@router.post("/{deployment}/airflow-login")
+def show_airflow_login(deployment: str, page: OrgDep, form: FormDep) -> Response:
+    """The API's audited airflow-login (the workspace's Admins and Owners): the page that
+    holds the password is never cached, and it is shown on this answer only."""
+    del form
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+    try:
+        login = data.operate.airflow_login(
+            page.session, page.user, page.org_id, record.id, security.settings_of(page.request)
+        )
+    except data.Conflict as exc:
+        return _deployment_page(page, record.id, status=409, login_error=exc.message)
+    return _deployment_page(page, record.id, airflow_login=login)
 
 
 # -- environment variables ----------------------------------------------------------------------

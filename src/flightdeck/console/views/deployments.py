@@ -131,6 +131,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
                 **{name: _number(values, name) for name in NUMBER_FIELDS},
                 environment=parse_env(values["environment"], "environment"),
                 secret_environment=parse_env(values["secret_environment"], "secret_environment"),
+                is_development=values.get("is_development") == "on",
             ),
             security.settings_of(page.request),
         )

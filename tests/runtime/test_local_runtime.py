@@ -461,13 +461,16 @@ def test_a_scheduled_sleep_leaves_no_airflow_process_and_the_scheduled_wake_runs
     clock = _Clock(datetime(2030, 1, 7, 19, 0, tzinfo=paris))  # a Monday evening
     with factory() as session:
         session.add(Organization(id=spec.organization_id, name="Acme", slug="acme"))
+        session.flush()  # no relationships: the rows go in the order the keys need
         session.add(Workspace(id="ws-1", organization_id=spec.organization_id, name="Data"))
         session.add(AwsAccount(id="acct-1", organization_id=spec.organization_id,
                                account_id=running.cluster.account_id, status="verified",
                                role_arn="arn:aws:iam::111122223333:role/flightdeck"))
+        session.flush()
         session.add(Cluster(id="cl-1", organization_id=spec.organization_id,
                             aws_account_ref="acct-1", name="main", region="us-east-1",
                             phase="Active", spec={"account_id": running.cluster.account_id}))
+        session.flush()
         queue = spec.worker_queue
         session.add(Deployment(
             id=spec.id, organization_id=spec.organization_id, workspace_id="ws-1",

@@ -187,3 +187,25 @@ def test_bad_schedule_input_names_the_field_and_changes_nothing(
 def test_a_duration_of_zero_names_the_field() -> None:
     with pytest.raises(InvalidInput, match=r"^duration: must be more than 0; give a number"):
         parse_duration("0m")
+
+
+def test_airflow_login_on_a_scheduled_sleep_names_the_wake_time_and_the_wake_up_command(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    from flightdeck.services.deployments import operate
+
+    deployment_id = _create(factory, org, settings)
+    _mark_development(factory, org, settings)
+    _set(factory, org)
+    clock = Clock(_next_monday(20, 30))
+    worker = DeploymentWorker(factory, settings,
+                              runtime_factory=lambda _s, _d: SleepyRuntime(health="healthy"),
+                              clock=clock)
+    _pass(worker, factory, deployment_id)
+    wake = (_next_monday(7, 0) + timedelta(days=1)).isoformat(timespec="minutes")
+    with factory() as session, pytest.raises(Conflict) as refused:
+        operate.airflow_login(session, _owner(session, org), org.org_id, "analytics", settings)
+    assert str(refused.value) == (
+        f"Deployment analytics is hibernating until {wake}, so airflow-login cannot reach its "
+        "Airflow; wake it now with `flightdeck deployment wake-up analytics` and try again once "
+        "it is Healthy")

@@ -129,6 +129,11 @@ CASES = [
     # Sleep and wake-up change the Deployment: those who may change it, no one else.
     Case("POST", DEP + "/hibernate", (401, 404, 202, 202, 404), {"duration": "8h"}),
     Case("POST", DEP + "/wake-up", (401, 404, 202, 202, 404)),
+    # The world's Deployment is production: a schedule is refused (409) once the caller may
+    # change it; clearing none is a no-op.
+    Case("PUT", DEP + "/hibernation-schedule", (401, 404, 409, 409, 404),
+         {"hibernate_at": "0 20 * * 1-5", "wake_at": "0 7 * * 1-5", "timezone": "Europe/Paris"}),
+    Case("DELETE", DEP + "/hibernation-schedule", (401, 404, 200, 200, 404)),
     Case("GET", DEP + "/deploys", (401, 404, 200, 200, 404)),
     Case("GET", DEP + "/events", (401, 404, 200, 200, 404)),
     # The world's cluster row has no provisioning outputs: 422 naming what is missing.

@@ -72,3 +72,63 @@ def test_hibernate_and_wake_up_with_the_cli(server: Server, tmp_path: Path) -> N
     assert "deployment analytics waking up" in awake.stdout + awake.stderr
     events = run_cli("deployment", "events", "analytics", env=env).stdout
     assert "asleep" in events and "awake" in events
+
+
+def test_a_hibernation_schedule_and_the_cost_notes_with_the_cli(
+    server: Server, tmp_path: Path
+) -> None:
+    import json
+
+    env = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "cfg"),
+           "FLIGHTDECK_PASSWORD": PASSWORD}
+    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
+    assert run_cli("workspace", "create", "data", env=env).returncode == 0
+    _insert_deployment(server.database_url)
+    weeknights = ("--hibernate-at", "0 20 * * 1-5", "--wake-at", "0 7 * * 1-5",
+                  "--timezone", "Europe/Paris")
+
+    def refused(*args: str) -> str:
+        result = run_cli("deployment", *args, env=env)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result.stderr
+
+    assert "only development Deployments sleep on a schedule: mark it with `flightdeck " \
+        "deployment update analytics --development` first" in refused(
+            "schedule", "set", "analytics", *weeknights)
+    marked = run_cli("deployment", "update", "analytics", "--development", env=env)
+    assert marked.returncode == 0, marked.stderr
+    assert "hibernate_at: '0 20 * *' is not a cron expression; give five fields" in refused(
+        "schedule", "set", "analytics", "--hibernate-at", "0 20 * *", "--wake-at", "0 7 * * *",
+        "--timezone", "UTC")
+    assert "timezone: 'Mars/Olympus' is not a known time zone" in refused(
+        "schedule", "set", "analytics", "--hibernate-at", "0 20 * * *", "--wake-at", "0 7 * * *",
+        "--timezone", "Mars/Olympus")
+
+    planned = run_cli("deployment", "schedule", "set", "analytics", *weeknights, env=env)
+    assert planned.returncode == 0, planned.stderr
+    assert "asleep 0 20 * * 1-5, awake 0 7 * * 1-5 (Europe/Paris); next: " in (
+        planned.stdout + planned.stderr)
+    shown = json.loads(run_cli("deployment", "schedule", "show", "analytics", "--json",
+                               env=env).stdout)
+    assert shown["timezone"] == "Europe/Paris" and shown["next_change"] in ("hibernate", "wake")
+    assert "sleeps on a schedule; clear it with `flightdeck deployment schedule clear " \
+        "analytics` before marking it production" in refused("update", "analytics", "--production")
+
+    got = json.loads(run_cli("deployment", "get", "analytics", "--json", env=env).stdout)
+    cost = got["cost"]
+    assert got["is_development"] is True and cost["running"] is True
+    assert cost["hourly_usd"] > 0 and cost["prices_date"] and "AWS" in cost["source"]
+    assert {line["what"].split(" (")[0] for line in cost["lines"]} >= {
+        "scheduler", "api-server", "triggerer", "dag-processor", "celery worker", "redis"}
+    text = run_cli("deployment", "get", "analytics", env=env).stdout
+    assert "development" in text and "/hour on demand in us-east-1" in text
+
+    cluster = json.loads(run_cli("cluster", "get", "prod", "--json", env=env).stdout)
+    assert cluster["cost"]["running"] is True
+    assert {line["what"] for line in cluster["cost"]["lines"]} >= {
+        "EKS control plane", "NAT gateway", "RDS PostgreSQL (db.m6g.large)"}
+    cleared = run_cli("deployment", "schedule", "clear", "analytics", env=env)
+    assert cleared.returncode == 0
+    assert run_cli("deployment", "schedule", "show", "analytics", env=env).stdout.strip() == "-"

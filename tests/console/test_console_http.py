@@ -478,3 +478,44 @@ def test_the_airflow_login_is_shown_only_on_request_and_audited(client: TestClie
         assert "Show the Airflow login" not in shown
         assert answer.status_code == 409 and "not supported yet on the" in answer.text
     assert 'id="airflow-password"' not in answer.text
+
+
+def test_a_hibernating_deployment_page_shows_its_wake_time_a_wake_up_form_and_its_cost(
+    client: TestClient,
+) -> None:
+    from datetime import timedelta
+
+    from flightdeck.db.models import Deployment
+    from flightdeck.db.types import utcnow
+
+    org = sign_up(client, "o@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl", "workspace": "data",
+        "cluster": cluster, "airflow_version": "3.1.0", "executor": "CeleryExecutor",
+        "scheduler_size": "small", "scheduler_count": "1", "min_workers": "1",
+        "max_workers": "10", "tasks_per_worker": "5", "environment": "",
+        "secret_environment": "", "is_development": "on"}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    wake = (utcnow() + timedelta(hours=8)).replace(second=0, microsecond=0)
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:  # as the worker leaves it once its Airflow has stopped
+        row = session.query(Deployment).one()
+        assert row.is_development
+        row.hibernated, row.wake_at, row.phase = True, wake, "Hibernating"
+        session.commit()
+        page = f"{org}/deployments/{row.id}"
+    shown = client.get(page).text
+    assert "Hibernating" in shown and f"at {wake.isoformat(timespec='minutes')}" in shown
+    assert f'action="{page}/wake-up"' in shown and ">Wake up</button>" in shown
+    assert "$0 per hour now" in shown and "not incurring $" in shown
+    assert "development" in shown
+    assert client.post(f"{page}/wake-up", data={}).status_code == 403  # no CSRF token
+    woken = client.post(f"{page}/wake-up", data={"csrf_token": csrf(client, page)})
+    assert woken.status_code == 200 and ">Wake up</button>" not in woken.text
+    with factory() as session:
+        assert session.query(Deployment).one().hibernated is False
+    cluster_page = client.get(f"{org}/clusters/{cluster}").text
+    assert "EKS control plane" in cluster_page and "per hour</strong> on demand" in cluster_page

@@ -581,3 +581,31 @@ def test_object_paths_follow_the_api_groups() -> None:
     assert paths["Namespace:flightdeck-system"] == "/api/v1/namespaces/flightdeck-system"
     with pytest.raises(RuntimeError_, match="does not apply Pod"):
         object_path({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p"}})
+
+
+def test_a_hibernated_apply_scales_the_chart_to_zero_and_starts_no_pod_of_its_own(
+    runtime: KubernetesRuntime,
+    api: FakeApiServer,
+    helm: Path,
+    customer: tuple[boto3.Session, ClusterOutputs],
+) -> None:
+    _, cluster = customer
+    awake = make_spec()
+    asleep = replace(awake, hibernated=True)
+    runtime.apply(asleep, cluster)
+    applied = [r.url.path for r in api.patches()]
+    assert not any("/jobs/" in path for path in applied)  # no bootstrap pod while asleep
+    assert f"{NS}/secrets/flightdeck-metadata" in applied  # its Secrets stay in place
+    (call,) = helm_calls(helm)
+    values = yaml.safe_load(call["values"])
+    assert values == helm_values.render_values(
+        asleep, cluster, workload_role_arn=ROLE_ARN, autoscaling_available=False)
+    scaled = [name for name in helm_values.SCALED_COMPONENTS if "replicas" in values.get(name, {})]
+    assert scaled and all(values[name]["replicas"] == 0 for name in scaled)
+
+    runtime.apply(awake, cluster)  # waking renders the normal values back, bootstrap included
+    woken = yaml.safe_load(helm_calls(helm)[-1]["values"])
+    assert woken == helm_values.render_values(
+        awake, cluster, workload_role_arn=ROLE_ARN, autoscaling_available=False)
+    assert woken["scheduler"]["replicas"] == awake.scheduler_count
+    assert any("/jobs/metadata-create-" in r.url.path for r in api.patches())

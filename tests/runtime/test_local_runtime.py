@@ -23,8 +23,10 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import httpx
@@ -430,6 +432,108 @@ def test_delete_stops_every_process_and_frees_the_ports(healthy: Running) -> Non
     assert all(_can_listen(port) for port in state.ports.values())
     assert running.runtime.status(running.spec).health == "absent"
     running.runtime.delete(running.spec)  # already gone: nothing to do
+
+
+@pytest.mark.slow
+def test_a_scheduled_sleep_leaves_no_airflow_process_and_the_scheduled_wake_runs_the_dag(
+    deployed: Running, migrated_sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The module's Airflow driven by the real deployment worker over a real database, its
+    clock set by the test: the schedule puts it to sleep, then wakes it with its code."""
+    import shutil
+
+    from flightdeck.config import Settings
+    from flightdeck.db.engine import make_engine, make_session_factory
+    from flightdeck.db.models import AwsAccount, Cluster, Deployment, Organization, Workspace
+    from flightdeck.services.deployments.requests import runtime_spec
+    from flightdeck.services.deployments.worker import DeploymentWorker
+    from flightdeck.services.secrets import seal
+
+    running = deployed
+    database = tmp_path / "flightdeck.db"
+    shutil.copy(migrated_sqlite_template, database)
+    factory = make_session_factory(make_engine(f"sqlite:///{database}"))
+    # The module's cluster outputs, as the worker derives them: the same start, no restart.
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 40,
+                        aws_endpoint_url=running.cluster.aws_endpoint_url)
+    spec = running.spec
+    paris = ZoneInfo("Europe/Paris")
+    clock = _Clock(datetime(2030, 1, 7, 19, 0, tzinfo=paris))  # a Monday evening
+    with factory() as session:
+        session.add(Organization(id=spec.organization_id, name="Acme", slug="acme"))
+        session.flush()  # no relationships: the rows go in the order the keys need
+        session.add(Workspace(id="ws-1", organization_id=spec.organization_id, name="Data"))
+        session.add(AwsAccount(id="acct-1", organization_id=spec.organization_id,
+                               account_id=running.cluster.account_id, status="verified",
+                               role_arn="arn:aws:iam::111122223333:role/flightdeck"))
+        session.flush()
+        session.add(Cluster(id="cl-1", organization_id=spec.organization_id,
+                            aws_account_ref="acct-1", name="main", region="us-east-1",
+                            phase="Active", spec={"account_id": running.cluster.account_id}))
+        session.flush()
+        queue = spec.worker_queue
+        session.add(Deployment(
+            id=spec.id, organization_id=spec.organization_id, workspace_id="ws-1",
+            cluster_id="cl-1", name=spec.name, runtime="local", phase="Healthy",
+            spec={"airflow_version": spec.airflow_version, "executor": spec.executor,
+                  "scheduler_size": spec.scheduler_size, "scheduler_count": spec.scheduler_count,
+                  "worker_queue": {"name": queue.name, "min_workers": queue.min_workers,
+                                   "max_workers": queue.max_workers,
+                                   "tasks_per_worker": queue.tasks_per_worker},
+                  "environment": dict(spec.environment)},
+            secret_environment={k: seal(v, settings.secret_key)
+                                for k, v in spec.secret_environment.items()},
+            is_development=True, hibernate_cron="0 20 * * 1-5", wake_cron="0 7 * * 1-5",
+            schedule_timezone="Europe/Paris", schedule_applied_at=clock.now,
+            observed_generation=1))
+        session.commit()
+        row = session.get(Deployment, spec.id)
+        assert row is not None and runtime_spec(row, settings.secret_key) == spec  # no restart
+    worker = DeploymentWorker(factory, settings, lambda _s, _d: running.runtime, clock=clock)
+    home = f"AIRFLOW_HOME={Project(running.directory).airflow_home}\0".encode()
+    assert _processes_with(home)
+    code = running.runtime.status(spec).deploy_id
+    assert code is not None
+
+    def one_pass() -> Deployment:
+        with factory() as session:
+            row = session.get(Deployment, spec.id)
+            assert row is not None
+            row.next_reconcile_at = datetime.now(UTC)
+            session.commit()
+        assert worker.run_once() == 1
+        with factory() as session:
+            row = session.get(Deployment, spec.id)
+            assert row is not None
+            session.expunge(row)
+            return row
+
+    try:
+        clock.now = datetime(2030, 1, 7, 20, 0, tzinfo=paris)
+        asleep = one_pass()
+        assert (asleep.phase, asleep.hibernated) == ("Hibernating", True), asleep.status
+        assert _processes_with(home) == set()  # no Airflow process left
+
+        clock.now = datetime(2030, 1, 8, 7, 0, tzinfo=paris)
+        awake = one_pass()
+        assert not awake.hibernated
+        deadline = time.monotonic() + 600
+        while awake.phase != "Healthy" and time.monotonic() < deadline:
+            time.sleep(2)
+            awake = one_pass()
+        assert awake.phase == "Healthy", awake.status
+        assert running.runtime.status(spec).deploy_id == code  # the same code, kept asleep
+        assert f"revision={running.deployed_revision}" in running.run()  # its code runs again
+    finally:
+        running.runtime.apply(spec, running.cluster)  # awake for the module's other tests
+
+
+@dataclass
+class _Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def _can_listen(port: int) -> bool:

@@ -326,6 +326,26 @@ class ClusterCreateIn(Input):
     force: bool = Field(default=False, description="Proceed although preflight warns.")
 
 
+class CostLineOut(Output):
+    what: str
+    count: int
+    hourly_each_usd: float
+    hourly_usd: float
+
+
+class CostOut(Output):
+    """What runs and its on-demand price per hour (estimate; see ``source``)."""
+
+    region: str
+    running: bool = Field(description="False: hibernating or deleted, none of `lines` is billed.")
+    hourly_usd: float = Field(description="What it costs now, per hour.")
+    not_incurred_hourly_usd: float = Field(description="What hibernation is saving, per hour.")
+    lines: list[CostLineOut]
+    note: str
+    source: str
+    prices_date: str
+
+
 class ClusterOut(Output):
     id: str
     organization_id: str
@@ -341,6 +361,7 @@ class ClusterOut(Output):
     observed_generation: int
     created_at: datetime
     updated_at: datetime
+    cost: CostOut | None = None
 
 
 class PeeringDnsIn(Input):
@@ -433,6 +454,9 @@ class DeploymentCreateIn(Input):
     secret_environment: dict[str, str] = Field(
         default_factory=dict, description="Write-only: values are never returned."
     )
+    is_development: bool = Field(
+        default=False, description="A development Deployment may hibernate on a schedule."
+    )
 
 
 class DeploymentUpdateIn(Input):
@@ -448,6 +472,21 @@ class DeploymentUpdateIn(Input):
         default=None, description="Write-only: sets these secret variables."
     )
     remove_secrets: list[str] = Field(default_factory=list)
+    is_development: bool | None = None
+
+
+class HibernationScheduleIn(Input):
+    hibernate_at: str = Field(max_length=100, description="Cron: when it falls asleep.")
+    wake_at: str = Field(max_length=100, description="Cron: when it wakes.")
+    timezone: str = Field(max_length=64, description="IANA time zone, e.g. Europe/Paris.")
+
+
+class HibernationScheduleOut(Output):
+    hibernate_at: str
+    wake_at: str
+    timezone: str
+    next_change_at: datetime
+    next_change: Literal["hibernate", "wake"]
 
 
 class DeploymentOut(Output):
@@ -475,6 +514,9 @@ class DeploymentOut(Output):
     # Asked to sleep (phase Hibernating once its Airflow stopped), and when it wakes by itself.
     hibernated: bool = False
     wake_at: datetime | None = None
+    is_development: bool = False
+    hibernation_schedule: HibernationScheduleOut | None = None
+    cost: CostOut | None = None
     last_error: str | None
     generation: int
     observed_generation: int
@@ -509,7 +551,8 @@ class DeployOut(Output):
 
 class RollbackIn(Input):
     deploy: str | None = Field(
-        default=None, max_length=36,
+        default=None,
+        max_length=36,
         description="The deploy whose bundle to deploy again [default: the newest succeeded "
         "one not serving now].",
     )

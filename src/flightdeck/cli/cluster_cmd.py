@@ -131,6 +131,11 @@ def get(ctx: typer.Context, cluster: CLUSTER, watch: WATCH = False, org: ORG = N
 
     console = Console()
     console.print(_render(data))
+    from flightdeck.cli.cost_note import cost_lines
+
+    console.print("[bold]Cost[/bold]")
+    for line in cost_lines(data.get("cost")):
+        console.print(f"  {line}", highlight=False, markup=False)
     events = cli.client.get(cli.org_path(f"/clusters/{data['id']}/events"))
     console.print("[bold]Timeline[/bold]")
     for event in events[-15:]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from flightdeck.cli.context import invocation
+from flightdeck.cli.cost_note import cost_lines
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.options import JSON, ORG, WORKSPACE, YES
 from flightdeck.runtime import base as deployment
@@ -43,7 +44,8 @@ FIELDS = [
     ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
     ("running_executor", "Runs"),
     ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
-    ("sleep", "Hibernation"), ("current_deploy_id", "Current deploy"),
+    ("sleep", "Hibernation"), ("kind", "Kind"), ("schedule", "Schedule"),
+    ("cost_note", "Cost"), ("current_deploy_id", "Current deploy"),
     ("environment_keys", "Environment"),
     ("secret_keys", "Secret environment"), ("last_error", "Last error"),
 ]
@@ -71,7 +73,17 @@ def _readable(data: dict[str, Any]) -> dict[str, Any]:
         "last_error": data.get("last_error") or "-",
         "airflow_url": data.get("airflow_url") or "-",
         "sleep": _sleep_text(data),
+        "kind": "development" if data.get("is_development") else "production",
+        "schedule": _schedule_text(data.get("hibernation_schedule")),
+        "cost_note": "\n".join(cost_lines(data.get("cost"))),
     }
+
+
+def _schedule_text(plan: dict[str, Any] | None) -> str:
+    if not plan:
+        return "-"
+    return (f"asleep {plan['hibernate_at']}, awake {plan['wake_at']} ({plan['timezone']}); "
+            f"next: {plan['next_change']} at {plan['next_change_at']}")
 
 
 def _sleep_text(data: dict[str, Any]) -> str:
@@ -159,6 +171,9 @@ def create(
         deployment.DEFAULT_TASKS_PER_WORKER,
     env: ENV = None,
     secret_env: SECRET_ENV = None,
+    development: Annotated[bool, typer.Option(
+        "--development", help="A development Deployment (it may hibernate on a schedule).")] =
+        False,
     wait: WAIT = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
     org: ORG = None,
@@ -177,6 +192,7 @@ def create(
         "tasks_per_worker": tasks_per_worker,
         "environment": parse_env(env, "--env"),
         "secret_environment": parse_env(secret_env, "--secret-env"),
+        "is_development": development,
     }
     cli = invocation(ctx, org, json_output)
     data = cli.client.post(cli.org_path("/deployments"), json=body)
@@ -378,6 +394,9 @@ def update(
     secret_env: SECRET_ENV = None,
     remove_secret: Annotated[list[str] | None, typer.Option(
         "--remove-secret", help="Remove this secret variable (repeatable).")] = None,
+    development: Annotated[bool | None, typer.Option(
+        "--development/--production",
+        help="Mark it development (may hibernate on a schedule) or production.")] = None,
     wait: WAIT = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
     org: ORG = None,
@@ -400,6 +419,8 @@ def update(
         body["secret_environment"] = parse_env(secret_env, "--secret-env")
     if remove_secret:
         body["remove_secrets"] = list(remove_secret)
+    if development is not None:
+        body["is_development"] = development
     if not body:
         raise CliError("nothing to change; give at least one option (see --help)")
     cli = invocation(ctx, org, json_output)
@@ -506,3 +527,66 @@ def delete(
         print_json(data)
     else:
         success(f"deployment {data['name']} {'deleted' if wait else 'deletion requested'}")
+
+
+schedule_app = typer.Typer(
+    no_args_is_help=True,
+    help="A development Deployment's hibernation schedule: cron times to sleep and wake.",
+)
+app.add_typer(schedule_app, name="schedule")
+CRON_HELP = "five cron fields (minute hour day month weekday), e.g. '0 20 * * 1-5'"
+
+
+@schedule_app.command("set")
+def schedule_set(
+    ctx: typer.Context,
+    deployment: DEPLOYMENT,
+    hibernate_at: Annotated[str, typer.Option(
+        "--hibernate-at", help=f"When it falls asleep: {CRON_HELP}.")],
+    wake_at: Annotated[str, typer.Option(
+        "--wake-at", help="When it wakes: five cron fields, e.g. '0 7 * * 1-5'.")],
+    timezone: Annotated[str, typer.Option(
+        "--timezone", help="IANA time zone the cron times are in, e.g. Europe/Paris.")],
+    org: ORG = None,
+    json_output: JSON = False,
+) -> None:
+    """Sleep and wake a development Deployment on a schedule, from its next change on. A
+    wake-up (or hibernate) by hand lasts until the schedule's next change."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    body = {"hibernate_at": hibernate_at, "wake_at": wake_at, "timezone": timezone}
+    data = cli.client.put(cli.org_path(f"/deployments/{deployment}/hibernation-schedule"),
+                          json=body)
+    if cli.json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']}: {_schedule_text(data['hibernation_schedule'])}")
+
+
+@schedule_app.command("clear")
+def schedule_clear(ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None,
+                   json_output: JSON = False) -> None:
+    """Stop sleeping on a schedule; a sleep under way lasts until its wake time."""
+    from flightdeck.cli.output import print_json, success
+
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.delete(cli.org_path(f"/deployments/{deployment}/hibernation-schedule"))
+    if cli.json_output:
+        print_json(data)
+    else:
+        success(f"deployment {data['name']} has no hibernation schedule")
+
+
+@schedule_app.command("show")
+def schedule_show(ctx: typer.Context, deployment: DEPLOYMENT, org: ORG = None,
+                  json_output: JSON = False) -> None:
+    """The schedule and its next change (``null`` in --json when there is none)."""
+    from flightdeck.cli.output import print_json
+
+    cli = invocation(ctx, org, json_output)
+    data = cli.client.get(cli.org_path(f"/deployments/{deployment}"))
+    if cli.json_output:
+        print_json(data.get("hibernation_schedule"))
+    else:
+        typer.echo(_schedule_text(data.get("hibernation_schedule")))

@@ -377,10 +377,18 @@ class Deployment(Base):
     generation: Mapped[int] = mapped_column(default=1)
     observed_generation: Mapped[int] = mapped_column(default=0)
     current_deploy_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    # Desired sleep (services/deployments/hibernation.py): the worker stops its Airflow while
+    # Desired sleep (services/deployments/requests.py): the worker stops its Airflow while
     # ``hibernated``, and wakes it once ``wake_at`` (if any) has passed.
     hibernated: Mapped[bool] = mapped_column(default=False)
     wake_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A development Deployment may sleep on a schedule (services/deployments/schedule.py):
+    # two cron expressions in one IANA time zone; ``schedule_applied_at`` is the last
+    # scheduled change the worker applied, so each one is applied once.
+    is_development: Mapped[bool] = mapped_column(default=False)
+    hibernate_cron: Mapped[str | None] = mapped_column(String(100), default=None)
+    wake_cron: Mapped[str | None] = mapped_column(String(100), default=None)
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    schedule_applied_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     next_reconcile_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)

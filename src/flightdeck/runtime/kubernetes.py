@@ -475,7 +475,10 @@ class KubernetesRuntime:
                 if obj["metadata"].get("namespace") == objects.SYSTEM_NAMESPACE:
                     continue  # the bootstrap pair goes below, Job before Secret
                 api.apply(obj)
-            self._apply_bootstrap(api, spec, material, "create")
+            if not spec.hibernated:
+                # Asleep, no pod at all: the bootstrap Job (gone ten minutes after it ran)
+                # would start a psql pod again on every pass. Waking runs it once more.
+                self._apply_bootstrap(api, spec, material, "create")
             keda = api.get(KEDA_API) is not None
         values = helm_values.render_values(
             spec,

@@ -10,12 +10,14 @@ from flightdeck.api.schemas import (
     ClusterCreateIn,
     ClusterEventOut,
     ClusterOut,
+    CostOut,
     PeeringCreateIn,
     PeeringOut,
     PlannedChangeOut,
 )
 from flightdeck.aws.provision.status import ClusterStatus
 from flightdeck.db.models import Cluster
+from flightdeck.services import costs
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import peerings
 from flightdeck.services.clusters import requests as clusters
@@ -43,7 +45,12 @@ def cluster_out(cluster: Cluster) -> ClusterOut:
         observed_generation=cluster.observed_generation,
         created_at=cluster.created_at,
         updated_at=cluster.updated_at,
+        cost=cost_out(costs.cluster_cost_of(cluster)),
     )
+
+
+def cost_out(note: costs.CostNote | None) -> CostOut | None:
+    return None if note is None else CostOut.model_validate(note.as_json())
 
 
 @router.get("", response_model=list[ClusterOut])

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
 from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
+from flightdeck.api.routes.clusters import cost_out
 from flightdeck.api.schemas import (
     AirflowLoginOut,
     DeploymentCreateIn,
@@ -19,13 +20,17 @@ from flightdeck.api.schemas import (
     DeploymentUpdateIn,
     DeployOut,
     HibernateIn,
+    HibernationScheduleIn,
+    HibernationScheduleOut,
     LogLineOut,
     RollbackIn,
     WorkerQueueOut,
 )
 from flightdeck.db.models import Deploy, Deployment
+from flightdeck.db.types import utcnow
 from flightdeck.runtime.base import DEFAULT_LOG_LINES, LOG_COMPONENTS, MAX_LOG_LINES
-from flightdeck.services.deployments import operate, timeline
+from flightdeck.services import costs
+from flightdeck.services.deployments import operate, schedule, timeline
 from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.deployments.status import status_from_json
 from flightdeck.services.errors import InvalidInput
@@ -62,11 +67,28 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         current_deploy_id=d.current_deploy_id,
         hibernated=d.hibernated,
         wake_at=d.wake_at,
+        is_development=d.is_development,
+        hibernation_schedule=schedule_out(d),
+        cost=cost_out(costs.deployment_cost_of(d)),
         last_error=d.last_error,
         generation=d.generation,
         observed_generation=d.observed_generation,
         created_at=d.created_at,
         updated_at=d.updated_at,
+    )
+
+
+def schedule_out(d: Deployment) -> HibernationScheduleOut | None:
+    plan = schedule.schedule_of(d)
+    if plan is None:
+        return None
+    upcoming = plan.next_change(utcnow())
+    return HibernationScheduleOut(
+        hibernate_at=plan.hibernate_at,
+        wake_at=plan.wake_at,
+        timezone=plan.timezone,
+        next_change_at=upcoming.at,
+        next_change="hibernate" if upcoming.asleep else "wake",
     )
 
 
@@ -183,6 +205,40 @@ def wake_up_deployment(
     return deployment_out(
         deployments.wake_up_deployment(session, user, organization_id, deployment)
     )
+
+
+@router.put(
+    "/{deployment}/hibernation-schedule",
+    responses=error_responses(409),
+    response_model=DeploymentOut,
+)
+def set_hibernation_schedule(
+    organization_id: str,
+    deployment: str,
+    body: HibernationScheduleIn,
+    user: CurrentUser,
+    session: SessionDep,
+) -> DeploymentOut:
+    """Sleep and wake a development Deployment on a schedule (cron expressions in a time
+    zone); it takes effect from its next change. A production Deployment answers 409."""
+    row = deployments.set_schedule(
+        session,
+        user,
+        organization_id,
+        deployment,
+        hibernate_at=body.hibernate_at,
+        wake_at=body.wake_at,
+        timezone=body.timezone,
+    )
+    return deployment_out(row)
+
+
+@router.delete("/{deployment}/hibernation-schedule", response_model=DeploymentOut)
+def clear_hibernation_schedule(
+    organization_id: str, deployment: str, user: CurrentUser, session: SessionDep
+) -> DeploymentOut:
+    """Stop sleeping on a schedule; a sleep under way lasts until its wake time."""
+    return deployment_out(deployments.clear_schedule(session, user, organization_id, deployment))
 
 
 @router.get("/{deployment}/events", response_model=list[DeploymentEventOut])

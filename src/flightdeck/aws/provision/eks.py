@@ -149,24 +149,28 @@ class NodegroupShape:
     taints: tuple[dict[str, str], ...]
 
 
+SYSTEM_NODES = 2  # the system pool's size (cluster add-ons), what the cost notes count too
+MIN_WORKER_NODES = 1  # the worker pool's floor; it grows to the spec's max_nodes under load
+
+
 def nodegroup_shapes(ctx: StepContext) -> tuple[NodegroupShape, ...]:
     """The system pool (cluster add-ons) and the worker pool (Airflow tasks)."""
     return (
         NodegroupShape(
             "system",
             ctx.spec.system_instance_type,
-            2,
+            SYSTEM_NODES,
             3,
-            2,
+            SYSTEM_NODES,
             {"flightdeck.io/pool": "system"},
             ({"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"},),
         ),
         NodegroupShape(
             "workers",
             ctx.spec.node_instance_type,
-            1,
+            MIN_WORKER_NODES,
             ctx.spec.max_nodes,
-            1,
+            MIN_WORKER_NODES,
             {"flightdeck.io/pool": "workers"},
             (),
         ),

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
 from flightdeck.console.pages import Confirmation, FormDep, OrgDep, OrgPage, field, refusal
+from flightdeck.services.costs import cluster_cost_of
 
 router = APIRouter(prefix="/o/{organization_id}/clusters")
 
@@ -143,6 +144,7 @@ def _cluster_view(page: OrgPage, ref: str) -> dict[str, Any]:
         "conditions": dict(cluster.status.get("conditions", {})),
         "events": list(reversed(events)),
         "live": cluster.phase not in SETTLED_PHASES,
+        "cost": cluster_cost_of(cluster),
     }
 
 

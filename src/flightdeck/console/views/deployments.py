@@ -13,8 +13,11 @@ from starlette.datastructures import FormData
 
 from flightdeck.console import data, security
 from flightdeck.console.pages import Confirmation, FormDep, OrgDep, OrgPage, field
+from flightdeck.db.types import utcnow
 from flightdeck.devenv.envfile import parse_env_text
 from flightdeck.devenv.errors import DevEnvError
+from flightdeck.services.costs import deployment_cost_of
+from flightdeck.services.deployments.schedule import schedule_of
 
 router = APIRouter(prefix="/o/{organization_id}/deployments")
 
@@ -38,6 +41,7 @@ def _defaults() -> dict[str, str]:
         **{name: str(getattr(request, name)) for name in NUMBER_FIELDS},
         "environment": "",
         "secret_environment": "",
+        "is_development": "",
     }
 
 
@@ -131,6 +135,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
                 **{name: _number(values, name) for name in NUMBER_FIELDS},
                 environment=parse_env(values["environment"], "environment"),
                 secret_environment=parse_env(values["secret_environment"], "secret_environment"),
+                is_development=values.get("is_development") == "on",
             ),
             security.settings_of(page.request),
         )
@@ -159,8 +164,12 @@ def _deployment_view(page: OrgPage, ref: str) -> dict[str, Any]:
     deployment = data.deployments.get_deployment(page.session, page.user, page.org_id, ref)
     cluster = page.session.get(data.Cluster, deployment.cluster_id)
     settings = security.settings_of(page.request)
+    plan = schedule_of(deployment)
     return {
         "deployment": deployment,
+        "schedule": plan,
+        "next_change": plan.next_change(utcnow()) if plan else None,
+        "cost": deployment_cost_of(deployment),
         "cluster_name": cluster.name if cluster else deployment.cluster_id,
         "environment": dict(deployment.spec.get("environment", {})),
         "secret_keys": sorted(deployment.secret_environment),
@@ -354,6 +363,19 @@ def _change_variable(
         update,
         lambda **refused: _deployment_page(page, record.id, env_values=kept, **refused),
     )
+
+
+@router.post("/{deployment}/wake-up")
+def wake_up(deployment: str, page: OrgDep, form: FormDep) -> Response:
+    """The Hibernating card's button: the API's own wake-up."""
+    del form
+    record = data.deployments.get_deployment(page.session, page.user, page.org_id, deployment)
+
+    def wake() -> str:
+        data.deployments.wake_up_deployment(page.session, page.user, page.org_id, record.id)
+        return f"/deployments/{record.id}"
+
+    return page.submit(wake, lambda **refused: _deployment_page(page, record.id, **refused))
 
 
 # -- deletion -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from flightdeck.runtime.base import (
 )
 from flightdeck.services import audit
 from flightdeck.services.access import require_workspace
+from flightdeck.services.deployments import sleep
 from flightdeck.services.deployments.requests import get_deployment, runtime_spec
 from flightdeck.services.deployments.runtimes import local_runtime
 from flightdeck.services.errors import Conflict, InvalidInput
@@ -93,6 +94,8 @@ def airflow_login(
     deployment = get_deployment(session, user, organization_id, ref)
     require_workspace(session, user, organization_id, deployment.workspace_id, admin=True)
     _check_live(deployment, "airflow-login")
+    if deployment.hibernated:
+        raise sleep.asleep_conflict(deployment, "airflow-login")
     operable = runtime or _runtime(deployment, settings, "airflow-login")
     try:
         url, username, password = operable.credentials(

@@ -40,7 +40,7 @@ from flightdeck.runtime.base import (
 )
 from flightdeck.services import audit, lookup
 from flightdeck.services.access import org_membership, require_member, require_workspace
-from flightdeck.services.deployments import sleep, timeline
+from flightdeck.services.deployments import schedule, sleep, timeline
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 from flightdeck.services.locks import lock_organization
 from flightdeck.services.secrets import seal, unseal
@@ -85,6 +85,7 @@ class DeploymentRequest:
     tasks_per_worker: int = limits.DEFAULT_TASKS_PER_WORKER
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
+    is_development: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class DeploymentUpdate:
     environment: Mapping[str, str] | None = None
     secret_environment: Mapping[str, str] | None = None
     remove_secrets: tuple[str, ...] = ()
+    is_development: bool | None = None
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -327,6 +329,7 @@ def create_deployment(
         secret_environment={k: seal(v, settings.secret_key) for k, v in secrets_in.items()},
         status={},
         phase="Creating",
+        is_development=request.is_development,
         created_by=user.id,
     )
     session.add(deployment)
@@ -391,9 +394,25 @@ def update_deployment(
     new_secrets = _check_env(update.secret_environment or {}, "secret_environment")
     sealed.update({k: seal(v, settings.secret_key) for k, v in new_secrets.items()})
     _check_secret_keys(spec["environment"], set(sealed))
+    marking = (
+        update.is_development is not None and update.is_development != deployment.is_development
+    )
+    if marking and not update.is_development and schedule.schedule_of(deployment) is not None:
+        raise Conflict(
+            f"is_development: Deployment {deployment.name} sleeps on a schedule; clear it "
+            f"with `flightdeck deployment schedule clear {deployment.name}` before marking it "
+            "production",
+            field="is_development",
+        )
+    if marking:
+        deployment.is_development = bool(update.is_development)
     if spec == current and sealed == deployment.secret_environment:
+        if marking:
+            _record_marking(session, user, deployment)
         return deployment
     secrets_changed = sorted(set(new_secrets) | set(update.remove_secrets))
+    if marking:
+        _record_marking(session, user, deployment, commit=False)
     deployment.spec = spec
     deployment.secret_environment = sealed
     deployment.generation += 1
@@ -414,6 +433,26 @@ def update_deployment(
     )
     session.commit()
     return deployment
+
+
+def _record_marking(
+    session: Session, user: User, deployment: Deployment, *, commit: bool = True
+) -> None:
+    """Marking development or production changes no spec: a line and an audit, no restart."""
+    kind = "development" if deployment.is_development else "production"
+    timeline.record(
+        session, deployment.id, DeploymentEventKind.UPDATED, f"marked {kind} by {user.email}"
+    )
+    audit.record(
+        session,
+        action="deployment.mark",
+        actor=user,
+        organization_id=deployment.organization_id,
+        target=deployment.id,
+        detail={"is_development": deployment.is_development},
+    )
+    if commit:
+        session.commit()
 
 
 def _describe_changes(
@@ -526,6 +565,70 @@ def wake_up_deployment(session: Session, user: User, organization_id: str, ref: 
     audit.record(
         session,
         action="deployment.wake_up",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+    )
+    session.commit()
+    return deployment
+
+
+def set_schedule(
+    session: Session,
+    user: User,
+    organization_id: str,
+    ref: str,
+    *,
+    hibernate_at: str,
+    wake_at: str,
+    timezone: str,
+) -> Deployment:
+    """Put a development Deployment on a hibernation schedule; it takes effect from the
+    schedule's next change (a sleep due already is not applied retroactively)."""
+    deployment = get_manageable(session, user, organization_id, ref)
+    if deployment.desired_state != "present":
+        raise Conflict("deployment is being deleted; it cannot get a schedule")
+    schedule.require_development(deployment)
+    plan = schedule.check_schedule(hibernate_at, wake_at, timezone)
+    deployment.hibernate_cron = plan.hibernate_at
+    deployment.wake_cron = plan.wake_at
+    deployment.schedule_timezone = plan.timezone
+    deployment.schedule_applied_at = utcnow()
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.UPDATED,
+        f"hibernation schedule set by {user.email}: asleep {plan.hibernate_at}, awake "
+        f"{plan.wake_at} ({plan.timezone})",
+    )
+    audit.record(
+        session,
+        action="deployment.schedule",
+        actor=user,
+        organization_id=organization_id,
+        target=deployment.id,
+        detail={"hibernate_at": plan.hibernate_at, "wake_at": plan.wake_at, "tz": plan.timezone},
+    )
+    session.commit()
+    return deployment
+
+
+def clear_schedule(session: Session, user: User, organization_id: str, ref: str) -> Deployment:
+    """Drop the schedule; a sleep it began stays until its wake time or a wake-up."""
+    deployment = get_manageable(session, user, organization_id, ref)
+    if schedule.schedule_of(deployment) is None:
+        return deployment
+    deployment.hibernate_cron = deployment.wake_cron = deployment.schedule_timezone = None
+    deployment.schedule_applied_at = None
+    timeline.record(
+        session,
+        deployment.id,
+        DeploymentEventKind.UPDATED,
+        f"hibernation schedule cleared by {user.email}",
+    )
+    audit.record(
+        session,
+        action="deployment.schedule_clear",
         actor=user,
         organization_id=organization_id,
         target=deployment.id,

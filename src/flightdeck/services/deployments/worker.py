@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +45,7 @@ from flightdeck.runtime.base import (
     bounded,
 )
 from flightdeck.services import notifications
-from flightdeck.services.deployments import timeline
+from flightdeck.services.deployments import schedule, timeline
 from flightdeck.services.deployments.mail import health_mail
 from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
 from flightdeck.services.deployments.runtimes import RuntimeFactory
@@ -99,10 +100,13 @@ def _notify_health_change(session: Session, deployment: Deployment, previous: st
     )
 
 
-def _wake_if_due(session: Session, deployment: Deployment) -> None:
-    """A hibernation whose time has passed ends here, before this pass applies the spec."""
+def _wake_if_due(session: Session, deployment: Deployment, now: datetime) -> None:
+    """A hibernation whose time has passed ends here, before this pass applies the spec;
+    then the hibernation schedule's latest change, if not applied yet."""
+    if schedule.apply_due(session, deployment, now) is not None:
+        session.commit()
     wake_at = deployment.wake_at
-    if not deployment.hibernated or wake_at is None or wake_at > utcnow():
+    if not deployment.hibernated or wake_at is None or wake_at > now:
         return
     deployment.hibernated = False
     deployment.wake_at = None
@@ -126,9 +130,12 @@ class DeploymentWorker(LeasedWorker):
         runtime_factory: RuntimeFactory,
         worker_id: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__(session_factory, lease_seconds=lease_seconds, worker_id=worker_id)
         self.settings = settings
+        # What "now" is for hibernation schedules and wake times (a test injects its own).
+        self.clock = clock
         self.runtime_factory = runtime_factory
         # The start of each Deployment's processes this worker has seen serving: a new one
         # before any is seen is the control plane's restart, after one it is a crash.
@@ -156,7 +163,7 @@ class DeploymentWorker(LeasedWorker):
             runtime = self.runtime_factory(session, deployment)
             deleting = deployment.desired_state == "absent"
             if not deleting:
-                _wake_if_due(session, deployment)
+                _wake_if_due(session, deployment, self.clock())
             spec = runtime_spec(deployment, self.settings.secret_key)
             generation = deployment.generation
             applied = deployment.observed_generation == generation
@@ -241,6 +248,10 @@ class DeploymentWorker(LeasedWorker):
             deployment.next_reconcile_at = utcnow() + timedelta(seconds=delay)
             if deployment.hibernated and deployment.wake_at is not None:
                 deployment.next_reconcile_at = min(deployment.next_reconcile_at, deployment.wake_at)
+            planned = schedule.schedule_of(deployment)
+            if planned is not None:  # due when the schedule next changes, not a poll later
+                upcoming = planned.next_change(self.clock()).at
+                deployment.next_reconcile_at = min(deployment.next_reconcile_at, upcoming)
             session.commit()
             return deployment.phase
 

@@ -538,6 +538,24 @@ def test_full_deploys_are_refused_with_the_alternative(
         runtime.deploy_code(make_spec(), full)
 
 
+def test_forgetting_pruned_bundles_deletes_only_their_s3_copies(
+    runtime: KubernetesRuntime,
+    api: FakeApiServer,
+    helm: Path,
+    tmp_path: Path,
+    customer: tuple[boto3.Session, ClusterOutputs],
+) -> None:
+    session, cluster = customer
+    spec = make_spec()
+    runtime.apply(spec, cluster)
+    for deploy_id in ("d-1", "d-2", "d-3"):
+        runtime.deploy_code(spec, bundle(tmp_path, {"dags/a.py": DAG}, deploy_id))
+    runtime.forget_bundles(spec, ["d-1", "d-2", "d-gone"])  # a copy already gone is fine
+    s3 = session.client("s3", endpoint_url=cluster.aws_endpoint_url)
+    left = s3.list_objects_v2(Bucket=cluster.log_bucket, Prefix="deployments/")["Contents"]
+    assert [o["Key"] for o in left] == [f"deployments/{spec.id}/bundles/d-3.tar.gz"]
+
+
 # -- delete ----------------------------------------------------------------------------------
 def test_delete_removes_namespace_database_and_s3_prefix_and_can_repeat(
     runtime: KubernetesRuntime,

@@ -9,11 +9,11 @@ runtime never touches the database, and every call is idempotent: the worker re-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Executor = Literal["CeleryExecutor", "KubernetesExecutor"]
 SchedulerSize = Literal["small", "medium", "large"]
@@ -193,3 +193,14 @@ class LogRead:
     lines: tuple[LogLine, ...]
     offsets: Mapping[str, int]
     truncated: bool = False
+
+
+@runtime_checkable
+class KeepsBundles(Protocol):
+    """A runtime that keeps its own copy of each deploy's bundle (the Kubernetes runtime, in
+    S3, for pods still starting from it); the deployment worker asks it to remove the copies
+    of the deploys the retention setting prunes, before their records go."""
+
+    def forget_bundles(self, spec: DeploymentSpec, deploy_ids: Sequence[str]) -> None:
+        """Remove the copies of ``deploy_ids``; a copy already gone is fine."""
+        ...

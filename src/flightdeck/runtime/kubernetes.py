@@ -26,7 +26,7 @@ import ssl
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,7 @@ class RoleClients(Protocol):
     session: Any
 
     def client(self, service: str) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -560,6 +561,20 @@ class KubernetesRuntime:
             )
             self._apply_bootstrap(api, spec, material, "drop")
         self._delete_prefix(objects.deployment_prefix(spec))
+
+    def forget_bundles(self, spec: DeploymentSpec, deploy_ids: Sequence[str]) -> None:
+        """Delete the S3 copies of pruned deploys' bundles (never the one serving: the
+        worker does not prune it). S3 deletes a missing key without complaint."""
+        objects.require_outputs(self.cluster, "log_bucket")
+        keys = [{"Key": objects.bundle_key(spec, deploy_id)} for deploy_id in deploy_ids]
+        s3 = self._aws("s3")
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys a call
+            self._aws_call(
+                f"deleting {len(keys)} old bundle(s) of {spec.name}",
+                s3.delete_objects,
+                Bucket=self.cluster.log_bucket,
+                Delete={"Objects": keys[start : start + 1000], "Quiet": True},
+            )
 
     def _delete_prefix(self, prefix: str) -> None:
         s3 = self._aws("s3")

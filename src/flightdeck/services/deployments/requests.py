@@ -613,8 +613,9 @@ def rollback(
             )
         if session.scalar(query.where(Deploy.id == deploy_id).with_only_columns(Deploy.id)) is None:
             raise Conflict(
-                f"deploy: the bundle of {deploy_id} is no longer kept (the newest "
-                f"{settings.deploy_bundles_kept} are, for {settings.deploy_bundle_days} days); "
+                f"deploy: the bundle of {deploy_id} is no longer kept (a rejected upload's "
+                f"never is; others for {settings.deploy_retention.days} days, the newest "
+                f"{settings.deploy_retention.deploys}); "
                 "deploy that code again with `flightdeck deploy`",
                 field="deploy",
             )

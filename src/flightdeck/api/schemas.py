@@ -416,6 +416,18 @@ class WorkerQueueOut(Output):
     min_workers: int
     max_workers: int
     tasks_per_worker: int
+    instance_type: str | None = None
+
+
+class WorkerQueueIn(Input):
+    """One worker queue by name; ``default`` is the default queue. A field left out keeps
+    the queue's current value (a new queue's default)."""
+
+    name: str = Field(max_length=30)
+    instance_type: str | None = Field(default=None, max_length=40)
+    min_workers: int | None = None
+    max_workers: int | None = None
+    tasks_per_worker: int | None = None
 
 
 class DeploymentCreateIn(Input):
@@ -433,6 +445,11 @@ class DeploymentCreateIn(Input):
     secret_environment: dict[str, str] = Field(
         default_factory=dict, description="Write-only: values are never returned."
     )
+    worker_queues: list[WorkerQueueIn] = Field(
+        default_factory=list,
+        description="Queues by name: `default` sets the default queue, any other is a further "
+        "Celery queue.",
+    )
 
 
 class DeploymentUpdateIn(Input):
@@ -448,6 +465,11 @@ class DeploymentUpdateIn(Input):
         default=None, description="Write-only: sets these secret variables."
     )
     remove_secrets: list[str] = Field(default_factory=list)
+    worker_queues: list[WorkerQueueIn] | None = Field(
+        default=None,
+        description="Given: the further queues become exactly these (a queue left out is "
+        "removed); `default` among them changes the default queue.",
+    )
 
 
 class DeploymentOut(Output):
@@ -464,6 +486,8 @@ class DeploymentOut(Output):
     scheduler_size: str
     scheduler_count: int
     worker_queue: WorkerQueueOut
+    # Every queue, the default one first.
+    worker_queues: list[WorkerQueueOut] = Field(default_factory=list)
     environment: dict[str, str]
     secret_environment_keys: list[str]
     phase: str

@@ -35,6 +35,7 @@ DEFAULT_TASKS_PER_WORKER = 5
 MAX_SCHEDULERS = 4
 MAX_WORKERS = 100
 MAX_TASKS_PER_WORKER = 256
+MAX_QUEUES = 10  # the default queue included
 
 # CPU (vCPU) and memory (GiB) of one scheduler replica, by size.
 SCHEDULER_RESOURCES: Mapping[SchedulerSize, tuple[float, float]] = {
@@ -75,10 +76,19 @@ class CodeRejected(RuntimeError_):
 
 @dataclass(frozen=True)
 class WorkerQueue:
+    """One Celery queue and the workers that serve it. ``instance_type`` (e.g. ``m5.2xlarge``)
+    pins its workers to nodes of that EC2 type; ``None`` runs them on the cluster's worker
+    node group."""
+
     name: str = DEFAULT_QUEUE_NAME
     min_workers: int = DEFAULT_MIN_WORKERS
     max_workers: int = DEFAULT_MAX_WORKERS
     tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER
+    instance_type: str | None = None
+
+    @property
+    def max_tasks(self) -> int:
+        return self.max_workers * self.tasks_per_worker
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,24 @@ class DeploymentSpec:
     executor: Executor = DEFAULT_EXECUTOR
     scheduler_size: SchedulerSize = DEFAULT_SCHEDULER_SIZE
     scheduler_count: int = DEFAULT_SCHEDULER_COUNT
+    # The default queue (tasks that name none go there), and any more the user asked for
+    # (Celery only: a task names one with ``queue=``).
     worker_queue: WorkerQueue = field(default_factory=WorkerQueue)
+    extra_queues: tuple[WorkerQueue, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
     # Asleep on purpose: ``apply`` stops whatever runs (or scales it to zero) and keeps the
     # metadata database and the code, so applying the spec awake brings back the same Airflow.
     hibernated: bool = False
+
+    @property
+    def queues(self) -> tuple[WorkerQueue, ...]:
+        return (self.worker_queue, *self.extra_queues)
+
+    @property
+    def max_running_tasks(self) -> int:
+        """What every queue's workers together can run at once (``[core] parallelism``)."""
+        return sum(queue.max_tasks for queue in self.queues)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         scheduler_size=spec["scheduler_size"],
         scheduler_count=spec["scheduler_count"],
         worker_queue=WorkerQueueOut(**spec["worker_queue"]),
+        worker_queues=[
+            WorkerQueueOut(**queue)
+            for queue in (spec["worker_queue"], *(spec.get("extra_queues") or ()))
+        ],
         environment=dict(spec["environment"]),
         secret_environment_keys=sorted(d.secret_environment),
         phase=d.phase,
@@ -68,6 +72,10 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         created_at=d.created_at,
         updated_at=d.updated_at,
     )
+
+
+def _queues(given: list[dict[str, Any]]) -> tuple[deployments.QueueRequest, ...]:
+    return tuple(deployments.QueueRequest(**queue) for queue in given)
 
 
 def running_executor(runtime: str, spec: dict[str, Any]) -> str:
@@ -115,6 +123,7 @@ def create_deployment(
     values = body.model_dump()
     if values["airflow_version"] is None:
         values["airflow_version"] = DEFAULT_AIRFLOW_VERSION
+    values["worker_queues"] = _queues(values["worker_queues"])
     request = deployments.DeploymentRequest(**values)
     return deployment_out(
         deployments.create_deployment(session, user, organization_id, request, settings)
@@ -139,6 +148,8 @@ def update_deployment(
 ) -> DeploymentOut:
     values = body.model_dump()
     values["remove_secrets"] = tuple(values["remove_secrets"])
+    if values["worker_queues"] is not None:
+        values["worker_queues"] = _queues(values["worker_queues"])
     update = deployments.DeploymentUpdate(**values)
     return deployment_out(
         deployments.update_deployment(session, user, organization_id, deployment, update, settings)

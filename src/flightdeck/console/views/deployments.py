@@ -117,6 +117,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
     values = _values(form)
 
     def create() -> str:
+        numbers: dict[str, Any] = {name: _number(values, name) for name in NUMBER_FIELDS}
         deployment = data.deployments.create_deployment(
             page.session,
             page.user,
@@ -128,7 +129,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
                 airflow_version=values["airflow_version"],
                 executor=values["executor"],
                 scheduler_size=values["scheduler_size"],
-                **{name: _number(values, name) for name in NUMBER_FIELDS},
+                **numbers,
                 environment=parse_env(values["environment"], "environment"),
                 secret_environment=parse_env(values["secret_environment"], "secret_environment"),
             ),

@@ -332,8 +332,9 @@ def logs(
     json_output: JSON = False,
 ) -> None:
     """Print the Deployment's component logs (scheduler, api-server, dag-processor,
-    triggerer), oldest first, its secret values masked as ***. With --follow and --json,
-    one JSON object per line."""
+    triggerer; worker on the kubernetes runtime), oldest first, its secret values masked as
+    ***: from this host's Airflow processes, or the pods on Kubernetes. With --follow and
+    --json, one JSON object per line."""
     import json
 
     from flightdeck.cli.output import print_json

@@ -189,11 +189,27 @@ class Runtime(Protocol):
 
 # -- operating a running Deployment -----------------------------------------------------------
 # The components whose logs a Deployment shows (`flightdeck deployment logs --component`).
-LOG_COMPONENTS: tuple[str, ...] = ("scheduler", "api-server", "dag-processor", "triggerer")
+# ``worker`` (Celery workers) runs on the Kubernetes runtime only; locally it has no log.
+LOG_COMPONENTS: tuple[str, ...] = (
+    "scheduler",
+    "api-server",
+    "dag-processor",
+    "triggerer",
+    "worker",
+)
 MAX_LOG_LINES = 5000  # the most lines one read returns (`--tail`)
 DEFAULT_LOG_LINES = 200
 MAX_LOG_BYTES = 1024 * 1024  # the most of one component's log one read looks at
 MAX_LOG_LINE_CHARS = 4000
+
+
+def mask_secrets(text: str, spec: DeploymentSpec) -> str:
+    """``text`` with each of the Deployment's secret values (of 4 characters or more: a
+    shorter one would mask ordinary words) replaced by ``***``."""
+    for value in spec.secret_environment.values():
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 @dataclass(frozen=True)

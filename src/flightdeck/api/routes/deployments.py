@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
-from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.schemas import (
     AirflowLoginOut,
@@ -246,6 +246,7 @@ def deployment_logs(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    sessions: AwsDep,
     component: Annotated[
         str | None, Query(max_length=40, description=f"One of {', '.join(LOG_COMPONENTS)}.")
     ] = None,
@@ -270,6 +271,7 @@ def deployment_logs(
         since=since,
         tail=tail,
         after=after,
+        sessions=sessions,
     )
     return DeploymentLogsOut(
         lines=[

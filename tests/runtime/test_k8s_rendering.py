@@ -489,3 +489,22 @@ def test_hibernation_scales_every_queue_to_zero() -> None:
     spec = make_spec(extra_queues=(WorkerQueue("highcpu", 2, 6, 2),), hibernated=True)
     sets = render_values(spec, make_cluster())["workers"]["celery"]["sets"]
     assert [(s["replicas"], s["keda"]["enabled"]) for s in sets] == [(0, False)]
+
+
+@pytest.mark.parametrize(("executor", "version"), VARIANTS)
+def test_every_airflow_service_account_gets_the_workload_role(executor: str, version: str) -> None:
+    spec = make_spec(executor=executor, airflow_version=version)
+    values = render_values(spec, make_cluster(), workload_role_arn=ROLE_ARN)
+    web = "apiServer" if version.startswith("3") else "webserver"
+    components = ["scheduler", "workers", "triggerer", web]
+    if version.startswith("3"):
+        components.append("dagProcessor")
+    for component in components:
+        account = values[component]["serviceAccount"]
+        assert account == {"create": True, "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN}}
+    # A queue's worker set overrides no service account: it runs as the workers do.
+    queued = make_spec(extra_queues=(WorkerQueue("highcpu"),))
+    sets = render_values(queued, make_cluster(), workload_role_arn=ROLE_ARN)["workers"]["celery"][
+        "sets"
+    ]
+    assert all("serviceAccount" not in s for s in sets)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765  # Airflow owns 8080; stay well clear of it.
@@ -94,6 +94,17 @@ def secret_key_file_deferred() -> Iterator[None]:
         _defer_key_file.reset(token)
 
 
+class DeployRetention(BaseModel):
+    """A Deployment's deploy history: a finished deploy is kept while it is among the newest
+    ``deploys`` of its Deployment **and** younger than ``days``; past either bound its record
+    and its bundle (in the database and the runtime's copy) are removed. Never removed: the
+    deploy serving now, the one ``deploy rollback`` would go back to, and open deploys. So
+    at most ``deploys`` + 2 bundles are ever stored, however often code is deployed."""
+
+    deploys: int = Field(default=50, ge=1, le=10_000)
+    days: int = Field(default=90, ge=1, le=3650)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLIGHTDECK_", extra="ignore")
 
@@ -157,10 +168,9 @@ class Settings(BaseSettings):
     sandbox_network: SandboxNetwork = SandboxNetwork.ISOLATED
     # Largest code bundle `flightdeck deploy` may upload.
     max_bundle_bytes: int = 50 * 1024 * 1024
-    # Uploaded bundles kept in the database per Deployment (the newest finished ones, and
-    # none older than the days given); rejected ones are dropped at once, pending ones kept.
-    deploy_bundles_kept: int = Field(default=5, ge=1)
-    deploy_bundle_days: int = Field(default=30, ge=1)
+    # How long each Deployment's deploy history (each deploy's record and its bundle) is
+    # kept: see DeployRetention. FLIGHTDECK_DEPLOY_RETENTION='{"deploys": 50, "days": 90}'.
+    deploy_retention: DeployRetention = Field(default_factory=lambda: DeployRetention())
     # Deleting a cluster (or a Kubernetes Deployment's metadata database) snapshots each RDS
     # instance first; false deletes without a final snapshot.
     rds_final_snapshot: bool = True

@@ -172,8 +172,16 @@ def test_logs_are_bounded_filtered_and_mask_the_deployments_secrets(client: Test
                        params={"component": "scheduler", "after": only["cursor"]}).json()
     assert [_text(line) for line in newer["lines"]] == ["a new line"]
 
-    for params, field in (({"since": "10 minutes"}, "since"), ({"component": "worker"},
+    for params, field in (({"since": "10 minutes"}, "since"), ({"component": "webserver"},
                           "component"), ({"tail": 0}, "tail"), ({"after": "x:y"}, "after")):
         bad = client.get(f"{base}/logs", headers=owner, params=params)
         assert bad.status_code == 422, (params, bad.text)
         assert bad.json()["error"]["field"] == field
+
+    # On the kubernetes runtime the logs come from the cluster (its request shape is in
+    # tests/runtime/test_kubernetes_runtime.py); a cluster without its EKS outputs says so.
+    _set(client, dep, runtime="kubernetes")
+    unreachable = client.get(f"{base}/logs", headers=owner)
+    assert unreachable.status_code == 409, unreachable.text
+    message = unreachable.json()["error"]["message"]
+    assert message.startswith("logs: ") and "\n" not in message

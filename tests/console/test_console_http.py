@@ -519,3 +519,28 @@ def test_a_hibernating_deployment_page_shows_its_wake_time_a_wake_up_form_and_it
         assert session.query(Deployment).one().hibernated is False
     cluster_page = client.get(f"{org}/clusters/{cluster}").text
     assert "EKS control plane" in cluster_page and "per hour</strong> on demand" in cluster_page
+
+
+def test_the_deployment_page_shows_every_worker_queue(client: TestClient) -> None:
+    org = sign_up(client, "q@acme.example")
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
+        "workspace": "data", "cluster": cluster, "airflow_version": "3.1.0",
+        "executor": "CeleryExecutor", "scheduler_size": "small", "scheduler_count": "1",
+        "min_workers": "1", "max_workers": "4", "tasks_per_worker": "5"},
+        follow_redirects=False)
+    page = created.headers["location"]
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:  # as `deployment update --worker-queue` stores it
+        deployment = session.get(Deployment, page.rsplit("/", 1)[1])
+        assert deployment is not None
+        deployment.spec = {**deployment.spec, "extra_queues": [
+            {"name": "highcpu", "instance_type": "c6i.4xlarge", "min_workers": 1,
+             "max_workers": 8, "tasks_per_worker": 2}]}
+        session.commit()
+    config = client.get(page).text.split('id="config-heading"', 1)[1].split("</section>", 1)[0]
+    assert "<strong>default</strong>: 1 to 4 workers, 5 tasks each" in config
+    assert "<strong>highcpu</strong>: 1 to 8 workers on c6i.4xlarge, 2 tasks each" in config

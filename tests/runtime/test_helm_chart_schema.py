@@ -13,9 +13,15 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from tests.runtime.test_k8s_rendering import VARIANTS, make_cluster, make_spec
+from tests.runtime.test_k8s_rendering import ROLE_ARN, VARIANTS, make_cluster, make_spec
 
-from flightdeck.runtime.helm_values import SCALED_COMPONENTS, render_values
+from flightdeck.runtime.base import EXECUTORS, WorkerQueue
+from flightdeck.runtime.helm_values import (
+    CHART_NAME,
+    CHART_VERSION,
+    SCALED_COMPONENTS,
+    render_values,
+)
 
 CHART = Path(__file__).resolve().parents[2].parent / "shared" / "airflow-chart"
 pytestmark = pytest.mark.skipif(
@@ -45,13 +51,72 @@ def _check(values: dict[str, Any]) -> None:
     jsonschema.Draft7Validator(schema).validate(_merged(defaults, values))
 
 
+# Every queue layout a Deployment can ask for; several queues are Celery's only.
+LAYOUTS: dict[str, tuple[WorkerQueue, tuple[WorkerQueue, ...]]] = {
+    "one-queue": (WorkerQueue(), ()),
+    "fixed-size": (WorkerQueue(min_workers=2, max_workers=2, tasks_per_worker=8), ()),
+    "pinned-type": (WorkerQueue(instance_type="m5.2xlarge"), ()),
+    "several-queues": (
+        WorkerQueue(min_workers=1, max_workers=4),
+        (
+            WorkerQueue("highcpu", 1, 8, 2, "c6i.4xlarge"),
+            WorkerQueue("reports", 2, 2, 16),
+        ),
+    ),
+}
+
+
+def _executors() -> list[Any]:
+    return [
+        pytest.param(executor, version, name, id=f"{executor}-airflow{version[0]}-{name}")
+        for executor in EXECUTORS
+        for version in ("3.0.2", "2.10.5")
+        for name, (_, extra) in LAYOUTS.items()
+        if executor == "CeleryExecutor" or not extra
+    ]
+
+
+def test_the_chart_installed_is_the_one_whose_schema_is_checked() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["name"] == CHART_NAME
+    assert chart["version"] == CHART_VERSION
+
+
+@pytest.mark.parametrize("keda", [True, False], ids=["keda", "no-keda"])
 @pytest.mark.parametrize("hibernated", [False, True], ids=["awake", "hibernated"])
-@pytest.mark.parametrize(("executor", "version"), VARIANTS)
+@pytest.mark.parametrize(("executor", "version", "layout"), _executors())
 def test_rendered_values_satisfy_the_charts_schema(
-    executor: str, version: str, hibernated: bool
+    executor: str, version: str, layout: str, hibernated: bool, keda: bool
 ) -> None:
-    spec = make_spec(executor=executor, airflow_version=version, hibernated=hibernated)
-    _check(render_values(spec, make_cluster(), deploy_id="d-1"))
+    default, extra = LAYOUTS[layout]
+    spec = make_spec(
+        executor=executor,
+        airflow_version=version,
+        hibernated=hibernated,
+        scheduler_size="medium",
+        scheduler_count=2,
+        worker_queue=default,
+        extra_queues=extra,
+    )
+    values = render_values(
+        spec,
+        make_cluster(),
+        deploy_id="d-1",
+        workload_role_arn=ROLE_ARN,
+        autoscaling_available=keda,
+    )
+    _check(values)
+    assert values["scheduler"]["replicas"] == (0 if hibernated else 2)
+    sets = values["workers"].get("celery", {}).get("sets", [])
+    assert [s["queue"] for s in sets] == [q.name for q in extra]
+
+
+def test_the_schema_check_catches_a_wrong_queue_set() -> None:
+    spec = make_spec(extra_queues=(WorkerQueue("highcpu"),))
+    values = render_values(spec, make_cluster())
+    values["workers"]["celery"]["sets"] = {"highcpu": {}}  # sets are a list
+    with pytest.raises(jsonschema.ValidationError):
+        _check(values)
 
 
 def test_the_schema_check_catches_a_wrong_value() -> None:

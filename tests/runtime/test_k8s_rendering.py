@@ -426,3 +426,85 @@ def test_a_hibernated_release_is_hibernating_only_once_no_workload_has_a_pod() -
     assert (draining.health, draining.message) == ("creating", "scaling to zero: scheduler")
     asleep = asleep_status([workload("scheduler", 0, 0), workload("triggerer", 0, 0)], "d-1")
     assert asleep.health == "hibernating" and asleep.deploy_id == "d-1"
+
+
+# -- worker queues ---------------------------------------------------------------------------
+def test_each_extra_queue_is_a_chart_worker_set_with_its_own_size_nodes_and_concurrency() -> None:
+    spec = make_spec(
+        worker_queue=WorkerQueue(min_workers=1, max_workers=4, tasks_per_worker=5),
+        extra_queues=(
+            WorkerQueue("highcpu", 2, 6, 2, "c6i.4xlarge"),
+            WorkerQueue("reports", 1, 1, 8),
+        ),
+    )
+    values = render_values(spec, make_cluster())
+    workers = values["workers"]
+    assert workers["replicas"] == 1 and workers["celery"]["queue"] == "default"
+    assert "nodeSelector" not in workers  # the worker node group, from the top level
+    assert values["nodeSelector"] == {"eks.amazonaws.com/nodegroup": "workers"}
+    highcpu, reports = workers["celery"]["sets"]
+    assert highcpu["name"] == highcpu["queue"] == "highcpu"
+    assert highcpu["replicas"] == 2
+    assert highcpu["keda"] == {
+        "enabled": True,
+        "usePgbouncer": False,
+        "minReplicaCount": 2,
+        "maxReplicaCount": 6,
+    }
+    assert highcpu["nodeSelector"] == {"node.kubernetes.io/instance-type": "c6i.4xlarge"}
+    assert highcpu["resources"] == k8s_sizing.TASK_SLOT.times(2).as_k8s()
+    assert highcpu["env"] == [{"name": "AIRFLOW__CELERY__WORKER_CONCURRENCY", "value": "2"}]
+    assert reports["keda"]["enabled"] is False and reports["replicas"] == 1
+    assert reports["nodeSelector"] == {"eks.amazonaws.com/nodegroup": "workers"}
+    # parallelism: 4x5 + 6x2 + 1x8
+    assert values["config"]["core"]["parallelism"] == "40"
+    assert values["config"]["celery"]["worker_concurrency"] == "5"
+
+
+def test_the_default_queue_can_be_pinned_to_an_instance_type() -> None:
+    spec = make_spec(worker_queue=WorkerQueue(instance_type="m5.2xlarge"))
+    workers = render_values(spec, make_cluster())["workers"]
+    assert workers["nodeSelector"] == {"node.kubernetes.io/instance-type": "m5.2xlarge"}
+
+
+def test_quota_and_limits_count_every_queue() -> None:
+    one = make_spec(worker_queue=WorkerQueue(min_workers=1, max_workers=4, tasks_per_worker=2))
+    two = replace(one, extra_queues=(WorkerQueue("big", 1, 4, 16),))
+    a, b = k8s_sizing.quota_plan(one), k8s_sizing.quota_plan(two)
+    big = k8s_sizing.TASK_SLOT.times(16).plus(k8s_sizing.LOG_GROOMER)
+    assert b.pods - a.pods == 4 + 1  # its max workers and its surge
+    assert b.total.cpu - a.total.cpu == pytest.approx(5 * big.cpu)
+    assert "celery worker big" in [line.what for line in b.lines]
+    largest = k8s_objects.limit_range(two)["spec"]["limits"][0]["max"]
+    assert largest["cpu"] == k8s_sizing.TASK_SLOT.times(16).cpu_quantity
+
+
+def test_extra_queues_need_the_celery_executor() -> None:
+    spec = make_spec(executor="KubernetesExecutor", extra_queues=(WorkerQueue("highcpu"),))
+    with pytest.raises(RuntimeError_, match="worker_queues: only the CeleryExecutor has queues"):
+        render_values(spec, make_cluster())
+
+
+def test_hibernation_scales_every_queue_to_zero() -> None:
+    spec = make_spec(extra_queues=(WorkerQueue("highcpu", 2, 6, 2),), hibernated=True)
+    sets = render_values(spec, make_cluster())["workers"]["celery"]["sets"]
+    assert [(s["replicas"], s["keda"]["enabled"]) for s in sets] == [(0, False)]
+
+
+@pytest.mark.parametrize(("executor", "version"), VARIANTS)
+def test_every_airflow_service_account_gets_the_workload_role(executor: str, version: str) -> None:
+    spec = make_spec(executor=executor, airflow_version=version)
+    values = render_values(spec, make_cluster(), workload_role_arn=ROLE_ARN)
+    web = "apiServer" if version.startswith("3") else "webserver"
+    components = ["scheduler", "workers", "triggerer", web]
+    if version.startswith("3"):
+        components.append("dagProcessor")
+    for component in components:
+        account = values[component]["serviceAccount"]
+        assert account == {"create": True, "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN}}
+    # A queue's worker set overrides no service account: it runs as the workers do.
+    queued = make_spec(extra_queues=(WorkerQueue("highcpu"),))
+    sets = render_values(queued, make_cluster(), workload_role_arn=ROLE_ARN)["workers"]["celery"][
+        "sets"
+    ]
+    assert all("serviceAccount" not in s for s in sets)

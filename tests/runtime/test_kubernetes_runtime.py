@@ -20,6 +20,7 @@ import sys
 import tarfile
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ class FakeApiServer:
         self.requests: list[httpx.Request] = []
         self.store: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, list[dict[str, Any]]] = {}
+        self.logs: dict[str, str] = {}  # a pod log's path -> its text
         self.fail_with: int | None = None
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -82,6 +84,17 @@ class FakeApiServer:
             self.store[path] = obj
             return httpx.Response(200, json=obj)
         if request.method == "GET":
+            if path in self.logs:
+                return httpx.Response(200, text=self.logs[path])
+            selector = request.url.params.get("labelSelector")
+            if path in self.lists and selector:
+                wanted = dict(pair.split("=", 1) for pair in selector.split(","))
+                items = [
+                    item
+                    for item in self.lists[path]
+                    if wanted.items() <= item["metadata"].get("labels", {}).items()
+                ]
+                return httpx.Response(200, json={"items": items})
             if path in self.lists:
                 return httpx.Response(200, json={"items": self.lists[path]})
             if path in self.store:
@@ -536,6 +549,131 @@ def test_full_deploys_are_refused_with_the_alternative(
     full = replace(bundle(tmp_path, {"dags/a.py": DAG}), kind="full")
     with pytest.raises(RuntimeError_, match="deploy DAGs only"):
         runtime.deploy_code(make_spec(), full)
+
+
+def test_forgetting_pruned_bundles_deletes_only_their_s3_copies(
+    runtime: KubernetesRuntime,
+    api: FakeApiServer,
+    helm: Path,
+    tmp_path: Path,
+    customer: tuple[boto3.Session, ClusterOutputs],
+) -> None:
+    session, cluster = customer
+    spec = make_spec()
+    runtime.apply(spec, cluster)
+    for deploy_id in ("d-1", "d-2", "d-3"):
+        runtime.deploy_code(spec, bundle(tmp_path, {"dags/a.py": DAG}, deploy_id))
+    runtime.forget_bundles(spec, ["d-1", "d-2", "d-gone"])  # a copy already gone is fine
+    s3 = session.client("s3", endpoint_url=cluster.aws_endpoint_url)
+    left = s3.list_objects_v2(Bucket=cluster.log_bucket, Prefix="deployments/")["Contents"]
+    assert [o["Key"] for o in left] == [f"deployments/{spec.id}/bundles/d-3.tar.gz"]
+
+
+# -- logs ------------------------------------------------------------------------------------
+def pod(
+    name: str, component: str, phase: str = "Running", start: str = "2026-12-01T13:00:00Z"
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {"component": component, "release": "airflow"}},
+        "status": {"phase": phase, "startTime": start},
+    }
+
+
+def test_logs_read_each_components_pods_in_the_namespace_masked(
+    runtime: KubernetesRuntime, api: FakeApiServer
+) -> None:
+    spec = make_spec()
+    pods = f"/api/v1/namespaces/{k8s_objects.namespace_name(spec)}/pods"
+    api.lists[pods] = [
+        pod("airflow-scheduler-0", "scheduler"),
+        pod("airflow-scheduler-1", "scheduler", start="2026-12-01T13:05:00Z"),
+        pod("airflow-scheduler-2", "scheduler", phase="Pending"),
+        pod("airflow-triggerer-0", "triggerer"),
+        pod("airflow-worker-0", "worker"),
+    ]
+    api.logs[f"{pods}/airflow-scheduler-0/log"] = (
+        "2026-12-01T14:00:00.000000001Z scheduler zero started\n"
+        f"2026-12-01T14:00:02.5Z token is {SECRET_VALUE}\n"
+    )
+    api.logs[f"{pods}/airflow-scheduler-1/log"] = "2026-12-01T14:00:01.123456789Z scheduler one\n"
+    api.logs[f"{pods}/airflow-triggerer-0/log"] = "2026-12-01T14:00:03Z triggerer up\n"
+
+    read = runtime.read_logs(spec, ("scheduler",), tail=100)
+    assert [(line.component, line.line) for line in read.lines] == [
+        ("scheduler", "scheduler zero started"),
+        ("scheduler", "scheduler one"),
+        ("scheduler", "token is ***"),
+    ]
+    assert SECRET_VALUE not in json.dumps([line.line for line in read.lines])
+    gets = [r for r in api.requests if r.method == "GET" and r.url.path.startswith(pods)]
+    listing, *reads = gets
+    assert listing.url.path == pods  # the Deployment's own namespace, nothing cluster-wide
+    assert listing.url.params["labelSelector"] == "component=scheduler,release=airflow"
+    assert [r.url.path for r in reads] == [
+        f"{pods}/airflow-scheduler-0/log",
+        f"{pods}/airflow-scheduler-1/log",
+    ]  # the pending pod has no log yet
+    for request in reads:
+        assert dict(request.url.params) == {
+            "container": "scheduler",
+            "timestamps": "true",
+            "follow": "false",
+            "tailLines": "100",
+            "limitBytes": str(1024 * 1024),
+        }
+    assert read.offsets["scheduler"] == int(
+        datetime(2026, 12, 1, 14, 0, 2, 500000, tzinfo=UTC).timestamp() * 1_000_000
+    )
+
+
+def test_following_logs_asks_only_for_the_seconds_since_the_last_line(
+    runtime: KubernetesRuntime, api: FakeApiServer
+) -> None:
+    spec = make_spec()
+    pods = f"/api/v1/namespaces/{k8s_objects.namespace_name(spec)}/pods"
+    api.lists[pods] = [pod("airflow-triggerer-0", "triggerer")]
+    now = datetime.now(UTC)
+    earlier, later = now - timedelta(seconds=30), now - timedelta(seconds=5)
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    api.logs[f"{pods}/airflow-triggerer-0/log"] = (
+        f"{earlier.strftime(stamp)} first\n{later.strftime(stamp)} second\n"
+    )
+    first = runtime.read_logs(spec, ("triggerer",), since=now - timedelta(minutes=10), tail=50)
+    assert [line.line for line in first.lines] == ["first", "second"]
+    request = [r for r in api.requests if r.url.path.endswith("/log")][-1]
+    assert 600 <= int(request.url.params["sinceSeconds"]) <= 700
+    # Given the cursor back: only what came after the last line read.
+    again = runtime.read_logs(spec, ("triggerer",), tail=50, offsets=first.offsets)
+    assert again.lines == ()
+    request = [r for r in api.requests if r.url.path.endswith("/log")][-1]
+    assert 5 <= int(request.url.params["sinceSeconds"]) <= 60
+    assert request.url.params["follow"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("version", "component", "chart_name"),
+    [("3.0.2", "api-server", "api-server"), ("2.10.5", "api-server", "webserver"),
+     ("3.0.2", "dag-processor", "dag-processor"), ("3.0.2", "worker", "worker")],
+)  # fmt: skip
+def test_each_component_is_found_by_the_charts_label(
+    runtime: KubernetesRuntime, api: FakeApiServer, version: str, component: str, chart_name: str
+) -> None:
+    spec = make_spec(airflow_version=version)
+    pods = f"/api/v1/namespaces/{k8s_objects.namespace_name(spec)}/pods"
+    api.lists[pods] = [pod("p-0", chart_name)]
+    api.logs[f"{pods}/p-0/log"] = "2026-12-01T14:00:00Z hello\n"
+    read = runtime.read_logs(spec, (component,), tail=10)
+    assert [(line.component, line.line) for line in read.lines] == [(component, "hello")]
+    request = [r for r in api.requests if r.url.path.endswith("/log")][-1]
+    assert request.url.params["container"] == chart_name
+
+
+def test_airflow2_has_no_dag_processor_logs_to_read(
+    runtime: KubernetesRuntime, api: FakeApiServer
+) -> None:
+    read = runtime.read_logs(make_spec(airflow_version="2.10.5"), ("dag-processor",), tail=10)
+    assert read.lines == ()
+    assert not [r for r in api.requests if "/pods" in r.url.path]
 
 
 # -- delete ----------------------------------------------------------------------------------

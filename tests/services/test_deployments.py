@@ -127,7 +127,9 @@ def test_a_deployment_needs_an_active_cluster_and_names_the_choices(
         assert row is not None and row.phase == "Creating" and row.runtime == "local"
         assert row.spec["executor"] == "CeleryExecutor"
         assert row.spec["worker_queue"] == {"name": "default", "min_workers": 1,
-                                            "max_workers": 10, "tasks_per_worker": 5}
+                                            "max_workers": 10, "tasks_per_worker": 5,
+                                            "instance_type": None}
+        assert row.spec["extra_queues"] == []
     with pytest.raises(Conflict, match="already exists"):
         _create(factory, org, settings)
 

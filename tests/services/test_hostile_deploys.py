@@ -1,20 +1,17 @@
 """Hostile bundles through the deployment worker on a real database: each deploy ends
 rejected (never ``checking``) with a reason of at most 1 KB, its bytes are dropped, and
-kept bundles follow the retention settings."""
+deploy retention is tested in test_deploy_retention.py."""
 
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.config import Settings
 from flightdeck.db.models import Deploy, User
-from flightdeck.db.types import utcnow
 from flightdeck.runtime.base import (
     MAX_MESSAGE_CHARS,
     ClusterOutputs,
@@ -24,9 +21,9 @@ from flightdeck.runtime.base import (
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
 from flightdeck.services.deployments import requests as deployments
-from flightdeck.services.deployments.worker import DeploymentWorker, prune_bundles
+from flightdeck.services.deployments.worker import DeploymentWorker
 from services import test_deployments as base
-from services.test_deployments import Org, _bundle, _create, _get, _pass
+from services.test_deployments import Org, _create, _get, _pass
 from support import bundles
 
 # The database, organization and settings fixtures of the deployment tests.
@@ -101,24 +98,3 @@ def test_a_hostile_bundle_ends_rejected_with_a_short_reason_and_is_dropped(
     assert len(row.message) <= MAX_MESSAGE_CHARS and "\n" not in row.message
     assert _bundle_bytes(factory, deploy_id) is None
     assert row.size_bytes == len(data)  # what was uploaded stays on record
-
-
-def test_kept_bundles_follow_the_retention_settings(
-    factory: sessionmaker[Session], org: Org, settings: Settings
-) -> None:
-    deployment_id = _create(factory, org, settings)
-    kept = settings.model_copy(update={"deploy_bundles_kept": 2, "deploy_bundle_days": 7})
-    worker = DeploymentWorker(factory, kept, runtime_factory=lambda _s, _d: UnpackingRuntime())
-    ids = []
-    for _ in range(3):
-        ids.append(_submit(factory, org, kept, _bundle()))
-        _pass(worker, factory, deployment_id)
-    assert [_get(factory, Deploy, i).status for i in ids] == ["succeeded"] * 3
-    assert [_bundle_bytes(factory, i) is not None for i in ids] == [False, True, True]
-    with factory() as session:  # the second is now older than the days kept
-        session.execute(update(Deploy).where(Deploy.id == ids[1])
-                        .values(created_at=utcnow() - timedelta(days=8)))
-        session.commit()
-        assert prune_bundles(session, deployment_id, kept) == 1
-        session.commit()
-    assert [_bundle_bytes(factory, i) is not None for i in ids] == [False, False, True]

@@ -437,6 +437,18 @@ class WorkerQueueOut(Output):
     min_workers: int
     max_workers: int
     tasks_per_worker: int
+    instance_type: str | None = None
+
+
+class WorkerQueueIn(Input):
+    """One worker queue by name; ``default`` is the default queue. A field left out keeps
+    the queue's current value (a new queue's default)."""
+
+    name: str = Field(max_length=30)
+    instance_type: str | None = Field(default=None, max_length=40)
+    min_workers: int | None = None
+    max_workers: int | None = None
+    tasks_per_worker: int | None = None
 
 
 class DeploymentCreateIn(Input):
@@ -457,6 +469,11 @@ class DeploymentCreateIn(Input):
     is_development: bool = Field(
         default=False, description="A development Deployment may hibernate on a schedule."
     )
+    worker_queues: list[WorkerQueueIn] = Field(
+        default_factory=list,
+        description="Queues by name: `default` sets the default queue, any other is a further "
+        "Celery queue.",
+    )
 
 
 class DeploymentUpdateIn(Input):
@@ -473,6 +490,11 @@ class DeploymentUpdateIn(Input):
     )
     remove_secrets: list[str] = Field(default_factory=list)
     is_development: bool | None = None
+    worker_queues: list[WorkerQueueIn] | None = Field(
+        default=None,
+        description="Given: the further queues become exactly these (a queue left out is "
+        "removed); `default` among them changes the default queue.",
+    )
 
 
 class HibernationScheduleIn(Input):
@@ -503,6 +525,8 @@ class DeploymentOut(Output):
     scheduler_size: str
     scheduler_count: int
     worker_queue: WorkerQueueOut
+    # Every queue, the default one first.
+    worker_queues: list[WorkerQueueOut] = Field(default_factory=list)
     environment: dict[str, str]
     secret_environment_keys: list[str]
     phase: str

@@ -61,13 +61,50 @@ def parse_env(pairs: list[str] | None, option: str) -> dict[str, str]:
     return env
 
 
+# --worker-queue's keys and the API fields they set.
+QUEUE_KEYS = {"name": "name", "instance-type": "instance_type", "min": "min_workers",
+              "max": "max_workers", "concurrency": "tasks_per_worker"}
+QUEUE_HELP = ("A worker queue, name=…[,instance-type=…][,min=…][,max=…][,concurrency=…] "
+              "(repeatable); name=default sets the default queue, any other name is a further "
+              "Celery queue.")
+
+
+def parse_queues(values: list[str] | None) -> list[dict[str, Any]]:
+    """``--worker-queue name=highcpu,instance-type=c6i.4xlarge,min=1,max=8,concurrency=4``."""
+    queues = []
+    for text in values or []:
+        queue: dict[str, Any] = {}
+        for part in text.split(","):
+            key, sep, value = (p.strip() for p in part.partition("="))
+            if not sep or key not in QUEUE_KEYS:
+                raise CliError(f"--worker-queue {text!r}: {part.strip()!r} is not KEY=VALUE with "
+                               f"KEY one of {', '.join(QUEUE_KEYS)}")
+            field = QUEUE_KEYS[key]
+            if field in ("name", "instance_type"):
+                queue[field] = value
+            elif value.isdigit():
+                queue[field] = int(value)
+            else:
+                raise CliError(f"--worker-queue {text!r}: {key} must be a whole number, "
+                               f"not {value!r}")
+        if not queue.get("name"):
+            raise CliError(f"--worker-queue {text!r}: name is missing; start with name=QUEUE")
+        queues.append(queue)
+    return queues
+
+
+def _queue_text(queue: dict[str, Any]) -> str:
+    pinned = f" on {queue['instance_type']}" if queue.get("instance_type") else ""
+    return (f"{queue['name']}: {queue['min_workers']}-{queue['max_workers']} workers{pinned}, "
+            f"{queue['tasks_per_worker']} tasks each")
+
+
 def _readable(data: dict[str, Any]) -> dict[str, Any]:
-    queue = data["worker_queue"]
+    queues = data.get("worker_queues") or [data["worker_queue"]]
     return {
         **data,
         "scheduler": f"{data['scheduler_count']} x {data['scheduler_size']}",
-        "workers": f"{queue['name']}: {queue['min_workers']}-{queue['max_workers']} workers, "
-                   f"{queue['tasks_per_worker']} tasks each",
+        "workers": "; ".join(_queue_text(queue) for queue in queues),
         "environment_keys": ", ".join(sorted(data["environment"])) or "-",
         "secret_keys": ", ".join(data["secret_environment_keys"]) or "-",
         "last_error": data.get("last_error") or "-",
@@ -149,6 +186,9 @@ def wait_until_settled(client: Any, org_path: str, deployment_id: str, timeout: 
         time.sleep(1.0)
 
 
+WORKER_QUEUE = Annotated[list[str] | None, typer.Option("--worker-queue", help=QUEUE_HELP)]
+
+
 @app.command()
 def create(
     ctx: typer.Context,
@@ -169,6 +209,7 @@ def create(
         deployment.DEFAULT_MAX_WORKERS,
     tasks_per_worker: Annotated[int, typer.Option(help="Concurrent tasks per worker.")] =
         deployment.DEFAULT_TASKS_PER_WORKER,
+    worker_queue: WORKER_QUEUE = None,
     env: ENV = None,
     secret_env: SECRET_ENV = None,
     development: Annotated[bool, typer.Option(
@@ -190,6 +231,7 @@ def create(
         "scheduler_count": scheduler_count,
         "min_workers": min_workers, "max_workers": max_workers,
         "tasks_per_worker": tasks_per_worker,
+        "worker_queues": parse_queues(worker_queue),
         "environment": parse_env(env, "--env"),
         "secret_environment": parse_env(secret_env, "--secret-env"),
         "is_development": development,
@@ -306,8 +348,9 @@ def logs(
     json_output: JSON = False,
 ) -> None:
     """Print the Deployment's component logs (scheduler, api-server, dag-processor,
-    triggerer), oldest first, its secret values masked as ***. With --follow and --json,
-    one JSON object per line."""
+    triggerer; worker on the kubernetes runtime), oldest first, its secret values masked as
+    ***: from this host's Airflow processes, or the pods on Kubernetes. With --follow and
+    --json, one JSON object per line."""
     import json
 
     from flightdeck.cli.output import print_json
@@ -387,6 +430,9 @@ def update(
     min_workers: Annotated[int | None, typer.Option(help="Default queue: minimum.")] = None,
     max_workers: Annotated[int | None, typer.Option(help="Default queue: maximum.")] = None,
     tasks_per_worker: Annotated[int | None, typer.Option(help="Tasks per worker.")] = None,
+    worker_queue: Annotated[list[str] | None, typer.Option(
+        "--worker-queue", help=QUEUE_HELP + " Given: the further queues become exactly those "
+        "given (a queue left out is removed; name=default alone removes them all).")] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", "-e", help="Replace ALL plain variables with these KEY=VALUE (repeatable).")] =
         None,
@@ -413,6 +459,8 @@ def update(
             "tasks_per_worker": tasks_per_worker,
         }.items() if value is not None
     }
+    if worker_queue:
+        body["worker_queues"] = parse_queues(worker_queue)
     if env is not None or clear_env:
         body["environment"] = parse_env(env, "--env")
     if secret_env:

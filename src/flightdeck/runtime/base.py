@@ -9,11 +9,11 @@ runtime never touches the database, and every call is idempotent: the worker re-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Executor = Literal["CeleryExecutor", "KubernetesExecutor"]
 SchedulerSize = Literal["small", "medium", "large"]
@@ -35,6 +35,7 @@ DEFAULT_TASKS_PER_WORKER = 5
 MAX_SCHEDULERS = 4
 MAX_WORKERS = 100
 MAX_TASKS_PER_WORKER = 256
+MAX_QUEUES = 10  # the default queue included
 
 # CPU (vCPU) and memory (GiB) of one scheduler replica, by size.
 SCHEDULER_RESOURCES: Mapping[SchedulerSize, tuple[float, float]] = {
@@ -75,10 +76,19 @@ class CodeRejected(RuntimeError_):
 
 @dataclass(frozen=True)
 class WorkerQueue:
+    """One Celery queue and the workers that serve it. ``instance_type`` (e.g. ``m5.2xlarge``)
+    pins its workers to nodes of that EC2 type; ``None`` runs them on the cluster's worker
+    node group."""
+
     name: str = DEFAULT_QUEUE_NAME
     min_workers: int = DEFAULT_MIN_WORKERS
     max_workers: int = DEFAULT_MAX_WORKERS
     tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER
+    instance_type: str | None = None
+
+    @property
+    def max_tasks(self) -> int:
+        return self.max_workers * self.tasks_per_worker
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,24 @@ class DeploymentSpec:
     executor: Executor = DEFAULT_EXECUTOR
     scheduler_size: SchedulerSize = DEFAULT_SCHEDULER_SIZE
     scheduler_count: int = DEFAULT_SCHEDULER_COUNT
+    # The default queue (tasks that name none go there), and any more the user asked for
+    # (Celery only: a task names one with ``queue=``).
     worker_queue: WorkerQueue = field(default_factory=WorkerQueue)
+    extra_queues: tuple[WorkerQueue, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
     # Asleep on purpose: ``apply`` stops whatever runs (or scales it to zero) and keeps the
     # metadata database and the code, so applying the spec awake brings back the same Airflow.
     hibernated: bool = False
+
+    @property
+    def queues(self) -> tuple[WorkerQueue, ...]:
+        return (self.worker_queue, *self.extra_queues)
+
+    @property
+    def max_running_tasks(self) -> int:
+        """What every queue's workers together can run at once (``[core] parallelism``)."""
+        return sum(queue.max_tasks for queue in self.queues)
 
 
 @dataclass(frozen=True)
@@ -167,11 +189,27 @@ class Runtime(Protocol):
 
 # -- operating a running Deployment -----------------------------------------------------------
 # The components whose logs a Deployment shows (`flightdeck deployment logs --component`).
-LOG_COMPONENTS: tuple[str, ...] = ("scheduler", "api-server", "dag-processor", "triggerer")
+# ``worker`` (Celery workers) runs on the Kubernetes runtime only; locally it has no log.
+LOG_COMPONENTS: tuple[str, ...] = (
+    "scheduler",
+    "api-server",
+    "dag-processor",
+    "triggerer",
+    "worker",
+)
 MAX_LOG_LINES = 5000  # the most lines one read returns (`--tail`)
 DEFAULT_LOG_LINES = 200
 MAX_LOG_BYTES = 1024 * 1024  # the most of one component's log one read looks at
 MAX_LOG_LINE_CHARS = 4000
+
+
+def mask_secrets(text: str, spec: DeploymentSpec) -> str:
+    """``text`` with each of the Deployment's secret values (of 4 characters or more: a
+    shorter one would mask ordinary words) replaced by ``***``."""
+    for value in spec.secret_environment.values():
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -193,3 +231,14 @@ class LogRead:
     lines: tuple[LogLine, ...]
     offsets: Mapping[str, int]
     truncated: bool = False
+
+
+@runtime_checkable
+class KeepsBundles(Protocol):
+    """A runtime that keeps its own copy of each deploy's bundle (the Kubernetes runtime, in
+    S3, for pods still starting from it); the deployment worker asks it to remove the copies
+    of the deploys the retention setting prunes, before their records go."""
+
+    def forget_bundles(self, spec: DeploymentSpec, deploy_ids: Sequence[str]) -> None:
+        """Remove the copies of ``deploy_ids``; a copy already gone is fine."""
+        ...

@@ -20,13 +20,14 @@ from typing import Any
 
 from flightdeck.runtime import k8s_objects as objects
 from flightdeck.runtime import k8s_sizing as sizing
-from flightdeck.runtime.base import ClusterOutputs, DeploymentSpec, RuntimeError_
+from flightdeck.runtime.base import ClusterOutputs, DeploymentSpec, RuntimeError_, WorkerQueue
 
 CHART_REPOSITORY = "https://airflow.apache.org"
 CHART_NAME = "airflow"
-# 1.19.0 is the first chart release whose upgrade guide covers Airflow 3 end to end; it
+# The release whose values schema the tests check every rendered values file against
+# (tests/runtime/test_helm_chart_schema.py); it has worker sets (one per extra queue) and
 # still deploys Airflow 2 (webserver, scheduler-parsed DAGs) when airflowVersion is 2.x.
-CHART_VERSION = "1.19.0"
+CHART_VERSION = "1.22.0"
 AIRFLOW_IMAGE = "apache/airflow"
 AIRFLOW_HOME = "/opt/airflow"
 DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
@@ -109,12 +110,18 @@ def render_values(
     objects.check_environment(spec)
     objects.require_outputs(cluster, "db_endpoint", "log_bucket")
     queue = spec.worker_queue
-    if not 0 < queue.min_workers <= queue.max_workers:
-        raise RuntimeError_(
-            f"worker_queue: min_workers ({queue.min_workers}) must be at least 1 and at most "
-            f"max_workers ({queue.max_workers})"
-        )
+    for each in spec.queues:
+        if not 0 < each.min_workers <= each.max_workers:
+            raise RuntimeError_(
+                f"worker_queue {each.name}: min_workers ({each.min_workers}) must be at least 1 "
+                f"and at most max_workers ({each.max_workers})"
+            )
     celery = spec.executor == "CeleryExecutor"
+    if spec.extra_queues and not celery:
+        raise RuntimeError_(
+            "worker_queues: only the CeleryExecutor has queues (a KubernetesExecutor task runs "
+            "in a pod of its own); keep the default queue only, or use the CeleryExecutor"
+        )
     fetch = [_fetch_dags(spec, cluster, deploy_id)]
     account = _service_account(workload_role_arn)
 
@@ -186,7 +193,7 @@ def render_values(
             "extraInitContainers": fetch,
             "logGroomerSidecar": _groomer(),
         },
-        "workers": _workers(spec, account, fetch, autoscaling_available),
+        "workers": _workers(spec, cluster, account, fetch, autoscaling_available),
     }
     if celery:
         values["config"]["celery"] = {"worker_concurrency": str(queue.tasks_per_worker)}
@@ -233,19 +240,26 @@ def _scale_to_zero(values: dict[str, Any]) -> None:
         if component is not None and component.get("enabled", True):
             component["replicas"] = 0
     workers = values["workers"]
-    if "keda" in workers:  # KEDA would scale the workers up again
-        workers["keda"] = {"enabled": False, "usePgbouncer": False}
+    for pool in [workers, *workers.get("celery", {}).get("sets", [])]:
+        if "keda" in pool:  # KEDA would scale the workers up again
+            pool["keda"] = {"enabled": False, "usePgbouncer": False}
+            pool["replicas"] = 0
     values["redis"]["enabled"] = False  # the broker holds nothing worth keeping while asleep
     values["migrateDatabaseJob"]["enabled"] = False  # no schema change to run while asleep
 
 
 def _workers(
     spec: DeploymentSpec,
+    cluster: ClusterOutputs,
     account: dict[str, Any],
     fetch: list[Any],
     autoscaling_available: bool,
 ) -> dict[str, Any]:
-    """Celery workers, or (KubernetesExecutor) the pod template every task pod starts from."""
+    """Celery workers, or (KubernetesExecutor) the pod template every task pod starts from.
+
+    The default queue is the chart's own ``workers``; each further queue is one of the
+    chart's worker ``sets`` (``workers.celery.sets``), which take the ``workers`` values and
+    override them: its queue, replicas, autoscaling, size, nodes and concurrency."""
     queue = spec.worker_queue
     workers: dict[str, Any] = {
         "resources": sizing.worker_resources(spec).as_k8s(),
@@ -253,14 +267,38 @@ def _workers(
         "extraInitContainers": fetch,
         "persistence": {"enabled": False},
     }
+    selector = objects.queue_node_selector(cluster, queue)
+    if selector and queue.instance_type:
+        workers["nodeSelector"] = selector
     if spec.executor != "CeleryExecutor":
         return workers
-    autoscale = autoscaling_available and queue.max_workers > queue.min_workers
-    workers["replicas"] = queue.min_workers
+    workers.update(_scaling(queue, autoscaling_available))
     workers["logGroomerSidecar"] = _groomer()
-    workers["keda"] = {"enabled": autoscale, "usePgbouncer": False}
-    if autoscale:
-        workers["keda"].update(
-            {"minReplicaCount": queue.min_workers, "maxReplicaCount": queue.max_workers}
-        )
+    sets = [
+        {
+            "name": extra.name,
+            "queue": extra.name,
+            **_scaling(extra, autoscaling_available),
+            "resources": sizing.worker_resources(spec, extra).as_k8s(),
+            "nodeSelector": objects.queue_node_selector(cluster, extra),
+            "env": [
+                {"name": CONCURRENCY_VARIABLE, "value": str(extra.tasks_per_worker)},
+            ],
+        }
+        for extra in spec.extra_queues
+    ]
+    workers["celery"] = {"queue": queue.name, "sets": sets}
     return workers
+
+
+# A set's workers run their own number of tasks; the default queue's is in ``config``.
+CONCURRENCY_VARIABLE = "AIRFLOW__CELERY__WORKER_CONCURRENCY"
+
+
+def _scaling(queue: WorkerQueue, autoscaling_available: bool) -> dict[str, Any]:
+    """``min_workers`` replicas, and KEDA up to ``max_workers`` when it is there."""
+    autoscale = autoscaling_available and queue.max_workers > queue.min_workers
+    keda: dict[str, Any] = {"enabled": autoscale, "usePgbouncer": False}
+    if autoscale:
+        keda.update({"minReplicaCount": queue.min_workers, "maxReplicaCount": queue.max_workers})
+    return {"replicas": queue.min_workers, "keda": keda}

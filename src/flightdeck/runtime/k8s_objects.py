@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flightdeck.runtime import k8s_sizing
-from flightdeck.runtime.base import ClusterOutputs, DeploymentSpec, RuntimeError_
+from flightdeck.runtime.base import ClusterOutputs, DeploymentSpec, RuntimeError_, WorkerQueue
 
 MANAGER = "flightdeck"
 RELEASE = "airflow"
@@ -85,6 +85,17 @@ def labels(spec: DeploymentSpec) -> dict[str, str]:
         LABEL_ORGANIZATION: spec.organization_id,
         LABEL_DEPLOYMENT: spec.id,
     }
+
+
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"  # set by the kubelet on every node
+
+
+def queue_node_selector(cluster: ClusterOutputs, queue: WorkerQueue) -> dict[str, str]:
+    """A queue with an instance type runs on nodes of that EC2 type (whichever node group
+    has them); one without runs on the worker node group like every other Airflow pod."""
+    if queue.instance_type:
+        return {INSTANCE_TYPE_LABEL: queue.instance_type}
+    return worker_node_selector(cluster)
 
 
 def worker_node_selector(cluster: ClusterOutputs) -> dict[str, str]:
@@ -211,7 +222,7 @@ def limit_range(spec: DeploymentSpec) -> dict[str, Any]:
     """Defaults for containers the chart leaves unsized; no container above the largest pod."""
     sized = (
         k8s_sizing.scheduler_resources(spec),
-        k8s_sizing.worker_resources(spec),
+        *(k8s_sizing.worker_resources(spec, queue) for queue in spec.queues),
         k8s_sizing.API_SERVER,
         k8s_sizing.DAG_PROCESSOR,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flightdeck.runtime.base import SCHEDULER_RESOURCES, DeploymentSpec
+from flightdeck.runtime.base import SCHEDULER_RESOURCES, DeploymentSpec, WorkerQueue
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,17 @@ def scheduler_resources(spec: DeploymentSpec) -> Resources:
     return Resources(cpu, memory)
 
 
-def worker_resources(spec: DeploymentSpec) -> Resources:
-    """A Celery worker runs ``tasks_per_worker`` tasks; a KubernetesExecutor pod runs one."""
+def worker_resources(spec: DeploymentSpec, queue: WorkerQueue | None = None) -> Resources:
+    """A Celery worker of ``queue`` (default: the default queue) runs its
+    ``tasks_per_worker`` tasks; a KubernetesExecutor pod runs one."""
     if spec.executor == "CeleryExecutor":
-        return TASK_SLOT.times(spec.worker_queue.tasks_per_worker)
+        return TASK_SLOT.times((queue or spec.worker_queue).tasks_per_worker)
     return TASK_SLOT
 
 
 def max_running_tasks(spec: DeploymentSpec) -> int:
     """Airflow's ``[core] parallelism``: what the quota leaves room for, never more."""
-    return spec.worker_queue.max_workers * spec.worker_queue.tasks_per_worker
+    return spec.max_running_tasks
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,6 @@ class QuotaPlan:
 
 def quota_plan(spec: DeploymentSpec) -> QuotaPlan:
     """Every pod the chart runs at the spec's maximum, plus one surge pod per rolling update."""
-    queue = spec.worker_queue
     major = airflow_major(spec.airflow_version)
     lines = [
         QuotaLine(
@@ -121,12 +121,11 @@ def quota_plan(spec: DeploymentSpec) -> QuotaPlan:
     if major >= 3:
         lines.append(QuotaLine("dag-processor", 2, DAG_PROCESSOR.plus(LOG_GROOMER)))
     if spec.executor == "CeleryExecutor":
-        surge = math.ceil(queue.max_workers * WORKER_SURGE_FRACTION)
-        lines.append(
-            QuotaLine(
-                "celery worker", queue.max_workers + surge, worker_resources(spec).plus(LOG_GROOMER)
-            )
-        )
+        for queue in spec.queues:
+            surge = math.ceil(queue.max_workers * WORKER_SURGE_FRACTION)
+            what = "celery worker" if queue is spec.worker_queue else f"celery worker {queue.name}"
+            per_pod = worker_resources(spec, queue).plus(LOG_GROOMER)
+            lines.append(QuotaLine(what, queue.max_workers + surge, per_pod))
         lines.append(QuotaLine("redis", 1, REDIS))
     else:
         lines.append(QuotaLine("task pod", max_running_tasks(spec), worker_resources(spec)))

@@ -26,24 +26,29 @@ import ssl
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import yaml
 
-from flightdeck.runtime import helm_values
+from flightdeck.runtime import helm_values, k8s_logs
 from flightdeck.runtime import k8s_objects as objects
 from flightdeck.runtime.base import (
+    DEFAULT_LOG_LINES,
+    LOG_COMPONENTS,
     ClusterOutputs,
     CodeBundle,
     CodeRejected,
     DeploymentSpec,
+    LogRead,
     RuntimeError_,
     RuntimeStatus,
+    mask_secrets,
 )
 from flightdeck.runtime.bundle import check_in_child
 from flightdeck.runtime.eks_token import eks_token
@@ -57,6 +62,7 @@ class RoleClients(Protocol):
     session: Any
 
     def client(self, service: str) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +244,15 @@ class KubeApi:
         result: dict[str, Any] = response.json()
         return result
 
+    def get_list(self, path: str, params: Mapping[str, str]) -> dict[str, Any] | None:
+        """A list read with query parameters (a label selector)."""
+        response = self.client.get(path, params=dict(params))
+        if response.status_code == 404:
+            return None
+        self._check(response, f"listing {path}")
+        result: dict[str, Any] = response.json()
+        return result
+
     def get(self, path: str) -> dict[str, Any] | None:
         response = self.client.get(path)
         if response.status_code == 404:
@@ -245,6 +260,14 @@ class KubeApi:
         self._check(response, f"reading {path}")
         result: dict[str, Any] = response.json()
         return result
+
+    def get_text(self, path: str, params: Mapping[str, str]) -> str | None:
+        """A plain-text read (a pod's log); ``None`` when the object is gone."""
+        response = self.client.get(path, params=dict(params), headers={"Accept": "*/*"})
+        if response.status_code in (400, 404):  # gone, or its container not started yet
+            return None
+        self._check(response, f"reading {path}")
+        return response.text
 
     def delete(self, path: str) -> bool:
         """True when something was deleted; a missing object is already deleted."""
@@ -563,6 +586,61 @@ class KubernetesRuntime:
             )
             self._apply_bootstrap(api, spec, material, "drop")
         self._delete_prefix(objects.deployment_prefix(spec))
+
+    def read_logs(
+        self,
+        spec: DeploymentSpec,
+        components: Sequence[str] = LOG_COMPONENTS,
+        *,
+        since: datetime | None = None,
+        tail: int = DEFAULT_LOG_LINES,
+        offsets: Mapping[str, int] | None = None,
+    ) -> LogRead:
+        """The components' pod logs (see :mod:`k8s_logs`), the Deployment's secret values
+        replaced by ``***`` before a line leaves this method."""
+        ns = objects.namespace_name(spec)
+        major = helm_values.airflow_major(spec)
+        now = datetime.now(UTC)
+        texts: list[tuple[str, str]] = []
+        with self.api() as api:
+            for component in components:
+                chart_name = k8s_logs.chart_component(component, major)
+                if chart_name is None:
+                    continue
+                listing = api.get_list(
+                    f"/api/v1/namespaces/{ns}/pods",
+                    {"labelSelector": k8s_logs.pod_selector(chart_name, objects.RELEASE)},
+                )
+                seconds = k8s_logs.since_seconds(now, since, (offsets or {}).get(component))
+                for pod in k8s_logs.pod_names(listing):
+                    request = k8s_logs.log_request(
+                        ns, pod, component, chart_name, tail=tail, seconds=seconds
+                    )
+                    text = api.get_text(request.path, request.params)
+                    if text:
+                        texts.append((component, text))
+        return k8s_logs.collect(
+            texts,
+            lambda line: mask_secrets(line, spec),
+            components=components,
+            since=since,
+            tail=tail,
+            offsets=offsets,
+        )
+
+    def forget_bundles(self, spec: DeploymentSpec, deploy_ids: Sequence[str]) -> None:
+        """Delete the S3 copies of pruned deploys' bundles (never the one serving: the
+        worker does not prune it). S3 deletes a missing key without complaint."""
+        objects.require_outputs(self.cluster, "log_bucket")
+        keys = [{"Key": objects.bundle_key(spec, deploy_id)} for deploy_id in deploy_ids]
+        s3 = self._aws("s3")
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys a call
+            self._aws_call(
+                f"deleting {len(keys)} old bundle(s) of {spec.name}",
+                s3.delete_objects,
+                Bucket=self.cluster.log_bucket,
+                Delete={"Objects": keys[start : start + 1000], "Quiet": True},
+            )
 
     def _delete_prefix(self, prefix: str) -> None:
         s3 = self._aws("s3")

@@ -72,6 +72,7 @@ from flightdeck.runtime.base import (
     LogRead,
     RuntimeError_,
     RuntimeStatus,
+    mask_secrets,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
 from flightdeck.runtime.local_logs import read_component_logs
@@ -483,8 +484,7 @@ class LocalRuntime:
     ) -> dict[str, str]:
         """Tuning defaults < the user's variables < what the platform decides."""
         cluster = record.get("cluster") or {}
-        queue = spec.worker_queue
-        requested = queue.max_workers * queue.tasks_per_worker
+        requested = spec.max_running_tasks  # every queue's: LocalExecutor ignores queues
         parallelism = local_parallelism(requested, self.max_parallelism)
         values = {
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": REFRESH_SECONDS,
@@ -705,7 +705,8 @@ def _fingerprint(spec: DeploymentSpec, cluster: ClusterOutputs, salt: str) -> st
         "airflow_version": spec.airflow_version,
         "executor": spec.executor,
         "scheduler": [spec.scheduler_size, spec.scheduler_count],
-        "queue": [spec.worker_queue.max_workers, spec.worker_queue.tasks_per_worker],
+        "queue": [spec.worker_queue.max_workers, spec.worker_queue.tasks_per_worker]
+        + [[q.name, q.max_workers, q.tasks_per_worker] for q in spec.extra_queues],
         "environment": sorted(spec.environment.items()),
         "secret_environment": sorted(spec.secret_environment.items()),
         "cluster": [cluster.region, cluster.aws_endpoint_url],
@@ -715,10 +716,7 @@ def _fingerprint(spec: DeploymentSpec, cluster: ClusterOutputs, salt: str) -> st
 
 
 def _scrub(text: str, spec: DeploymentSpec) -> str:
-    for value in spec.secret_environment.values():
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    return mask_secrets(text, spec)
 
 
 def _base_environment(directory: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
-from flightdeck.api.deps import CurrentUser, SessionDep, SettingsDep
+from flightdeck.api.deps import AwsDep, CurrentUser, SessionDep, SettingsDep
 from flightdeck.api.errors import error_responses
 from flightdeck.api.routes.clusters import cost_out
 from flightdeck.api.schemas import (
@@ -57,6 +57,10 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         scheduler_size=spec["scheduler_size"],
         scheduler_count=spec["scheduler_count"],
         worker_queue=WorkerQueueOut(**spec["worker_queue"]),
+        worker_queues=[
+            WorkerQueueOut(**queue)
+            for queue in (spec["worker_queue"], *(spec.get("extra_queues") or ()))
+        ],
         environment=dict(spec["environment"]),
         secret_environment_keys=sorted(d.secret_environment),
         phase=d.phase,
@@ -90,6 +94,10 @@ def schedule_out(d: Deployment) -> HibernationScheduleOut | None:
         next_change_at=upcoming.at,
         next_change="hibernate" if upcoming.asleep else "wake",
     )
+
+
+def _queues(given: list[dict[str, Any]]) -> tuple[deployments.QueueRequest, ...]:
+    return tuple(deployments.QueueRequest(**queue) for queue in given)
 
 
 def running_executor(runtime: str, spec: dict[str, Any]) -> str:
@@ -137,6 +145,7 @@ def create_deployment(
     values = body.model_dump()
     if values["airflow_version"] is None:
         values["airflow_version"] = DEFAULT_AIRFLOW_VERSION
+    values["worker_queues"] = _queues(values["worker_queues"])
     request = deployments.DeploymentRequest(**values)
     return deployment_out(
         deployments.create_deployment(session, user, organization_id, request, settings)
@@ -161,6 +170,8 @@ def update_deployment(
 ) -> DeploymentOut:
     values = body.model_dump()
     values["remove_secrets"] = tuple(values["remove_secrets"])
+    if values["worker_queues"] is not None:
+        values["worker_queues"] = _queues(values["worker_queues"])
     update = deployments.DeploymentUpdate(**values)
     return deployment_out(
         deployments.update_deployment(session, user, organization_id, deployment, update, settings)
@@ -291,6 +302,7 @@ def deployment_logs(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    sessions: AwsDep,
     component: Annotated[
         str | None, Query(max_length=40, description=f"One of {', '.join(LOG_COMPONENTS)}.")
     ] = None,
@@ -315,6 +327,7 @@ def deployment_logs(
         since=since,
         tail=tail,
         after=after,
+        sessions=sessions,
     )
     return DeploymentLogsOut(
         lines=[

@@ -121,6 +121,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
     values = _values(form)
 
     def create() -> str:
+        numbers: dict[str, Any] = {name: _number(values, name) for name in NUMBER_FIELDS}
         deployment = data.deployments.create_deployment(
             page.session,
             page.user,
@@ -132,7 +133,7 @@ def create_deployment(page: OrgDep, form: FormDep) -> Response:
                 airflow_version=values["airflow_version"],
                 executor=values["executor"],
                 scheduler_size=values["scheduler_size"],
-                **{name: _number(values, name) for name in NUMBER_FIELDS},
+                **numbers,
                 environment=parse_env(values["environment"], "environment"),
                 secret_environment=parse_env(values["secret_environment"], "secret_environment"),
                 is_development=values.get("is_development") == "on",
@@ -235,6 +236,7 @@ def update_configuration(deployment: str, page: OrgDep, form: FormDep) -> Respon
     values = {name: field(form, name) for name in CONFIG_FIELDS}
 
     def update() -> str:
+        numbers: dict[str, Any] = {name: _number(values, name) for name in NUMBER_FIELDS}
         data.deployments.update_deployment(
             page.session,
             page.user,
@@ -244,7 +246,7 @@ def update_configuration(deployment: str, page: OrgDep, form: FormDep) -> Respon
                 airflow_version=values["airflow_version"],
                 executor=values["executor"],
                 scheduler_size=values["scheduler_size"],
-                **{name: _number(values, name) for name in NUMBER_FIELDS},
+                **numbers,
             ),
             security.settings_of(page.request),
         )

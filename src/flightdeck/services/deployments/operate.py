@@ -1,7 +1,8 @@
 """Operating a running Deployment: sign in to its Airflow, read its components' logs.
 
 Both ask the runtime that runs the Deployment. The local runtime answers from this host's
-Airflow processes; the Kubernetes runtime does not yet, and says so (409) rather than guess.
+Airflow processes. The Kubernetes runtime reads logs from the pods through the cluster's
+API; it offers no login yet, and says so (409) rather than guess.
 The login is a secret: it is returned once per request, audited, and never logged.
 """
 
@@ -15,6 +16,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import Deployment, User
 from flightdeck.db.types import utcnow
@@ -30,12 +32,26 @@ from flightdeck.services import audit
 from flightdeck.services.access import require_workspace
 from flightdeck.services.deployments import sleep
 from flightdeck.services.deployments.requests import get_deployment, runtime_spec
-from flightdeck.services.deployments.runtimes import local_runtime
+from flightdeck.services.deployments.runtimes import kubernetes_runtime_for, local_runtime
 from flightdeck.services.errors import Conflict, InvalidInput
 
 _SINCE = re.compile(r"^(\d{1,6})([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 LOGIN_KIND = "password"  # the local runtime's generated login; a token on other runtimes
+
+
+class LogReader(Protocol):
+    """What a runtime offers to read a Deployment's logs (both runtimes do)."""
+
+    def read_logs(
+        self,
+        spec: DeploymentSpec,
+        components: Sequence[str] = ...,
+        *,
+        since: datetime | None = ...,
+        tail: int = ...,
+        offsets: Mapping[str, int] | None = ...,
+    ) -> LogRead: ...
 
 
 class Operable(Protocol):
@@ -73,6 +89,16 @@ def _runtime(deployment: Deployment, settings: Settings, what: str) -> Operable:
     runtime = local_runtime(settings.deployments_dir, settings.sandbox_network)
     assert isinstance(runtime, LocalRuntime)
     return runtime
+
+
+def _log_reader(
+    session: Session, deployment: Deployment, settings: Settings, sessions: SessionFactory | None
+) -> LogReader:
+    """The local runtime reads this host's files; the Kubernetes runtime the pods' logs
+    through the cluster's API, with the organization's role."""
+    if deployment.runtime == "kubernetes" and sessions is not None:
+        return kubernetes_runtime_for(session, deployment, settings, sessions)
+    return _runtime(deployment, settings, "logs")
 
 
 def _check_live(deployment: Deployment, what: str, *, deleting_ok: bool = False) -> None:
@@ -163,7 +189,8 @@ def read_logs(
     since: str | None = None,
     tail: int = DEFAULT_LOG_LINES,
     after: str | None = None,
-    runtime: Operable | None = None,
+    runtime: LogReader | None = None,
+    sessions: SessionFactory | None = None,
 ) -> LogRead:
     """The Deployment's component logs, for anyone who may see the Deployment; its secret
     values are masked by the runtime before a line leaves it."""
@@ -178,11 +205,14 @@ def read_logs(
     window = parse_since(since)
     offsets = parse_cursor(after)
     _check_live(deployment, "logs", deleting_ok=True)
-    operable = runtime or _runtime(deployment, settings, "logs")
-    return operable.read_logs(
-        runtime_spec(deployment, settings.secret_key),
-        (component,) if component else LOG_COMPONENTS,
-        since=utcnow() - window if window else None,
-        tail=tail,
-        offsets=offsets,
-    )
+    reader = runtime or _log_reader(session, deployment, settings, sessions)
+    try:
+        return reader.read_logs(
+            runtime_spec(deployment, settings.secret_key),
+            (component,) if component else LOG_COMPONENTS,
+            since=utcnow() - window if window else None,
+            tail=tail,
+            offsets=offsets,
+        )
+    except RuntimeError_ as exc:
+        raise Conflict(f"logs: {exc}") from None

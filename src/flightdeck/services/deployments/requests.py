@@ -72,6 +72,18 @@ RESERVED_ENV = frozenset(
 
 
 @dataclass(frozen=True)
+class QueueRequest:
+    """One worker queue as asked: a field not given keeps the queue's current value (or the
+    default, for a new queue)."""
+
+    name: str
+    instance_type: str | None = None
+    min_workers: int | None = None
+    max_workers: int | None = None
+    tasks_per_worker: int | None = None
+
+
+@dataclass(frozen=True)
 class DeploymentRequest:
     name: str
     workspace: str
@@ -86,6 +98,9 @@ class DeploymentRequest:
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_environment: Mapping[str, str] = field(default_factory=dict)
     is_development: bool = False
+    # Queues by name: one named ``default`` sets the default queue (else the fields above
+    # do), every other one is a further Celery queue.
+    worker_queues: tuple[QueueRequest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,9 @@ class DeploymentUpdate:
     secret_environment: Mapping[str, str] | None = None
     remove_secrets: tuple[str, ...] = ()
     is_development: bool | None = None
+    # Given: the further queues become exactly those given (``default`` among them, if
+    # there, changes the default queue); a queue left out is removed.
+    worker_queues: tuple[QueueRequest, ...] | None = None
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -148,34 +166,134 @@ def _check_env(env: Mapping[str, str], field_name: str) -> dict[str, str]:
     }
 
 
+_QUEUE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]{0,15}\.[a-z0-9-]{1,20}$")
+
+
+def _check_queue(
+    name: str, values: Mapping[str, Any], prefix: str, *, default: bool
+) -> dict[str, Any]:
+    """One queue's stored form; ``prefix`` (``worker_queues[x].``; none for the default
+    queue, whose fields are the request's own) names it in every error."""
+    low = 0 if default else 1  # a further queue with no worker would never run its tasks
+    min_workers = _check_int(
+        values["min_workers"], f"{prefix}min_workers", low, limits.MAX_WORKERS
+    )
+    max_workers = _check_int(
+        values["max_workers"], f"{prefix}max_workers", 1, limits.MAX_WORKERS
+    )
+    if max_workers < min_workers:
+        raise InvalidInput(
+            f"{prefix}max_workers: must be at least min_workers "
+            f"({max_workers} < {min_workers}); raise max_workers or lower min_workers",
+            field=f"{prefix}max_workers",
+        )
+    instance_type = values.get("instance_type") or None
+    if instance_type is not None and not _INSTANCE_TYPE.match(str(instance_type)):
+        raise InvalidInput(
+            f"{prefix}instance_type: {instance_type!r} is not an EC2 instance type; "
+            "use one such as m5.xlarge, or leave it out for the cluster's worker nodes",
+            field=f"{prefix}instance_type",
+        )
+    return {
+        "name": name,
+        "min_workers": min_workers,
+        "max_workers": max_workers,
+        "tasks_per_worker": _check_int(
+            values["tasks_per_worker"],
+            f"{prefix}tasks_per_worker",
+            1,
+            limits.MAX_TASKS_PER_WORKER,
+        ),
+        "instance_type": instance_type,
+    }
+
+
+def _queue_layout(
+    current_default: Mapping[str, Any],
+    current_extra: list[Mapping[str, Any]],
+    asked: tuple[QueueRequest, ...] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The default queue's values and the further queues' (unchecked) after ``asked``."""
+    if asked is None:
+        return dict(current_default), [dict(q) for q in current_extra]
+    names = [q.name for q in asked]
+    for name in names:
+        if not isinstance(name, str) or not _QUEUE_NAME.match(name):
+            raise InvalidInput(
+                f"worker_queues.name: {name!r} is not a queue name; use lowercase letters, "
+                "digits and '-', starting with a letter, at most 30 characters",
+                field="worker_queues.name",
+            )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InvalidInput(
+            f"worker_queues.name: {', '.join(twice)} given twice; name each queue once",
+            field="worker_queues.name",
+        )
+    if len(set(names) | {limits.DEFAULT_QUEUE_NAME}) > limits.MAX_QUEUES:
+        raise InvalidInput(
+            f"worker_queues: at most {limits.MAX_QUEUES} queues, the default one included",
+            field="worker_queues",
+        )
+    before = {q["name"]: q for q in current_extra}
+    default = dict(current_default)
+    extra: list[dict[str, Any]] = []
+    for queue in asked:
+        given = {
+            k: v
+            for k, v in (
+                ("instance_type", queue.instance_type),
+                ("min_workers", queue.min_workers),
+                ("max_workers", queue.max_workers),
+                ("tasks_per_worker", queue.tasks_per_worker),
+            )
+            if v is not None
+        }
+        if queue.name == limits.DEFAULT_QUEUE_NAME:
+            default.update(given)
+            continue
+        start = before.get(queue.name) or {
+            "name": queue.name,
+            "min_workers": limits.DEFAULT_MIN_WORKERS,
+            "max_workers": limits.DEFAULT_MAX_WORKERS,
+            "tasks_per_worker": limits.DEFAULT_TASKS_PER_WORKER,
+            "instance_type": None,
+        }
+        extra.append({**start, **given})
+    return default, extra
+
+
 def _checked_spec(values: Mapping[str, Any]) -> dict[str, Any]:
     try:
         version = check_exact_airflow_version(str(values["airflow_version"]), "airflow_version")
     except UnsupportedAirflowVersion as exc:
         raise InvalidInput(str(exc), field="airflow_version") from None
-    min_workers = _check_int(values["min_workers"], "min_workers", 0, limits.MAX_WORKERS)
-    max_workers = _check_int(values["max_workers"], "max_workers", 1, limits.MAX_WORKERS)
-    if max_workers < min_workers:
+    executor = check_choice(values["executor"], EXECUTORS, "executor")
+    extra = [
+        _check_queue(q["name"], q, f"worker_queues[{q['name']}].", default=False)
+        for q in values.get("extra_queues") or []
+    ]
+    if extra and executor != "CeleryExecutor":
         raise InvalidInput(
-            "max_workers: must be at least min_workers "
-            f"({max_workers} < {min_workers}); raise max_workers or lower min_workers",
-            field="max_workers",
+            f"worker_queues: {executor} has no queues (each task runs in a pod of its own); "
+            "remove the queues other than default, or use the CeleryExecutor",
+            field="worker_queues",
         )
     return {
         "airflow_version": version,
-        "executor": check_choice(values["executor"], EXECUTORS, "executor"),
+        "executor": executor,
         "scheduler_size": check_choice(values["scheduler_size"], SCHEDULER_SIZES, "scheduler_size"),
         "scheduler_count": _check_int(
             values["scheduler_count"], "scheduler_count", 1, limits.MAX_SCHEDULERS
         ),
-        "worker_queue": {
-            "name": limits.DEFAULT_QUEUE_NAME,
-            "min_workers": min_workers,
-            "max_workers": max_workers,
-            "tasks_per_worker": _check_int(
-                values["tasks_per_worker"], "tasks_per_worker", 1, limits.MAX_TASKS_PER_WORKER
-            ),
-        },
+        "worker_queue": _check_queue(
+            limits.DEFAULT_QUEUE_NAME,
+            values,
+            "",
+            default=True,
+        ),
+        "extra_queues": extra,
         "environment": _check_env(values["environment"], "environment"),
     }
 
@@ -290,15 +408,24 @@ def create_deployment(
 ) -> Deployment:
     workspace = _workspace(session, user, organization_id, request.workspace, admin=True)
     name = check_name(request.name, "name")
+    default, extra = _queue_layout(
+        {
+            "min_workers": request.min_workers,
+            "max_workers": request.max_workers,
+            "tasks_per_worker": request.tasks_per_worker,
+            "instance_type": None,
+        },
+        [],
+        request.worker_queues,
+    )
     spec = _checked_spec(
         {
             "airflow_version": request.airflow_version,
             "executor": request.executor,
             "scheduler_size": request.scheduler_size,
             "scheduler_count": request.scheduler_count,
-            "min_workers": request.min_workers,
-            "max_workers": request.max_workers,
-            "tasks_per_worker": request.tasks_per_worker,
+            **default,
+            "extra_queues": extra,
             "environment": dict(request.environment),
         }
     )
@@ -365,7 +492,16 @@ def update_deployment(
     if deployment.desired_state != "present":
         raise Conflict("deployment is being deleted; it cannot change")
     current = dict(deployment.spec)
-    queue = dict(current["worker_queue"])
+    # A spec written before there were several queues and instance types has neither.
+    current.setdefault("extra_queues", [])
+    current["worker_queue"] = {"instance_type": None, **current["worker_queue"]}
+    # The default queue as it is, less what the update's own fields change.
+    queue = {
+        k: v
+        for k, v in current["worker_queue"].items()
+        if k != "name" and getattr(update, k, None) is None
+    }
+    default, extra = _queue_layout(queue, current["extra_queues"], update.worker_queues)
     given = {
         "airflow_version": update.airflow_version,
         "executor": update.executor,
@@ -379,8 +515,9 @@ def update_deployment(
     # A value given is validated even when falsy (0 workers is an error, not "unchanged").
     merged = {
         **current,
-        **{k: v for k, v in queue.items() if k != "name"},
         **{k: v for k, v in given.items() if v is not None},
+        **{k: v for k, v in default.items() if k != "name"},
+        "extra_queues": extra,
     }
     spec = _checked_spec(merged)
     sealed = dict(deployment.secret_environment)
@@ -716,8 +853,9 @@ def rollback(
             )
         if session.scalar(query.where(Deploy.id == deploy_id).with_only_columns(Deploy.id)) is None:
             raise Conflict(
-                f"deploy: the bundle of {deploy_id} is no longer kept (the newest "
-                f"{settings.deploy_bundles_kept} are, for {settings.deploy_bundle_days} days); "
+                f"deploy: the bundle of {deploy_id} is no longer kept (a rejected upload's "
+                f"never is; others for {settings.deploy_retention.days} days, the newest "
+                f"{settings.deploy_retention.deploys}); "
                 "deploy that code again with `flightdeck deploy`",
                 field="deploy",
             )
@@ -774,6 +912,17 @@ def get_deploy(
 
 
 # -- towards the runtime ---------------------------------------------------------------------
+def stored_queue(queue: Mapping[str, Any]) -> WorkerQueue:
+    """A queue as the spec stores it (one written before instance types has none)."""
+    return WorkerQueue(
+        name=queue["name"],
+        min_workers=queue["min_workers"],
+        max_workers=queue["max_workers"],
+        tasks_per_worker=queue["tasks_per_worker"],
+        instance_type=queue.get("instance_type"),
+    )
+
+
 def runtime_spec(deployment: Deployment, secret_key: str) -> DeploymentSpec:
     spec = deployment.spec
     queue = spec["worker_queue"]
@@ -785,12 +934,8 @@ def runtime_spec(deployment: Deployment, secret_key: str) -> DeploymentSpec:
         executor=spec["executor"],
         scheduler_size=spec["scheduler_size"],
         scheduler_count=spec["scheduler_count"],
-        worker_queue=WorkerQueue(
-            name=queue["name"],
-            min_workers=queue["min_workers"],
-            max_workers=queue["max_workers"],
-            tasks_per_worker=queue["tasks_per_worker"],
-        ),
+        worker_queue=stored_queue(queue),
+        extra_queues=tuple(stored_queue(q) for q in spec.get("extra_queues") or ()),
         environment=dict(spec["environment"]),
         secret_environment={
             k: unseal(v, secret_key) for k, v in deployment.secret_environment.items()

@@ -39,7 +39,7 @@ def local_runtime(root: Path, network: SandboxNetwork = SandboxNetwork.ISOLATED)
 
 def kubernetes_runtime_for(
     session: Session, deployment: Deployment, settings: Settings, sessions: SessionFactory
-) -> Runtime:
+) -> KubernetesRuntime:
     """Everything on the cluster goes through the organization's cross-account role; the
     factory keeps its session between passes, so a pass does not assume the role again."""
     cluster = session.get(Cluster, deployment.cluster_id)

@@ -39,13 +39,14 @@ from flightdeck.runtime.base import (
     CodeBundle,
     CodeRejected,
     DeploymentSpec,
+    KeepsBundles,
     Runtime,
     RuntimeError_,
     RuntimeStatus,
     bounded,
 )
 from flightdeck.services import notifications
-from flightdeck.services.deployments import schedule, timeline
+from flightdeck.services.deployments import retention, schedule, timeline
 from flightdeck.services.deployments.mail import health_mail
 from flightdeck.services.deployments.requests import cluster_outputs, runtime_spec
 from flightdeck.services.deployments.runtimes import RuntimeFactory
@@ -60,27 +61,6 @@ POLL_STEADY = 30.0
 RESUMED = "resumed: the worker checking this deploy stopped; checking it again"
 
 DEPLOYMENTS = LeasedTable(Deployment, Deployment.id, Deployment.next_reconcile_at)
-
-
-def prune_bundles(session: Session, deployment_id: str, settings: Settings) -> int:
-    """Drop the stored bytes of finished deploys past the retention settings (the newest
-    ``deploy_bundles_kept`` within ``deploy_bundle_days`` stay); returns how many."""
-    finished = session.scalars(
-        select(Deploy)
-        .where(
-            Deploy.deployment_id == deployment_id,
-            Deploy.status.in_((DeployStatus.SUCCEEDED, DeployStatus.REJECTED, DeployStatus.FAILED)),
-            Deploy.bundle.is_not(None),
-        )
-        .order_by(Deploy.created_at.desc())
-    ).all()
-    oldest = utcnow() - timedelta(days=settings.deploy_bundle_days)
-    dropped = 0
-    for index, deploy in enumerate(finished):
-        if index >= settings.deploy_bundles_kept or deploy.created_at < oldest:
-            deploy.bundle = None
-            dropped += 1
-    return dropped
 
 
 def _notify_health_change(session: Session, deployment: Deployment, previous: str) -> None:
@@ -344,9 +324,28 @@ class DeploymentWorker(LeasedWorker):
                 f"deploy {deploy_id} ({deploy.kind}) {outcome}: {message}",
             )
             session.commit()
-            prune_bundles(session, deployment_id, self.settings)
-            session.commit()
+        self.prune_deploys(deployment_id, runtime, spec)
         return status
+
+    def prune_deploys(self, deployment_id: str, runtime: Runtime, spec: DeploymentSpec) -> int:
+        """Remove the deploys past the retention setting: the runtime's copies of their
+        bundles first, then their records; returns how many went."""
+        with self.session_factory() as session:
+            doomed = retention.prunable(session, deployment_id, self.settings.deploy_retention)
+        if not doomed:
+            return 0
+        if isinstance(runtime, KeepsBundles):
+            try:
+                with self.heartbeat(deployment_id):
+                    runtime.forget_bundles(spec, doomed)
+            except RuntimeError_ as exc:  # kept for the next deploy to try again
+                log.warning("Deployment %s: old bundles not removed: %s", deployment_id, exc)
+                return 0
+        with self.session_factory() as session:
+            self.renew(deployment_id, session)
+            removed = retention.remove(session, deployment_id, doomed)
+            session.commit()
+        return removed
 
     @staticmethod
     def _has_pending(session: Session, deployment: Deployment) -> bool:

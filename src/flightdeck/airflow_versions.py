@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 DEFAULT_AIRFLOW_VERSION = "3.3.2"
 SUPPORTED_MAJORS = (2, 3)
@@ -30,6 +31,17 @@ RELEASE_DATES: dict[str, str] = {
     "3.1.7": "2026-02-04", "3.1.8": "2026-03-11", "3.2.0": "2026-04-07", "3.2.1": "2026-04-22",
     "3.2.2": "2026-05-29", "3.3.0": "2026-07-06", "3.3.1": "2026-08-12", "3.3.2": "2026-09-17",
 }  # fmt: skip
+# Dependency releases that predate an Airflow release yet break it, so the release date alone
+# would let them in: each is a ceiling for every Airflow release before ``fixed_in`` (as the
+# release's own constraints file pins below them). pandas 3 (2026-01-21) renamed DataFrame's
+# class path, and Airflow's XCom serializer knows the new one from 3.3.1 on (task SDK 1.3.1).
+@dataclass(frozen=True)
+class Ceiling:
+    requirement: str  # a PEP 508 constraint, "pandas<3"
+    fixed_in: str  # the first Airflow release that works without it
+
+
+DEPENDENCY_CEILINGS: tuple[Ceiling, ...] = (Ceiling("pandas<3", "3.3.1"),)
 _VERSION = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+)|\.\*)$")
 
 
@@ -92,6 +104,15 @@ def resolution_cutoff(version: str) -> str | None:
         return None
     day = dt.date.fromisoformat(RELEASE_DATES[release]) + dt.timedelta(days=1)
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def ceilings_for(version: str) -> tuple[str, ...]:
+    """The :data:`DEPENDENCY_CEILINGS` that apply to ``version`` (none for an unknown one)."""
+    release = newest_release(version)
+    if release is None:
+        return ()
+    key = _release_key(release)
+    return tuple(c.requirement for c in DEPENDENCY_CEILINGS if key < _release_key(c.fixed_in))
 
 
 def as_document() -> dict[str, object]:

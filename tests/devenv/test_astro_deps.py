@@ -19,7 +19,7 @@ from flightdeck.devenv.astro_runtimes import RUNTIME_LINES, resolve_runtime_tag
 from flightdeck.devenv.project import Project
 from flightdeck.devenv.upgrade import diff_packages, ruff_airflow_rules
 
-DATAFRAME_DAG = '''
+DATAFRAME_DAG = """
 from __future__ import annotations
 
 import pandas as pd
@@ -43,16 +43,16 @@ def dataframe_pipeline():
 
 
 dataframe_pipeline()
-'''
+"""
 
-AIRFLOW2_ONLY_DAG = '''
+AIRFLOW2_ONLY_DAG = """
 import pendulum
 from airflow import DAG
 from airflow.operators.dummy import DummyOperator
 
 with DAG("legacy", start_date=pendulum.datetime(2024, 1, 1), schedule_interval=None):
     DummyOperator(task_id="noop")
-'''
+"""
 
 
 def astro_project(root: Path, image: str, requirements: str, dag: str = DATAFRAME_DAG) -> Path:
@@ -87,6 +87,14 @@ def test_every_supported_release_has_a_date_and_series_take_their_newest() -> No
     assert airflow_versions.resolution_cutoff("3.9.*") is None
     for version in dates:
         airflow_versions.check_exact_airflow_version(version, "RELEASE_DATES")
+
+
+def test_pandas_3_is_kept_out_where_airflows_serializer_does_not_know_it() -> None:
+    # pandas 3.0.0 was published before Airflow 3.1.8, whose XCom serializer predates it.
+    assert airflow_versions.ceilings_for("3.1.*") == ("pandas<3",)
+    assert airflow_versions.ceilings_for("2.10.5") == ("pandas<3",)
+    assert airflow_versions.ceilings_for("3.3.2") == ()
+    assert venvs.venv_key("3.1.8", []) != venvs.venv_key("3.3.2", [])
 
 
 def test_preinstalled_table_matches_the_runtime_table() -> None:
@@ -125,9 +133,7 @@ def test_dependency_difference() -> None:
 
 
 def test_conflict_with_airflows_dependencies_is_one_message_naming_both(tmp_path: Path) -> None:
-    project = astro_project(
-        tmp_path / "p", "apache/airflow:2.10.5", "sqlalchemy==2.0.30\n"
-    )
+    project = astro_project(tmp_path / "p", "apache/airflow:2.10.5", "sqlalchemy==2.0.30\n")
     result = run_cli("dev", "test-requirements", cwd=project, env=cli_env(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error")]
@@ -180,8 +186,14 @@ def test_upgrade_test_reports_an_airflow2_only_import(tmp_path: Path) -> None:
     project = astro_project(tmp_path / "p", "apache/airflow:2.10.5", "", AIRFLOW2_ONLY_DAG)
     env = cli_env(tmp_path, shared=True)
     result = run_cli(
-        "dev", "upgrade-test", "--airflow-version", airflow_versions.DEFAULT_AIRFLOW_VERSION,
-        "--json", cwd=project, env=env, timeout=1800,
+        "dev",
+        "upgrade-test",
+        "--airflow-version",
+        airflow_versions.DEFAULT_AIRFLOW_VERSION,
+        "--json",
+        cwd=project,
+        env=env,
+        timeout=1800,
     )
     assert result.returncode == 1, result.stderr[-3000:]
     report = json.loads(result.stdout)
@@ -189,6 +201,7 @@ def test_upgrade_test_reports_an_airflow2_only_import(tmp_path: Path) -> None:
     assert "dags/pipeline.py" in report["import_errors"]
     changed = report["dependencies"]["changed"]
     assert changed["apache-airflow"] == {
-        "from": "2.10.5", "to": airflow_versions.DEFAULT_AIRFLOW_VERSION
+        "from": "2.10.5",
+        "to": airflow_versions.DEFAULT_AIRFLOW_VERSION,
     }
     assert any(f["path"] == "dags/pipeline.py" for f in report["ruff_air"])

@@ -146,6 +146,7 @@ def kill(project_dir: PROJECT_DIR = CWD) -> None:
 def restart(
     project_dir: PROJECT_DIR = CWD,
     wait: Annotated[int, typer.Option(help="Seconds to wait for Airflow to be healthy.")] = 240,
+    constraints: CONSTRAINTS = None,
 ) -> None:
     """Stop and start again (picks up .env, requirements.txt and settings changes)."""
     from flightdeck.devenv import supervisor
@@ -154,7 +155,7 @@ def restart(
         project = project_at(project_dir)
         project.load_config()  # a broken project must not lose its running Airflow
         supervisor.stop(project)
-    start(project_dir, wait)
+    start(project_dir, wait, constraints)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flightdeck.airflow_versions import resolution_cutoff
+from flightdeck.airflow_versions import ceilings_for, resolution_cutoff
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.textfile import read_project_text
 
@@ -108,6 +108,7 @@ def venv_key(
         parts += ["# constraints", constraints.digest]
     else:
         parts += ["# exclude-newer", str(resolution_cutoff(airflow_version))]
+        parts += ["# ceilings", *ceilings_for(airflow_version)]
     material = "\n".join(parts)
     digest = hashlib.sha256(material.encode()).hexdigest()[:16]
     return f"airflow-{airflow_version.replace('*', 'x')}-py{python}-{digest}"
@@ -147,7 +148,10 @@ class Resolution:
         if self.constraints is not None:
             return f"constraints {self.constraints.source}"
         if self.exclude_newer is not None:
-            return f"packages published by {self.exclude_newer[:10]} (Airflow's release)"
+            ceilings = ceilings_for(self.airflow_version)
+            known = f"; {', '.join(ceilings)} for this Airflow" if ceilings else ""
+            day = self.exclude_newer[:10]
+            return f"packages published before {day}, the day after Airflow's release{known}"
         return "the newest packages (no release date known for this Airflow)"
 
 
@@ -199,8 +203,14 @@ def build(venv: Path, resolution: Resolution) -> None:
         constraints_file = venv / "flightdeck-constraints.txt"
         constraints_file.write_text(resolution.constraints.text, encoding="utf-8")
         install += ["--constraint", str(constraints_file)]
-    elif resolution.exclude_newer is not None:
-        install += ["--exclude-newer", resolution.exclude_newer]
+    else:
+        if resolution.exclude_newer is not None:
+            install += ["--exclude-newer", resolution.exclude_newer]
+        ceilings = ceilings_for(version)
+        if ceilings:
+            ceilings_file = venv / "flightdeck-ceilings.txt"
+            ceilings_file.write_text("\n".join(ceilings) + "\n", encoding="utf-8")
+            install += ["--constraint", str(ceilings_file)]
     try:
         _run(install, env, resolution)
     except DevEnvError:

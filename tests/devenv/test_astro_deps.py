@@ -205,3 +205,25 @@ def test_upgrade_test_reports_an_airflow2_only_import(tmp_path: Path) -> None:
         "to": airflow_versions.DEFAULT_AIRFLOW_VERSION,
     }
     assert any(f["path"] == "dags/pipeline.py" for f in report["ruff_air"])
+
+
+def test_a_constraints_file_decides_the_versions(tmp_path: Path) -> None:
+    project = astro_project(tmp_path / "p", "apache/airflow:2.10.5", "pendulum==3.0.0\n")
+    (project / "airflow-constraints.txt").write_text("pendulum==2.1.2\n")
+    result = run_cli(
+        "dev", "test-requirements", "--constraints", "airflow-constraints.txt", "--json",
+        cwd=project, env=cli_env(tmp_path),
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and document["ok"] is False
+    assert document["bound"] == "constraints airflow-constraints.txt"
+    assert {"pendulum==3.0.0", "pendulum==2.1.2"} <= set(document["conflict"]["packages"])
+    # The same file named in the project's settings.
+    (project / ".flightdeck").mkdir()
+    (project / ".flightdeck" / "config.yaml").write_text("constraints: airflow-constraints.txt\n")
+    again = run_cli("dev", "test-requirements", "--json", cwd=project, env=cli_env(tmp_path))
+    assert json.loads(again.stdout)["bound"] == "constraints airflow-constraints.txt"
+    missing = run_cli(
+        "dev", "test-requirements", "--constraints", "nope.txt", cwd=project, env=cli_env(tmp_path)
+    )
+    assert missing.returncode == 1 and "--constraints: no file 'nope.txt'" in missing.stderr

@@ -134,7 +134,7 @@ def write_astro_project(project: Path) -> None:
 
 
 def resolution_seconds(project: Path, workdir: Path, constrained: bool) -> float:
-    """`uv pip compile` of the project's whole environment with an empty uv cache."""
+    """Resolving the project's whole environment (`uv pip compile`) with an empty uv cache."""
     from flightdeck.devenv import supervisor, venvs
     from flightdeck.devenv.dockerfile import read_dockerfile
     from flightdeck.devenv.project import Project
@@ -142,24 +142,19 @@ def resolution_seconds(project: Path, workdir: Path, constrained: bool) -> float
     target = Project(project)
     steps = read_dockerfile(project / "Dockerfile")
     resolution = supervisor.resolution_for(target, target.load_config(), steps)
-    spec = workdir / "bench-requirements.in"
-    spec.write_text("\n".join([
-        venvs.airflow_requirement(resolution.airflow_version), *venvs.BASE_PACKAGES,
-        *resolution.preinstalled, *resolution.requirements,
-    ]) + "\n")
-    command = [venvs.uv_binary(), "pip", "compile", "--quiet", "--python-version",
-               f"{sys.version_info.major}.{sys.version_info.minor}", str(spec)]
-    if constrained and resolution.exclude_newer:
-        command += ["--exclude-newer", resolution.exclude_newer]
     cache = workdir / f"uv-cache-{'constrained' if constrained else 'free'}"
-    env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_PROGRESS": "1"}
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    shutil.rmtree(cache, ignore_errors=True)
-    if result.returncode != 0:
-        sys.exit(f"uv pip compile failed:\n{result.stderr}")
-    return elapsed
+    previous = os.environ.get("UV_CACHE_DIR")
+    os.environ["UV_CACHE_DIR"] = str(cache)
+    try:
+        started = time.perf_counter()
+        venvs.resolve(resolution, limited=constrained)
+        return time.perf_counter() - started
+    finally:
+        if previous is None:
+            os.environ.pop("UV_CACHE_DIR", None)
+        else:
+            os.environ["UV_CACHE_DIR"] = previous
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def main() -> None:

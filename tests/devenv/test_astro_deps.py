@@ -227,3 +227,18 @@ def test_a_constraints_file_decides_the_versions(tmp_path: Path) -> None:
         "dev", "test-requirements", "--constraints", "nope.txt", cwd=project, env=cli_env(tmp_path)
     )
     assert missing.returncode == 1 and "--constraints: no file 'nope.txt'" in missing.stderr
+
+
+def test_every_runtime_lines_packages_resolve_with_its_airflow(tmp_path: Path) -> None:
+    """A real resolution (no install) of each line's set with pandas and pyarrow, limited as
+    `dev` limits it: the table names only packages that go together with that Airflow."""
+    (tmp_path / "requirements.txt").write_text("pandas\npyarrow\n")
+    lines = {line.line: line for line in RUNTIME_LINES}
+    for name, packages in PREINSTALLED.items():
+        airflow = lines[name].airflow
+        resolution = venvs.Resolution(airflow, tmp_path / "requirements.txt", (), packages)
+        pins = venvs.resolve(resolution)
+        assert pins["apache-airflow"] == airflow_versions.newest_release(airflow), name
+        assert {venvs._normalise(p) for p in packages} <= pins.keys(), name
+        if airflow_versions.ceilings_for(airflow):
+            assert int(pins["pandas"].split(".")[0]) < 3, name

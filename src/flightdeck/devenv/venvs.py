@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from flightdeck.airflow_versions import ceilings_for, resolution_cutoff
 from flightdeck.devenv.errors import DevEnvError
@@ -192,30 +193,70 @@ def build(venv: Path, resolution: Resolution) -> None:
     """Create ``venv`` and install the resolution into it (removed again if that fails)."""
     uv = uv_binary()
     env = {**os.environ, "UV_NO_PROGRESS": "1"}
-    version = resolution.airflow_version
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], env, resolution)
     install = [uv, "pip", "install", "--quiet", "--python", str(venv_python(venv))]
-    install += [airflow_requirement(version), *BASE_PACKAGES, *resolution.preinstalled]
-    install += list(resolution.extra)
-    if resolution.requirements:
-        install += ["-r", str(resolution.requirements_file)]
-    if resolution.constraints is not None:
-        constraints_file = venv / "flightdeck-constraints.txt"
-        constraints_file.write_text(resolution.constraints.text, encoding="utf-8")
-        install += ["--constraint", str(constraints_file)]
-    else:
-        if resolution.exclude_newer is not None:
-            install += ["--exclude-newer", resolution.exclude_newer]
-        ceilings = ceilings_for(version)
-        if ceilings:
-            ceilings_file = venv / "flightdeck-ceilings.txt"
-            ceilings_file.write_text("\n".join(ceilings) + "\n", encoding="utf-8")
-            install += ["--constraint", str(ceilings_file)]
+    specs, options = _resolution_arguments(resolution, venv)
     try:
-        _run(install, env, resolution)
+        _run(install + specs + options, env, resolution)
     except DevEnvError:
         shutil.rmtree(venv, ignore_errors=True)
         raise
+
+
+def resolve(resolution: Resolution, limited: bool = True) -> dict[str, str]:
+    """Resolve without installing (``uv pip compile``): name -> version. ``limited=False``
+    drops the release-date and ceiling limits (the benchmark's unconstrained baseline)."""
+    import tempfile
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = [uv_binary(), "pip", "compile", "--quiet", "--python-version", python]
+    env = {**os.environ, "UV_NO_PROGRESS": "1"}
+    with tempfile.TemporaryDirectory(prefix="flightdeck-resolve-") as directory:
+        specs, options = _resolution_arguments(resolution, Path(directory), limited)
+        spec = Path(directory) / "requirements.in"
+        spec.write_text("\n".join(specs) + "\n", encoding="utf-8")
+        files = [str(spec)]
+        if "-r" in options:  # compile takes requirement files as arguments, not -r
+            at = options.index("-r")
+            files.append(options[at + 1])
+            del options[at : at + 2]
+        result = subprocess.run(
+            [*command, *options, *files], capture_output=True, text=True, env=env, check=False
+        )
+    if result.returncode != 0:
+        _raise_failure(result, resolution)
+    pins: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pins[_normalise(name)] = version.strip()
+    return pins
+
+
+def _resolution_arguments(
+    resolution: Resolution, workdir: Path, limited: bool = True
+) -> tuple[list[str], list[str]]:
+    """The requirement specifiers and uv's options that add to and bound them (the files
+    they name are written to ``workdir``)."""
+    version = resolution.airflow_version
+    specs = [airflow_requirement(version), *BASE_PACKAGES, *resolution.preinstalled]
+    specs += list(resolution.extra)
+    options: list[str] = []
+    if resolution.requirements:
+        options += ["-r", str(resolution.requirements_file)]
+    if resolution.constraints is not None:
+        constraints_file = workdir / "flightdeck-constraints.txt"
+        constraints_file.write_text(resolution.constraints.text, encoding="utf-8")
+        options += ["--constraint", str(constraints_file)]
+    elif limited:
+        if resolution.exclude_newer is not None:
+            options += ["--exclude-newer", resolution.exclude_newer]
+        ceilings = ceilings_for(version)
+        if ceilings:
+            ceilings_file = workdir / "flightdeck-ceilings.txt"
+            ceilings_file.write_text("\n".join(ceilings) + "\n", encoding="utf-8")
+            options += ["--constraint", str(ceilings_file)]
+    return specs, options
 
 
 def installed_packages(venv: Path) -> dict[str, str]:
@@ -274,8 +315,12 @@ def parse_conflict(output: str) -> tuple[list[str], str] | None:
 
 def _run(command: list[str], env: dict[str, str], resolution: Resolution) -> None:
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if result.returncode == 0:
-        return
+    if result.returncode != 0:
+        _raise_failure(result, resolution)
+
+
+def _raise_failure(result: subprocess.CompletedProcess[str], resolution: Resolution) -> NoReturn:
+    """One message for a failed uv run: an unpublished Airflow, a conflict, or uv's own line."""
     airflow_version = resolution.airflow_version
     output = (result.stderr or result.stdout).strip()
     if f"{airflow_requirement(airflow_version)}" in output and (

@@ -242,3 +242,46 @@ def test_every_runtime_lines_packages_resolve_with_its_airflow(tmp_path: Path) -
         assert {venvs._normalise(p) for p in packages} <= pins.keys(), name
         if airflow_versions.ceilings_for(airflow):
             assert int(pins["pandas"].split(".")[0]) < 3, name
+
+
+AIRFLOW2_DATAFRAME_DAG = """
+import pandas as pd
+import pendulum
+from airflow.decorators import dag, task
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def dataframe_pipeline():
+    @task
+    def extract() -> pd.DataFrame:
+        return pd.DataFrame({"city": ["Lisbon", "Porto"], "visits": [3, 4]})
+
+    @task
+    def total(frame: pd.DataFrame) -> int:
+        count = int(frame["visits"].sum())
+        print(f"TOTAL-VISITS={count}")
+        return count
+
+    total(extract())
+
+
+dataframe_pipeline()
+"""
+
+
+@pytest.mark.slow
+def test_astro_runtime_12_project_gets_pandas_from_the_runtime_and_runs(tmp_path: Path) -> None:
+    """Runtime 12 (Airflow 2.10): pandas is not in requirements.txt, the runtime's providers
+    bring it, at a 2.x version the release's serializer handles."""
+    project = astro_project(
+        tmp_path / "p", "quay.io/astronomer/astro-runtime:12.8.0", "pyarrow\n",
+        AIRFLOW2_DATAFRAME_DAG,
+    )  # fmt: skip
+    env = cli_env(tmp_path, shared=True)
+    parsed = run_cli("dev", "parse", "--json", cwd=project, env=env, timeout=1800)
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    assert json.loads(parsed.stdout)["dags"] == ["dataframe_pipeline"]
+    ran = run_cli("dev", "run", "--", "dags", "test", "dataframe_pipeline", cwd=project, env=env)
+    output = ran.stdout + ran.stderr
+    assert ran.returncode == 0, output[-3000:]
+    assert "TOTAL-VISITS=7" in output

@@ -87,7 +87,7 @@ def load_constraints(source: str, base: Path, field: str = "--constraints") -> C
         return Constraints(source, response.text)
     path = base / source
     if not path.is_file():
-        raise DevEnvError(f"{field}: no file {source!r}; give a constraints file or an URL")
+        raise DevEnvError(f"{field}: no file {source!r}; give a constraints file or a URL")
     return Constraints(source, read_project_text(path, field))
 
 

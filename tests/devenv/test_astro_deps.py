@@ -14,7 +14,7 @@ import pytest
 from devenv.cli_helpers import VENV_CACHE, run_cli
 from flightdeck import airflow_versions
 from flightdeck.devenv import venvs
-from flightdeck.devenv.astro_packages import PREINSTALLED, preinstalled_for
+from flightdeck.devenv.astro_packages import PREINSTALLED, left_out, preinstalled_for
 from flightdeck.devenv.astro_runtimes import RUNTIME_LINES, resolve_runtime_tag
 from flightdeck.devenv.project import Project
 from flightdeck.devenv.upgrade import diff_packages, ruff_airflow_rules
@@ -110,6 +110,10 @@ def test_preinstalled_table_matches_the_runtime_table() -> None:
     floating = preinstalled_for(resolve_runtime_tag("3.1-python-3.12-base"))
     assert floating == PREINSTALLED["3.1"]
     assert preinstalled_for(None) == ()
+    runtime_12 = resolve_runtime_tag("12.8.0")
+    assert left_out(runtime_12) == ["apache-airflow-providers-mysql"]
+    assert "apache-airflow-providers-mysql" not in preinstalled_for(runtime_12)
+    assert set(preinstalled_for(runtime_12)) | set(left_out(runtime_12)) == set(PREINSTALLED["12"])
 
 
 def test_cache_key_changes_with_what_decides_the_resolution(tmp_path: Path) -> None:

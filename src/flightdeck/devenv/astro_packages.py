@@ -7,8 +7,10 @@ newest release of each line listed there (12.8.0, 3.1-12, 3.2-6, 3.3-2; the 3.0 
 the same set as the later Airflow 3 lines). Only names are kept: versions are resolved with
 the Airflow release's dependency date (see :mod:`flightdeck.devenv.venvs`), as close as a
 native run can get to the image. Astronomer-only packages that are not published on PyPI
-(``astronomer-providers-logging``) are left out. Lines without a sourced list (Airflow 2
-runtimes before 12, and 13) install nothing extra.
+(``astronomer-providers-logging``) are left out, and so are packages whose dependencies
+only build against OS libraries an image has and a host usually lacks (:data:`NEEDS_OS_LIBRARIES`;
+the note of ``dev start`` names them). Lines without a sourced list (Airflow 2 runtimes
+before 12, and 13) install nothing extra.
 """
 
 from __future__ import annotations
@@ -59,13 +61,28 @@ PREINSTALLED: dict[str, tuple[str, ...]] = {
 }
 
 
+# Runtime packages left out natively -> why: installing them compiles a C extension against
+# libraries the image installs with apt (a DAG that needs one lists it in requirements.txt
+# once the library is on the machine).
+NEEDS_OS_LIBRARIES: dict[str, str] = {
+    "apache-airflow-providers-mysql": "its mysqlclient builds against MySQL's client library",
+}
+
+
+def left_out(tag: RuntimeTag | None) -> list[str]:
+    """The runtime's packages a native run does not install (see :data:`NEEDS_OS_LIBRARIES`)."""
+    if tag is None:
+        return []
+    return [p for p in PREINSTALLED.get(tag.line.line, ()) if p in NEEDS_OS_LIBRARIES]
+
+
 def preinstalled_for(tag: RuntimeTag | None) -> tuple[str, ...]:
     """The packages the runtime image ``tag`` ships besides Airflow (``-slim`` and ``-base``
     variants get the standard image's set: a superset, so nothing that imports there fails
     here)."""
     if tag is None:
         return ()
-    return PREINSTALLED.get(tag.line.line, ())
+    return _installable(PREINSTALLED.get(tag.line.line, ()))
 
 
 def preinstalled_for_airflow(version: str) -> tuple[str, ...]:
@@ -74,5 +91,9 @@ def preinstalled_for_airflow(version: str) -> tuple[str, ...]:
     minor = ".".join(version.split(".")[:2]) + ".*"
     for line in RUNTIME_LINES:
         if line.airflow == minor:
-            return PREINSTALLED.get(line.line, ())
+            return _installable(PREINSTALLED.get(line.line, ()))
     return ()
+
+
+def _installable(packages: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p for p in packages if p not in NEEDS_OS_LIBRARIES)

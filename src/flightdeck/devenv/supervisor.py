@@ -33,7 +33,12 @@ from flightdeck.devenv.airflow_env import (
     read_project_env,
 )
 from flightdeck.devenv.astro import runtime_tag_from_dockerfile
-from flightdeck.devenv.astro_packages import preinstalled_for, preinstalled_for_airflow
+from flightdeck.devenv.astro_packages import (
+    NEEDS_OS_LIBRARIES,
+    left_out,
+    preinstalled_for,
+    preinstalled_for_airflow,
+)
 from flightdeck.devenv.dockerfile import DockerfileSteps, read_dockerfile
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.listeners import port_owner
@@ -223,6 +228,12 @@ def prepare(project: Project, echo: Echo, constraints: str | None = None) -> Pre
         notes.append(
             f"Dockerfile: the Astro Runtime image's {len(resolution.preinstalled)} provider and "
             "library packages are installed into the venv too, as the image ships them"
+        )
+    runtime = runtime_tag_from_dockerfile(project.root / "Dockerfile")
+    for package in left_out(runtime):
+        notes.append(
+            f"Dockerfile: the runtime's {package} is not installed natively "
+            f"({NEEDS_OS_LIBRARIES[package]}); add it to requirements.txt once that is installed"
         )
     venv = venvs.ensure_venv(
         resolution.airflow_version, resolution.requirements_file, echo, resolution.extra,

@@ -342,6 +342,14 @@ def _raise_failure(result: subprocess.CompletedProcess[str], resolution: Resolut
             explanation,
         )
     lines = [line.strip() for line in output.splitlines() if line.strip()]
+    built = re.search(r"Failed to build `(?P<package>[^`]+)`", output)
+    if built is not None:
+        raise DevEnvError(
+            f"Installing Airflow {airflow_version} and requirements.txt failed: "
+            f"{built.group('package')} has no wheel for this machine and building it from "
+            "source failed (it usually needs OS libraries or headers, e.g. from packages.txt); "
+            "install those, or pin a version with a wheel, and run the command again"
+        )
     detail = next((line for line in lines if "requirements" in line or "No solution" in line), "")
     detail = detail or (lines[0] if lines else f"exit code {result.returncode}")
     raise DevEnvError(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flightdeck.devenv import venvs
+from flightdeck.devenv.astro_packages import PREINSTALLED
 from flightdeck.devenv.dockerfile import read_dockerfile
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.ospackages import check_packages
@@ -104,7 +105,8 @@ def test_prepare_applies_the_dockerfile_and_reports_packages(
     (root / ".env").write_text('DATA_BUCKET=s3://from-dotenv\nCERT="a\nb"\n')
     cache = tmp_path / "cache"
     monkeypatch.setenv("FLIGHTDECK_DEV_CACHE_DIR", str(cache))
-    key = venvs.venv_key("3.1.*", [], ["pandas<3", "pyarrow==17.0.0", "polars"])
+    runtime_packages = PREINSTALLED["3.1"]  # the Dockerfile names an Astro Runtime 3.1 image
+    key = venvs.venv_key("3.1.*", [], ["pandas<3", "pyarrow==17.0.0", "polars"], runtime_packages)
     (cache / key).mkdir(parents=True)
     (cache / key / ".flightdeck-complete").write_text("3.1.*\n")
     prepared = prepare(Project(root), lambda _m: None)

@@ -140,7 +140,7 @@ def test_dev_start_moves_to_another_port_and_leaves_nothing_of_the_lost_attempt(
         (project.airflow_home / "run.json").write_text(json.dumps(state.__dict__))
         return state, "password"
 
-    monkeypatch.setattr(supervisor, "prepare", lambda project, echo: prepared)
+    monkeypatch.setattr(supervisor, "prepare", lambda project, echo, constraints=None: prepared)
     monkeypatch.setattr(supervisor, "choose_ports", racing_choose)
     monkeypatch.setattr(supervisor, "launch", fake_launch)
     monkeypatch.setattr(supervisor, "components_for", lambda major: ("api-server",))

@@ -35,6 +35,18 @@ PYTEST_ARGS = Annotated[
     ),
 ]
 
+CONSTRAINTS = Annotated[
+    str | None,
+    typer.Option(
+        "--constraints",
+        metavar="FILE|URL",
+        help="A constraints file (Airflow's own, e.g. constraints-3.11.txt) pinning every "
+        "dependency; overrides `constraints` in .flightdeck/config.yaml. Without one, versions "
+        "are limited to packages published by the Airflow release's day.",
+        show_default=False,
+    ),
+]
+
 app = typer.Typer(
     no_args_is_help=True,
     help="Develop DAGs locally: a native Airflow (no Docker) using your own AWS credentials.",
@@ -79,13 +91,16 @@ def _print_started(state: Any, password: str) -> None:
 def start(
     project_dir: PROJECT_DIR = CWD,
     wait: Annotated[int, typer.Option(help="Seconds to wait for Airflow to be healthy.")] = 240,
+    constraints: CONSTRAINTS = None,
 ) -> None:
     """Start Airflow natively and load airflow_settings.yaml once it is healthy."""
     from flightdeck.devenv import supervisor
 
     with user_errors():
         project = project_at(project_dir)
-        state, password, prepared = supervisor.start(project, progress, timeout=wait)
+        state, password, prepared = supervisor.start(
+            project, progress, timeout=wait, constraints=constraints
+        )
     _print_started(state, password)
     with user_errors():  # Airflow keeps running if a settings entry is refused
         _import_settings(state, password, prepared.major, prepared.settings)
@@ -131,6 +146,7 @@ def kill(project_dir: PROJECT_DIR = CWD) -> None:
 def restart(
     project_dir: PROJECT_DIR = CWD,
     wait: Annotated[int, typer.Option(help="Seconds to wait for Airflow to be healthy.")] = 240,
+    constraints: CONSTRAINTS = None,
 ) -> None:
     """Stop and start again (picks up .env, requirements.txt and settings changes)."""
     from flightdeck.devenv import supervisor
@@ -139,7 +155,7 @@ def restart(
         project = project_at(project_dir)
         project.load_config()  # a broken project must not lose its running Airflow
         supervisor.stop(project)
-    start(project_dir, wait)
+    start(project_dir, wait, constraints)
 
 
 @app.command()
@@ -288,3 +304,81 @@ def compose(
         )
     for path in written:
         typer.echo(f"wrote {path.name}")
+
+
+@app.command("test-requirements")
+def test_requirements(
+    project_dir: PROJECT_DIR = CWD, constraints: CONSTRAINTS = None, json_output: JSON = False
+) -> None:
+    """Resolve and install requirements.txt with the project's Airflow in a throw-away
+    environment and report conflicts (the project's own environment is not touched)."""
+    from flightdeck.cli.output import print_json
+    from flightdeck.devenv import upgrade
+
+    with user_errors():
+        report = upgrade.test_requirements(project_at(project_dir), constraints, progress)
+    if json_output:
+        print_json(report.as_document())
+    elif report.conflict is None:
+        typer.echo(
+            f"requirements.txt resolves with Airflow {report.airflow_version} "
+            f"({report.bound}): {report.installed} packages installed"
+        )
+    if report.conflict is not None:
+        if json_output:
+            raise typer.Exit(1)
+        raise CliError(report.conflict.message)
+
+
+@app.command("upgrade-test")
+def upgrade_test(
+    airflow_version: Annotated[
+        str, typer.Option("--airflow-version", help="The Airflow release to try, e.g. 3.1.0.")
+    ],
+    project_dir: PROJECT_DIR = CWD,
+    constraints: CONSTRAINTS = None,
+    json_output: JSON = False,
+) -> None:
+    """Try the project on another Airflow in a throw-away environment: the dependency
+    difference, a DAG import test and, from Airflow 2 to 3, ruff's Airflow rules (AIR).
+    Exit 1 if a DAG file fails to import."""
+    from flightdeck.cli.output import print_json
+    from flightdeck.devenv import upgrade
+
+    with user_errors():
+        report = upgrade.upgrade_test(
+            project_at(project_dir), airflow_version, constraints, progress
+        )
+    if json_output:
+        print_json(report.as_document())
+    else:
+        _print_upgrade(report)
+    if report.import_errors:
+        if json_output:
+            raise typer.Exit(1)
+        raise CliError(
+            f"{len(report.import_errors)} DAG file(s) fail to import on Airflow "
+            f"{report.target_version}; fix the errors above before upgrading"
+        )
+
+
+def _print_upgrade(report: Any) -> None:
+    diff = report.diff
+    typer.echo(f"Airflow {report.current_version} -> {report.target_version}")
+    typer.echo(
+        f"Dependencies: {len(diff.added)} added, {len(diff.removed)} removed, "
+        f"{len(diff.changed)} changed"
+    )
+    for name, version in diff.added.items():
+        typer.echo(f"  + {name} {version}")
+    for name, version in diff.removed.items():
+        typer.echo(f"  - {name} {version}")
+    for name, (old, new) in diff.changed.items():
+        typer.echo(f"  ~ {name} {old} -> {new}")
+    typer.echo(f"DAG import test: {len(report.dags)} DAG(s), {len(report.import_errors)} error(s)")
+    for path, line in report.import_errors.items():
+        typer.echo(f"  {path}: {line}")
+    if report.air_findings is not None:
+        typer.echo(f"ruff Airflow rules (AIR): {len(report.air_findings)} finding(s)")
+        for finding in report.air_findings:
+            typer.echo(f"  {finding.path}:{finding.line}: {finding.code} {finding.message}")

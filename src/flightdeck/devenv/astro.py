@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flightdeck.devenv.astro_runtimes import resolve_runtime_tag
+from flightdeck.devenv.astro_runtimes import RuntimeTag, resolve_runtime_tag
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.textfile import read_project_text
 
@@ -39,8 +39,7 @@ def airflow_version_for_image(image: str) -> str:
     )
 
 
-def airflow_version_from_dockerfile(path: Path) -> str | None:
-    """The Airflow version of the first ``FROM`` line, or ``None`` without a Dockerfile."""
+def _base_image(path: Path) -> str | None:
     if not path.exists():
         return None
     match = _FROM.search(read_project_text(path))
@@ -49,7 +48,24 @@ def airflow_version_from_dockerfile(path: Path) -> str | None:
             "Dockerfile: no FROM line found; add one (for example FROM apache/airflow:3.1.0) "
             "or set airflow_version in .flightdeck/config.yaml"
         )
-    return airflow_version_for_image(match.group("image"))
+    return match.group("image")
+
+
+def airflow_version_from_dockerfile(path: Path) -> str | None:
+    """The Airflow version of the first ``FROM`` line, or ``None`` without a Dockerfile."""
+    image = _base_image(path)
+    return None if image is None else airflow_version_for_image(image)
+
+
+def runtime_tag_from_dockerfile(path: Path) -> RuntimeTag | None:
+    """The Astro Runtime release the ``FROM`` line names, or ``None`` for any other image."""
+    image = _base_image(path)
+    if image is None:
+        return None
+    name, _, tag = image.rpartition(":")
+    if not name or name.rsplit("/", 1)[-1] not in {"runtime", "astro-runtime"}:
+        return None
+    return resolve_runtime_tag(tag)
 
 
 INTEGRITY_EXCEPTIONS = Path(".astro") / "dag_integrity_exceptions.txt"

@@ -67,6 +67,7 @@ class ProjectConfig:
     airflow_version: str
     api_port: int = DEFAULT_API_PORT
     aws_profile: str | None = None
+    constraints: str | None = None  # a constraints file (path or URL) pinning dependencies
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,17 @@ class Project:
         profile = aws.get("profile")
         if profile is not None and not isinstance(profile, str):
             raise DevEnvError(".flightdeck/config.yaml aws.profile: must be a profile name")
+        constraints = raw.get("constraints")
+        if constraints is not None and (not isinstance(constraints, str) or not constraints):
+            raise DevEnvError(
+                ".flightdeck/config.yaml constraints: must be a constraints file path or URL "
+                "(for example Airflow's constraints-3.11.txt)"
+            )
         return ProjectConfig(
             airflow_version=check_airflow_version(str(version), source),
             api_port=port,
             aws_profile=profile or None,
+            constraints=constraints,
         )
 
     def set_aws_profile(self, profile: str | None) -> None:

@@ -32,7 +32,14 @@ from flightdeck.devenv.airflow_env import (
     passwords_file,
     read_project_env,
 )
-from flightdeck.devenv.dockerfile import read_dockerfile
+from flightdeck.devenv.astro import runtime_tag_from_dockerfile
+from flightdeck.devenv.astro_packages import (
+    NEEDS_OS_LIBRARIES,
+    left_out,
+    preinstalled_for,
+    preinstalled_for_airflow,
+)
+from flightdeck.devenv.dockerfile import DockerfileSteps, read_dockerfile
 from flightdeck.devenv.errors import DevEnvError
 from flightdeck.devenv.listeners import port_owner
 from flightdeck.devenv.ospackages import check_packages
@@ -176,7 +183,31 @@ def _group_alive(pid: int) -> bool:
         return False
 
 
-def prepare(project: Project, echo: Echo) -> Prepared:
+def resolution_for(
+    project: Project,
+    config: ProjectConfig,
+    steps: DockerfileSteps,
+    airflow_version: str | None = None,
+    constraints: str | None = None,
+) -> venvs.Resolution:
+    """What the project's environment is resolved from; ``airflow_version`` and
+    ``constraints`` override the project's own (an upgrade test, a one-off command)."""
+    version = airflow_version or config.airflow_version
+    runtime = runtime_tag_from_dockerfile(project.root / "Dockerfile")
+    if airflow_version is None or runtime is None:
+        preinstalled = preinstalled_for(runtime)
+    else:  # the runtime line built on the target Airflow
+        preinstalled = preinstalled_for_airflow(airflow_version)
+    source = constraints or config.constraints
+    field = "--constraints" if constraints else ".flightdeck/config.yaml constraints"
+    loaded = venvs.load_constraints(source, project.root, field) if source else None
+    return venvs.Resolution(
+        version, project.root / "requirements.txt", tuple(steps.requirements), preinstalled,
+        loaded,
+    )  # fmt: skip
+
+
+def prepare(project: Project, echo: Echo, constraints: str | None = None) -> Prepared:
     """Validate every input file, then make sure the venv exists. Starts nothing."""
     config = project.load_config()
     dotenv, notes = read_project_env(project)
@@ -192,9 +223,22 @@ def prepare(project: Project, echo: Echo) -> Prepared:
         notes.append(
             "Dockerfile: RUN pip install " + " ".join(steps.requirements) + " added to the venv"
         )
+    resolution = resolution_for(project, config, steps, constraints=constraints)
+    if resolution.preinstalled:
+        notes.append(
+            f"Dockerfile: the Astro Runtime image's {len(resolution.preinstalled)} provider and "
+            "library packages are installed into the venv too, as the image ships them"
+        )
+    runtime = runtime_tag_from_dockerfile(project.root / "Dockerfile")
+    for package in left_out(runtime):
+        notes.append(
+            f"Dockerfile: the runtime's {package} is not installed natively "
+            f"({NEEDS_OS_LIBRARIES[package]}); add it to requirements.txt once that is installed"
+        )
     venv = venvs.ensure_venv(
-        config.airflow_version, project.root / "requirements.txt", echo, steps.requirements
-    )
+        resolution.airflow_version, resolution.requirements_file, echo, resolution.extra,
+        resolution.preinstalled, resolution.constraints,
+    )  # fmt: skip
     return Prepared(project, config, settings, dotenv, venv, notes)
 
 
@@ -314,7 +358,9 @@ def _ensure_login(prepared: Prepared, env: dict[str, str]) -> str:
     return password
 
 
-def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunState, str, Prepared]:
+def start(
+    project: Project, echo: Echo, timeout: float = 240.0, constraints: str | None = None
+) -> tuple[RunState, str, Prepared]:
     """Start Airflow and wait until healthy; on failure stop what started and explain why."""
     state = read_state(project)
     if state is not None and any(state.alive().values()):
@@ -322,7 +368,7 @@ def start(project: Project, echo: Echo, timeout: float = 240.0) -> tuple[RunStat
             f"Airflow is already running for this project at {state.url}; "
             "use `flightdeck dev restart` or `flightdeck dev stop`"
         )
-    prepared = prepare(project, echo)
+    prepared = prepare(project, echo, constraints)
     for note in prepared.notes:
         echo(f"Warning: {note}")
     preferred = {

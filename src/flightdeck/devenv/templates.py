@@ -192,4 +192,7 @@ api_port: 8080
 aws:
   # Set with `flightdeck dev aws use --profile NAME`; empty means AWS's default chain.
   profile:
+# A constraints file (path or URL, e.g. Airflow's constraints-3.11.txt) pinning every
+# dependency; without one, packages are limited to those published by Airflow's release.
+# constraints: constraints.txt
 """

@@ -62,7 +62,9 @@ def _ingress(ec2: Any, network: ClusterNetwork, peering_id: str) -> set[tuple[st
             if r.get("Description") == rule_description(peering_id)}
 
 
-def _tagged(clients: CachedClients, network: ClusterNetwork, peering_id: str) -> dict[str, list[str]]:
+def _tagged(
+    clients: CachedClients, network: ClusterNetwork, peering_id: str
+) -> dict[str, list[str]]:
     """Everything carrying this peering's tag: the DNS group, endpoints, rules, live connections."""
     ec2 = clients.client("ec2")
     resolver = clients.client("route53resolver")

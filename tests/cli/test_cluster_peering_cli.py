@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cli.conftest import Server, run_cli, sign_up_and_verify
+from flightdeck.aws.permissions import POLICY_VERSION
 from flightdeck.db.engine import make_engine, make_session_factory
-from flightdeck.db.models import AwsAccount, Cluster, Organization
+from flightdeck.db.models import AwsAccount, AwsAccountPolicyState, Cluster, Organization
 
 
 def _add_cluster(database_url: str) -> None:
@@ -23,6 +24,8 @@ def _add_cluster(database_url: str) -> None:
                              role_arn="arn:aws:iam::222222222222:role/r", status="verified")
         session.add(account)
         session.flush()
+        session.add(AwsAccountPolicyState(aws_account_ref=account.id,
+                                          policy_version=POLICY_VERSION))
         session.add(Cluster(organization_id=org.id, aws_account_ref=account.id, name="prod",
                             region="us-east-1", phase="Active",
                             spec={"account_id": "222222222222", "vpc_cidr": "172.20.0.0/19"}))

@@ -49,6 +49,20 @@ def _dns(values: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
+def _ingress(values: list[str]) -> list[dict[str, Any]]:
+    """``database:5432`` -> one ingress rule (its target and range are checked by the API)."""
+    rules = []
+    for value in values:
+        target, sep, port = value.partition(":")
+        if not sep or not port.strip().isdigit():
+            raise CliError(
+                f"--allow: {value!r} is not TARGET:PORT; e.g. --allow database:5432 "
+                "(TARGET is nodes or database)"
+            )
+        rules.append({"target": target.strip(), "port": int(port)})
+    return rules
+
+
 def _row(peering: dict[str, Any]) -> dict[str, Any]:
     spec = peering["spec"]
     return {
@@ -82,6 +96,14 @@ def create(
             "--dns", help="DOMAIN=IP[,IP]: forward a private zone to your DNS servers (repeatable)."
         ),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="TARGET:PORT: let the peer CIDRs reach the cluster's nodes or database on a "
+            "TCP port (repeatable), e.g. database:5432.",
+        ),
+    ] = None,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -98,6 +120,7 @@ def create(
             "peer_vpc_id": peer_vpc,
             "peer_cidrs": peer_cidr,
             "dns": _dns(dns or []),
+            "ingress": _ingress(allow or []),
         },
     )
     if cli.json_output:

@@ -27,6 +27,9 @@ __all__ = [
     "InvalidPeering",
     "PeerIngress",
     "PeeringRequest",
+    "customer_commands",
+    "parse_dns",
+    "parse_ingress",
     "validate",
 ]
 
@@ -275,3 +278,42 @@ def _dns_forwards(entries: Iterable[Mapping[str, Any]]) -> tuple[DnsForward, ...
             "dns", f"{len(forwards)} domains given", f"give at most {MAX_DNS_FORWARDS}"
         )
     return tuple(forwards)
+
+
+def parse_dns(text: str) -> dict[str, Any]:
+    """``corp.internal=10.1.0.2,10.1.0.3`` (the CLI's ``--dns``, a console form line) -> one
+    forwarding entry for :func:`validate`."""
+    domain, sep, ips = text.partition("=")
+    if not sep or not ips.strip():
+        raise InvalidPeering(
+            "dns", f"{text.strip()!r} is not DOMAIN=IP[,IP]", "e.g. corp.example.internal=10.1.0.2"
+        )
+    return {
+        "domain": domain.strip(),
+        "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()],
+    }
+
+
+def parse_ingress(text: str) -> dict[str, Any]:
+    """``database:5432`` (the CLI's ``--allow``, a console form entry) -> one ingress rule
+    for :func:`validate`."""
+    target, sep, port = text.partition(":")
+    if not sep or not port.strip().isdigit():
+        raise InvalidPeering(
+            "ingress",
+            f"{text.strip()!r} is not TARGET:PORT",
+            f"e.g. database:5432, with TARGET one of {', '.join(t.value for t in IngressTarget)}",
+        )
+    return {"target": target.strip(), "port": int(port)}
+
+
+def customer_commands(
+    aws_peering_id: str, request: PeeringRequest, *, ports: Sequence[int] = ()
+) -> tuple[str, str]:
+    """What the peer account's owner runs, with their own credentials: accept, then validate."""
+    where = f"{aws_peering_id} --region {request.peer_region} --profile <your-profile>"
+    port_flags = "".join(f" --port {p}" for p in ports)
+    return (
+        f"flightdeck aws peering accept {where}",
+        f"flightdeck aws peering validate {where}{port_flags} --security-group <sg-of-your-db>",
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from flightdeck.aws import peering_request
 from flightdeck.cli.context import invocation
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.options import JSON, ORG, YES
@@ -31,36 +33,12 @@ def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="peering")
 
 
-def _dns(values: list[str]) -> list[dict[str, Any]]:
-    """``corp.internal=10.1.0.2,10.1.0.3`` -> one forwarding entry."""
-    entries = []
-    for value in values:
-        domain, sep, ips = value.partition("=")
-        if not sep or not ips.strip():
-            raise CliError(
-                f"--dns: {value!r} is not DOMAIN=IP[,IP]; e.g. --dns corp.example.internal=10.1.0.2"
-            )
-        entries.append(
-            {
-                "domain": domain.strip(),
-                "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()],
-            }
-        )
-    return entries
-
-
-def _ingress(values: list[str]) -> list[dict[str, Any]]:
-    """``database:5432`` -> one ingress rule (its target and range are checked by the API)."""
-    rules = []
-    for value in values:
-        target, sep, port = value.partition(":")
-        if not sep or not port.strip().isdigit():
-            raise CliError(
-                f"--allow: {value!r} is not TARGET:PORT; e.g. --allow database:5432 "
-                "(TARGET is nodes or database)"
-            )
-        rules.append({"target": target.strip(), "port": int(port)})
-    return rules
+def _entries(option: str, parse: Callable[[str], dict[str, Any]], values: list[str]) -> list[Any]:
+    """Each repeated ``option`` parsed by the one rule the console uses too."""
+    try:
+        return [parse(value) for value in values]
+    except peering_request.InvalidPeering as exc:
+        raise CliError(f"{option}: {str(exc).split(': ', 1)[1]}") from None
 
 
 def _row(peering: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +97,8 @@ def create(
             "peer_region": peer_region,
             "peer_vpc_id": peer_vpc,
             "peer_cidrs": peer_cidr,
-            "dns": _dns(dns or []),
-            "ingress": _ingress(allow or []),
+            "dns": _entries("--dns", peering_request.parse_dns, dns or []),
+            "ingress": _entries("--allow", peering_request.parse_ingress, allow or []),
         },
     )
     if cli.json_output:

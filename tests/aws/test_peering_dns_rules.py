@@ -247,3 +247,31 @@ def test_bad_ingress_names_the_field(entry: dict[str, Any], field: str) -> None:
                  cluster_cidr="172.23.0.0/19", ingress=[entry])
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
+
+
+def test_the_validator_finds_dns_resolution_off_and_passes_once_it_is_on(
+    emulator_env: RunningEmulator,
+) -> None:
+    from flightdeck.aws.peering_validator import validate_peering
+
+    clients = _role_clients(emulator_env, "us-east-1")
+    network = _network(clients, "cl-dns-3", "172.23.0.0/19")
+    request = _request(emulator_env, "172.23.0.0/19")
+    pcx = _activate(emulator_env, clients, network, "pd-3", request)
+    peer_ec2 = _own_ec2(emulator_env, PEER_ACCOUNT, "us-east-1")
+
+    def dns_check() -> Any:
+        [check] = [c for c in validate_peering(peer_ec2, pcx) if c.name == "dns"]
+        return check
+
+    assert dns_check().status == "pass"  # accept turned it on
+    peer_ec2.modify_vpc_peering_connection_options(
+        VpcPeeringConnectionId=pcx,
+        AccepterPeeringConnectionOptions={"AllowDnsResolutionFromRemoteVpc": False})
+    off = dns_check()
+    assert off.status == "fail" and pcx in off.message
+    assert f"flightdeck aws peering accept {pcx}" in off.remedy
+    assert "AllowDnsResolutionFromRemoteVpc=true" in off.remedy
+    accept_peering(peer_ec2, pcx)  # the remedy it names
+    assert dns_check().status == "pass"
+    delete_peering(clients, network, "pd-3", request)

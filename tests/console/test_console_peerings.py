@@ -51,7 +51,8 @@ def test_peerings_are_requested_shown_and_deleted_in_the_console(client: TestCli
     _hold_version(client, cluster, POLICY_VERSION)
 
     for fields, expected, invalid in (
-        ({"peer_cidrs": "100.64.0.0/16"}, "peer_cidrs: '100.64.0.0/16' is not inside", "peer_cidrs"),
+        ({"peer_cidrs": "100.64.0.0/16"}, "peer_cidrs: '100.64.0.0/16' is not inside",
+         "peer_cidrs"),
         ({"peer_cidrs": "172.20.8.0/21"}, "overlaps the cluster's VPC CIDR", "peer_cidrs"),
         ({"peer_vpc_id": "vpc-12"}, "peer_vpc_id: 'vpc-12' is not a VPC id", "peer_vpc_id"),
         ({"dns": "corp.example.internal"}, "dns: 'corp.example.internal' is not DOMAIN=IP", "dns"),
@@ -108,9 +109,12 @@ def test_peerings_are_requested_shown_and_deleted_in_the_console(client: TestCli
         assert session.query(ClusterPeering).one().desired_state == "absent"
 
 
-def test_members_see_peerings_but_only_owners_request_them(client: TestClient) -> None:
+def test_an_unknown_peering_or_cluster_is_the_404_page(client: TestClient) -> None:
     org = sign_up(client, "o@acme.example")
     cluster = _active_cluster(client, org)
-    page = f"{org}/clusters/{cluster}"
-    assert client.get(f"{page}/peerings/new").status_code == 200
-    assert client.get(f"{page}/peerings/nothing").status_code == 404
+    assert client.get(f"{org}/clusters/{cluster}/peerings/new").status_code == 200
+    for path in (f"{org}/clusters/{cluster}/peerings/nothing",
+                 f"{org}/clusters/nothing/peerings/new",
+                 f"{org}/clusters/{cluster}/peerings/nothing/delete"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and "Page not found" in missing.text, path

@@ -50,6 +50,12 @@ def test_peering_commands(server: Server, tmp_path: Path) -> None:
          "not DOMAIN=IP"),
         (("--peer-cidr", "10.1.0.0/16", "--dns", "corp.internal=10.1.0"),
          "dns.resolver_ips: '10.1.0' is not an IPv4 address"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "database"),
+         "--allow: 'database' is not TARGET:PORT"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "web:80"),
+         "ingress.target: 'web' is not a security group of the cluster"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "database:70000"),
+         "ingress.port: 70000 is not a TCP port"),
     ):
         refused = run_cli(*create, *extra, env=env)
         assert refused.returncode != 0
@@ -57,12 +63,14 @@ def test_peering_commands(server: Server, tmp_path: Path) -> None:
         assert words in refused.stderr, refused.stderr
 
     made = run_cli(*create, "--peer-cidr", "10.1.0.0/16", "--dns",
-                   "corp.example.internal=10.1.0.2,10.1.0.3", "--json", env=env)
+                   "corp.example.internal=10.1.0.2,10.1.0.3", "--allow", "database:5432",
+                   "--json", env=env)
     assert made.returncode == 0, made.stderr
     peering = json.loads(made.stdout)
     assert peering["phase"] == "requested"
     assert peering["spec"]["dns"] == [{"domain": "corp.example.internal",
                                        "resolver_ips": ["10.1.0.2", "10.1.0.3"]}]
+    assert peering["spec"]["ingress"] == [{"target": "database", "port": 5432}]
     listed = run_cli("cluster", "peering", "list", "prod", env=env)
     assert listed.returncode == 0
     assert "warehouse" in listed.stdout and "10.1.0.0/16" in listed.stdout

@@ -221,10 +221,13 @@ def build_world(client: TestClient, suffix: str = "") -> World:
 
 def _insert_cluster(client: TestClient, org: str, account: str) -> str:
     """A cluster row as a past, successful request would have left it (no AWS involved)."""
-    from flightdeck.db.models import Cluster
+    from flightdeck.aws.permissions import POLICY_VERSION
+    from flightdeck.db.models import AwsAccountPolicyState, Cluster
 
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as session:
+        # The role holds the latest policy version (peerings need it in force).
+        session.add(AwsAccountPolicyState(aws_account_ref=account, policy_version=POLICY_VERSION))
         cluster = Cluster(organization_id=org, aws_account_ref=account, name="existing",
                           region="us-east-1", phase="Active",
                           spec={"name": "existing", "account_id": "222222222222",

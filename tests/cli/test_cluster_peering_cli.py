@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cli.conftest import Server, run_cli, sign_up_and_verify
+from flightdeck.aws.permissions import POLICY_VERSION
 from flightdeck.db.engine import make_engine, make_session_factory
-from flightdeck.db.models import AwsAccount, Cluster, Organization
+from flightdeck.db.models import AwsAccount, AwsAccountPolicyState, Cluster, Organization
 
 
 def _add_cluster(database_url: str) -> None:
@@ -23,6 +24,8 @@ def _add_cluster(database_url: str) -> None:
                              role_arn="arn:aws:iam::222222222222:role/r", status="verified")
         session.add(account)
         session.flush()
+        session.add(AwsAccountPolicyState(aws_account_ref=account.id,
+                                          policy_version=POLICY_VERSION))
         session.add(Cluster(organization_id=org.id, aws_account_ref=account.id, name="prod",
                             region="us-east-1", phase="Active",
                             spec={"account_id": "222222222222", "vpc_cidr": "172.20.0.0/19"}))
@@ -47,6 +50,12 @@ def test_peering_commands(server: Server, tmp_path: Path) -> None:
          "not DOMAIN=IP"),
         (("--peer-cidr", "10.1.0.0/16", "--dns", "corp.internal=10.1.0"),
          "dns.resolver_ips: '10.1.0' is not an IPv4 address"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "database"),
+         "--allow: 'database' is not TARGET:PORT"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "web:80"),
+         "ingress.target: 'web' is not a security group of the cluster"),
+        (("--peer-cidr", "10.1.0.0/16", "--allow", "database:70000"),
+         "ingress.port: 70000 is not a TCP port"),
     ):
         refused = run_cli(*create, *extra, env=env)
         assert refused.returncode != 0
@@ -54,12 +63,14 @@ def test_peering_commands(server: Server, tmp_path: Path) -> None:
         assert words in refused.stderr, refused.stderr
 
     made = run_cli(*create, "--peer-cidr", "10.1.0.0/16", "--dns",
-                   "corp.example.internal=10.1.0.2,10.1.0.3", "--json", env=env)
+                   "corp.example.internal=10.1.0.2,10.1.0.3", "--allow", "database:5432",
+                   "--json", env=env)
     assert made.returncode == 0, made.stderr
     peering = json.loads(made.stdout)
     assert peering["phase"] == "requested"
     assert peering["spec"]["dns"] == [{"domain": "corp.example.internal",
                                        "resolver_ips": ["10.1.0.2", "10.1.0.3"]}]
+    assert peering["spec"]["ingress"] == [{"target": "database", "port": 5432}]
     listed = run_cli("cluster", "peering", "list", "prod", env=env)
     assert listed.returncode == 0
     assert "warehouse" in listed.stdout and "10.1.0.0/16" in listed.stdout

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.aws.emulator import RunningEmulator
 from flightdeck.aws.peering_customer import accept_peering
-from flightdeck.db.models import Cluster, ClusterEvent, ClusterPeering, Notification
+from flightdeck.aws.permissions import POLICY_VERSION
+from flightdeck.db.models import (
+    AwsAccountPolicyState,
+    Cluster,
+    ClusterEvent,
+    ClusterPeering,
+    Notification,
+)
 from flightdeck.services.clusters import peerings
 from flightdeck.services.clusters.engine import EngineOutcome
 from flightdeck.services.clusters.peering_pass import run_peering_pass
@@ -36,6 +43,12 @@ def _active_cluster(factory: sessionmaker[Session], tenant: Tenant,
     ec2 = _ec2(emulator, emulator.customer_account_id, "us-east-1")
     vpc = ec2.create_vpc(CidrBlock="172.20.0.0/19")["Vpc"]["VpcId"]
     tables = [ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in "ab"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"172.20.{i}.0/24",
+                                 AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+               for i, z in enumerate("ab")]
+    groups = {key: ec2.create_security_group(GroupName=key, Description=key,
+                                             VpcId=vpc)["GroupId"]
+              for key in ("sg-eks-cluster", "sg-database")}
     cluster_id = add_cluster(factory, tenant)
     with factory() as session:
         cluster = session.get(Cluster, cluster_id)
@@ -44,9 +57,21 @@ def _active_cluster(factory: sessionmaker[Session], tenant: Tenant,
         cluster.status = {"conditions": {
             "vpc": {"resources": {"vpc": vpc}},
             "route_tables": {"resources": {"private-a": tables[0], "private-b": tables[1]}},
+            "subnets": {"resources": {"private-a": subnets[0], "private-b": subnets[1]}},
+            "security_groups": {"resources": groups},
         }}
+        # The role holds the latest policy version, which grants the peering actions.
+        session.add(AwsAccountPolicyState(aws_account_ref=tenant.account.id,
+                                          policy_version=POLICY_VERSION))
         session.commit()
     return cluster_id, tables
+
+
+def _group(factory: sessionmaker[Session], cluster_id: str, key: str) -> str:
+    with factory() as session:
+        cluster = session.get(Cluster, cluster_id)
+        assert cluster is not None
+        return str(cluster.status["conditions"]["security_groups"]["resources"][key])
 
 
 def _peering(factory: sessionmaker[Session], peering_id: str) -> ClusterPeering:
@@ -69,7 +94,9 @@ def test_a_peering_goes_active_through_the_worker_and_is_deleted_with_the_cluste
         peering_id = peerings.request_peering(
             session, owner, tenant.organization_id, "prod", name="warehouse",
             peer_account_id=PEER_ACCOUNT, peer_region="eu-west-1", peer_vpc_id=peer_vpc,
-            peer_cidrs=["10.1.0.0/16"]).id
+            peer_cidrs=["10.1.0.0/16"],
+            dns=[{"domain": "corp.example.internal", "resolver_ips": ["10.1.0.2"]}],
+            ingress=[{"target": "database", "port": 5432}]).id
 
     outcomes = iter([EngineOutcome(phase="Active")] * 3 + [EngineOutcome(phase="Deleted")])
     worker = ReconcileWorker(
@@ -103,6 +130,15 @@ def test_a_peering_goes_active_through_the_worker_and_is_deleted_with_the_cluste
     live = [c for c in cluster_ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]
             if c["Status"]["Code"] == "active"]
     assert [c["VpcPeeringConnectionId"] for c in live] == [active.aws_peering_id]
+    # The rules and the DNS pieces are recorded; Owners were mailed once for each phase.
+    assert active.status["rules"] == [
+        f"{_group(factory, cluster_id, 'sg-database')}:tcp/5432:10.1.0.0/16"]
+    assert len(active.status["dns"]) == 3  # its security group, the endpoint, one rule
+    with factory() as session:
+        mails = session.scalars(select(Notification).where(Notification.kind == "peering")
+                                .order_by(Notification.created_at)).all()
+        assert [("acceptance" in m.subject, "active" in m.subject) for m in mails] == [
+            (True, False), (False, True)], [m.subject for m in mails]
 
     with factory() as session:
         owner = session.merge(tenant.owner)
@@ -118,6 +154,28 @@ def test_a_peering_goes_active_through_the_worker_and_is_deleted_with_the_cluste
     routes = cluster_ec2.describe_route_tables(RouteTableIds=tables)["RouteTables"]
     assert all(r.get("DestinationCidrBlock") != "10.1.0.0/16"
                for t in routes for r in t["Routes"])
+    # Nothing tagged with the peering is left: no DNS group, endpoint, rule or ingress rule.
+    resolver = boto3.client("route53resolver", region_name="us-east-1",
+                            endpoint_url=emulator_env.endpoint_url,
+                            aws_access_key_id=emulator_env.customer_credentials(
+                                emulator_env.customer_account_id).access_key_id,
+                            aws_secret_access_key=emulator_env.customer_credentials(
+                                emulator_env.customer_account_id).secret_access_key)
+
+    def tagged(arn: str) -> bool:
+        tags = resolver.list_tags_for_resource(ResourceArn=arn)["Tags"]
+        return {"Key": "flightdeck:peering-id", "Value": peering_id} in tags
+
+    assert [e for e in resolver.list_resolver_endpoints()["ResolverEndpoints"]
+            if tagged(e["Arn"])] == []
+    assert [r for r in resolver.list_resolver_rules()["ResolverRules"]
+            if r["RuleType"] == "FORWARD" and tagged(r["Arn"])] == []
+    leftover = cluster_ec2.describe_security_groups(
+        Filters=[{"Name": "tag:flightdeck:peering-id", "Values": [peering_id]}])["SecurityGroups"]
+    assert leftover == []
+    db = cluster_ec2.describe_security_groups(
+        GroupIds=[_group(factory, cluster_id, "sg-database")])["SecurityGroups"][0]
+    assert all(r["CidrIp"] != "10.1.0.0/16" for p in db["IpPermissions"] for r in p["IpRanges"])
     with factory() as session:
         actions = session.scalars(select(ClusterEvent.action).where(
             ClusterEvent.cluster_id == cluster_id, ClusterEvent.step == "peering")

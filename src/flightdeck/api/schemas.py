@@ -371,6 +371,13 @@ class PeeringDnsIn(Input):
     )
 
 
+class PeeringIngressIn(Input):
+    target: str = Field(
+        max_length=20, description="The cluster's security group: nodes or database."
+    )
+    port: int = Field(description="The TCP port the peer CIDRs may reach it on.")
+
+
 class PeeringCreateIn(Input):
     name: Name
     peer_account_id: str = Field(max_length=32, description=reference.ACCOUNT_ID_RULE)
@@ -378,6 +385,7 @@ class PeeringCreateIn(Input):
     peer_vpc_id: str = Field(max_length=32, description="The peer VPC, e.g. vpc-0a1b2c3d.")
     peer_cidrs: list[str] = Field(max_length=10, description="The peer VPC's RFC 1918 CIDRs.")
     dns: list[PeeringDnsIn] = Field(default_factory=list, max_length=20)
+    ingress: list[PeeringIngressIn] = Field(default_factory=list, max_length=20)
 
 
 class PeeringOut(Output):

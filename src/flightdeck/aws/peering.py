@@ -9,24 +9,28 @@ difference, so a pass killed between any two calls resumes without duplicates. A
 2. reads its state: ``pending-acceptance`` waits for the customer's ``accept``;
    ``failed``/``rejected``/``expired`` end with AWS's reason;
 3. once ``active``, makes each private route table route each peer CIDR through it
-   (created when missing, replaced when it points elsewhere).
+   (created when missing, replaced when it points elsewhere), lets the peer CIDRs into the
+   cluster's security groups on the requested ports (:mod:`flightdeck.aws.peering_rules`),
+   and for DNS domains keeps a Resolver outbound endpoint with one forwarding rule per
+   domain (:mod:`flightdeck.aws.peering_dns`).
 
-:func:`delete_peering` removes those routes, then the connection.
+:func:`delete_peering` removes the DNS pieces, the rules and the routes, then the connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from flightdeck.aws.peering_request import PeeringRequest
+from flightdeck.aws import peering_dns, peering_rules
+from flightdeck.aws.peering_request import IngressTarget, PeeringRequest
 from flightdeck.aws.provision.context import CLUSTER_TAG, MANAGED_BY_TAG, AwsClients, tag_value
 from flightdeck.phases import PeeringPhase
 
-PEERING_TAG = "flightdeck:peering-id"
+PEERING_TAG = peering_dns.PEERING_TAG
 # States of a connection that will never carry traffic again: a new one must be created.
 _GONE = ("deleted", "deleting", "rejected", "failed", "expired")
 _ENDED = {
@@ -38,11 +42,18 @@ _ENDED = {
 
 @dataclass(frozen=True)
 class ClusterNetwork:
-    """What the peering needs of the cluster: its VPC and its private route tables."""
+    """What the peering needs of the cluster: its VPC, private route tables and subnets
+    (for the DNS endpoint) and the security groups ingress rules may go on."""
 
     cluster_id: str
     vpc_id: str
     private_route_table_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...] = ()
+    security_groups: Mapping[IngressTarget, str] = field(default_factory=dict)
+
+    @property
+    def dns_target(self) -> peering_dns.DnsTarget:
+        return peering_dns.DnsTarget(self.cluster_id, self.vpc_id, self.private_subnet_ids)
 
 
 @dataclass
@@ -53,11 +64,15 @@ class PeeringState:
     aws_peering_id: str | None = None
     routes: list[str] = field(default_factory=list)  # "rtb-...:10.1.0.0/16"
     message: str = ""
+    rules: list[str] = field(default_factory=list)  # "sg-...:tcp/5432:10.1.0.0/16"
+    dns: list[str] = field(default_factory=list)  # security group, endpoint, rule ids
 
     def as_status(self) -> dict[str, Any]:
         return {
             "aws_peering_id": self.aws_peering_id,
             "routes": list(self.routes),
+            "rules": list(self.rules),
+            "dns": list(self.dns),
             "message": self.message,
         }
 
@@ -158,7 +173,13 @@ def reconcile_peering(
             f"`flightdeck aws peering accept {pcx_id} --region {request.peer_region}` there",
         )
     routes = ensure_routes(ec2, network.private_route_table_ids, request.peer_cidrs, pcx_id)
-    return PeeringState(PeeringPhase.ACTIVE, pcx_id, routes=routes)
+    rules = peering_rules.ensure_rules(
+        ec2, network.security_groups, peering_id, request.ingress, request.peer_cidrs
+    )
+    dns = peering_dns.ensure_dns(
+        ec2, clients.client("route53resolver"), network.dns_target, peering_id, name, request.dns
+    )
+    return PeeringState(PeeringPhase.ACTIVE, pcx_id, routes=routes, rules=rules, dns=dns)
 
 
 def ensure_routes(
@@ -217,10 +238,19 @@ def remove_routes(
 def delete_peering(
     clients: AwsClients, network: ClusterNetwork, peering_id: str, request: PeeringRequest
 ) -> PeeringState:
-    """Remove the cluster's routes through the peering, then the connection; safe to repeat."""
+    """Remove the DNS pieces, the ingress rules and the cluster's routes through the
+    peering, then the connection; safe to repeat. Stays ``deleting`` while the resolver
+    endpoint is still going away."""
     ec2 = clients.client("ec2")
     connection = find_connection(ec2, network, peering_id)
     pcx_id = connection["VpcPeeringConnectionId"] if connection else None
+    if not peering_dns.remove_dns(
+        ec2, clients.client("route53resolver"), network.dns_target, peering_id
+    ):
+        return PeeringState(
+            PeeringPhase.DELETING, pcx_id, message="waiting for the resolver endpoint to go"
+        )
+    peering_rules.remove_rules(ec2, sorted(set(network.security_groups.values())), peering_id)
     remove_routes(ec2, network.private_route_table_ids, request.peer_cidrs, pcx_id)
     if connection is not None:
         try:

@@ -14,15 +14,28 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from flightdeck.aws import reference
 from flightdeck.policy.cidr import PRIVATE_RANGES
 
-__all__ = ["MAX_PEER_CIDRS", "DnsForward", "InvalidPeering", "PeeringRequest", "validate"]
+__all__ = [
+    "MAX_PEER_CIDRS",
+    "DnsForward",
+    "IngressTarget",
+    "InvalidPeering",
+    "PeerIngress",
+    "PeeringRequest",
+    "customer_commands",
+    "parse_dns",
+    "parse_ingress",
+    "validate",
+]
 
 MAX_PEER_CIDRS = 5  # AWS allows five IPv4 CIDRs per VPC; a peering routes at most those.
 MAX_DNS_FORWARDS = 10
+MAX_INGRESS = 10  # each is one rule per peer CIDR; a security group holds 60 by default
 _VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -46,6 +59,27 @@ class DnsForward:
         return {"domain": self.domain, "resolver_ips": list(self.resolver_ips)}
 
 
+class IngressTarget(StrEnum):
+    """Which of the cluster's security groups lets the peer CIDRs in."""
+
+    NODES = "nodes"  # the EKS cluster security group, shared by the nodes
+    DATABASE = "database"  # the Airflow metadata database
+
+
+@dataclass(frozen=True)
+class PeerIngress:
+    """The peer CIDRs may reach ``target`` on TCP ``port``."""
+
+    target: IngressTarget
+    port: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": str(self.target), "port": self.port}
+
+    def __str__(self) -> str:
+        return f"{self.target}:{self.port}"
+
+
 @dataclass(frozen=True)
 class PeeringRequest:
     peer_account_id: str
@@ -53,6 +87,7 @@ class PeeringRequest:
     peer_vpc_id: str
     peer_cidrs: tuple[str, ...]
     dns: tuple[DnsForward, ...] = field(default=())
+    ingress: tuple[PeerIngress, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +96,7 @@ class PeeringRequest:
             "peer_vpc_id": self.peer_vpc_id,
             "peer_cidrs": list(self.peer_cidrs),
             "dns": [d.as_dict() for d in self.dns],
+            "ingress": [i.as_dict() for i in self.ingress],
         }
 
 
@@ -71,6 +107,7 @@ def validate(
     peer_vpc_id: str,
     peer_cidrs: Sequence[str],
     dns: Iterable[Mapping[str, Any]] = (),
+    ingress: Iterable[Mapping[str, Any]] = (),
     cluster_cidr: str,
     other_peerings: Mapping[str, Sequence[str]] | None = None,
 ) -> PeeringRequest:
@@ -123,7 +160,40 @@ def validate(
         peer_vpc_id=vpc_id,
         peer_cidrs=tuple(str(n) for n in networks),
         dns=_dns_forwards(dns),
+        ingress=_ingress(ingress),
     )
+
+
+def _ingress(entries: Iterable[Mapping[str, Any]]) -> tuple[PeerIngress, ...]:
+    rules: list[PeerIngress] = []
+    targets = ", ".join(t.value for t in IngressTarget)
+    for entry in entries:
+        raw_target = str(entry.get("target", "")).strip().lower()
+        try:
+            target = IngressTarget(raw_target)
+        except ValueError:
+            raise InvalidPeering(
+                "ingress.target",
+                f"{entry.get('target', '')!r} is not a security group of the cluster",
+                f"choose one of {targets}",
+            ) from None
+        raw_port = entry.get("port")
+        port = raw_port if isinstance(raw_port, int) and not isinstance(raw_port, bool) else None
+        if isinstance(raw_port, str) and raw_port.strip().isdigit():
+            port = int(raw_port.strip())
+        if port is None or not 1 <= port <= 65535:
+            raise InvalidPeering(
+                "ingress.port",
+                f"{raw_port!r} is not a TCP port",
+                "give a number from 1 to 65535, e.g. 5432",
+            )
+        rule = PeerIngress(target, port)
+        if rule in rules:
+            raise InvalidPeering("ingress", f"{rule} is given twice", "give each rule once")
+        rules.append(rule)
+    if len(rules) > MAX_INGRESS:
+        raise InvalidPeering("ingress", f"{len(rules)} rules given", f"give at most {MAX_INGRESS}")
+    return tuple(rules)
 
 
 def _peer_networks(peer_cidrs: Sequence[str]) -> list[ipaddress.IPv4Network]:
@@ -208,3 +278,42 @@ def _dns_forwards(entries: Iterable[Mapping[str, Any]]) -> tuple[DnsForward, ...
             "dns", f"{len(forwards)} domains given", f"give at most {MAX_DNS_FORWARDS}"
         )
     return tuple(forwards)
+
+
+def parse_dns(text: str) -> dict[str, Any]:
+    """``corp.internal=10.1.0.2,10.1.0.3`` (the CLI's ``--dns``, a console form line) -> one
+    forwarding entry for :func:`validate`."""
+    domain, sep, ips = text.partition("=")
+    if not sep or not ips.strip():
+        raise InvalidPeering(
+            "dns", f"{text.strip()!r} is not DOMAIN=IP[,IP]", "e.g. corp.example.internal=10.1.0.2"
+        )
+    return {
+        "domain": domain.strip(),
+        "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()],
+    }
+
+
+def parse_ingress(text: str) -> dict[str, Any]:
+    """``database:5432`` (the CLI's ``--allow``, a console form entry) -> one ingress rule
+    for :func:`validate`."""
+    target, sep, port = text.partition(":")
+    if not sep or not port.strip().isdigit():
+        raise InvalidPeering(
+            "ingress",
+            f"{text.strip()!r} is not TARGET:PORT",
+            f"e.g. database:5432, with TARGET one of {', '.join(t.value for t in IngressTarget)}",
+        )
+    return {"target": target.strip(), "port": int(port)}
+
+
+def customer_commands(
+    aws_peering_id: str, request: PeeringRequest, *, ports: Sequence[int] = ()
+) -> tuple[str, str]:
+    """What the peer account's owner runs, with their own credentials: accept, then validate."""
+    where = f"{aws_peering_id} --region {request.peer_region} --profile <your-profile>"
+    port_flags = "".join(f" --port {p}" for p in ports)
+    return (
+        f"flightdeck aws peering accept {where}",
+        f"flightdeck aws peering validate {where}{port_flags} --security-group <sg-of-your-db>",
+    )

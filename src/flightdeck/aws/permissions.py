@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-POLICY_VERSION = "2026-12-01.6"
+POLICY_VERSION = "2026-12-01.7"
+# The first published version that grants the ``peering`` step: a peering is requested on an
+# account only once this version (or a later one) is in force there.
+PEERING_POLICY_VERSION = "2026-12-01.7"
 ROLE_NAME = "flightdeck-remote-management"
 MANAGED_POLICY_NAME = "FlightdeckCrossAccountRole"
 RESOURCE_PREFIX = "flightdeck-"
@@ -177,6 +180,42 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
         "iam:SetDefaultPolicyVersion",
         "iam:DeletePolicyVersion",
     ),
+    # VPC peering (``flightdeck.aws.peering`` and its rules and DNS modules): the peering
+    # pass's calls, granted from policy version ``PEERING_POLICY_VERSION`` on.
+    "peering": (
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:CreateVpcPeeringConnection",
+        "ec2:CreateTags",
+        "ec2:DeleteVpcPeeringConnection",
+        "ec2:DescribeRouteTables",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+        "ec2:DeleteRoute",
+        "ec2:DescribeSecurityGroups",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:DeleteSecurityGroup",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeAvailabilityZones",
+        "route53resolver:ListResolverEndpoints",
+        "route53resolver:CreateResolverEndpoint",
+        "route53resolver:DeleteResolverEndpoint",
+        "route53resolver:ListResolverRules",
+        "route53resolver:CreateResolverRule",
+        "route53resolver:DeleteResolverRule",
+        "route53resolver:AssociateResolverRule",
+        "route53resolver:DisassociateResolverRule",
+        "route53resolver:ListResolverRuleAssociations",
+        "route53resolver:ListTagsForResource",
+        "route53resolver:TagResource",
+    ),
     "tag_scan": (
         "ec2:DescribeVpcs",
         "ec2:DescribeSubnets",
@@ -193,24 +232,6 @@ PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
         "rds:DescribeDBSubnetGroups",
         "s3:ListBucket",
         "tag:GetResources",
-    ),
-}
-
-# VPC peering (``flightdeck.aws.peering``): what the peering pass calls through the role.
-# Declared here, tested against the calls the pass makes, but NOT yet in
-# ``PERMISSIONS_BY_STEP``: granting them expands the role, which takes a new published
-# policy version (``policy_versions/``) and its 14-day notice. Until that version is in
-# force on an account, these calls are refused there by AWS (the emulator does not check).
-PENDING_PERMISSIONS_BY_STEP: dict[str, tuple[str, ...]] = {
-    "peering": (
-        "ec2:DescribeVpcPeeringConnections",
-        "ec2:CreateVpcPeeringConnection",
-        "ec2:CreateTags",
-        "ec2:DeleteVpcPeeringConnection",
-        "ec2:DescribeRouteTables",
-        "ec2:CreateRoute",
-        "ec2:ReplaceRoute",
-        "ec2:DeleteRoute",
     ),
 }
 
@@ -262,6 +283,26 @@ IMPLIED_ACTIONS: dict[tuple[str, str], tuple[tuple[str | None, str], ...]] = {
             "CreateVpcPeeringConnection",
         )
     },
+    # Tagging a security group rule is not needed: the rules are found by description.
+    **{
+        ("route53resolver", operation): (("Tags", "route53resolver:TagResource"),)
+        for operation in ("CreateResolverRule",)
+    },
+    # A Resolver endpoint is network interfaces in the subnets, made by the caller's rights.
+    ("route53resolver", "CreateResolverEndpoint"): (
+        ("Tags", "route53resolver:TagResource"),
+        (None, "ec2:CreateNetworkInterface"),
+        (None, "ec2:DescribeNetworkInterfaces"),
+        (None, "ec2:DescribeSubnets"),
+        (None, "ec2:DescribeSecurityGroups"),
+        (None, "ec2:DescribeVpcs"),
+        (None, "ec2:DescribeAvailabilityZones"),
+    ),
+    ("route53resolver", "DeleteResolverEndpoint"): (
+        (None, "ec2:DeleteNetworkInterface"),
+        (None, "ec2:DescribeNetworkInterfaces"),
+    ),
+    ("route53resolver", "AssociateResolverRule"): ((None, "ec2:DescribeVpcs"),),
     ("ec2", "CreateVpcEndpoint"): (
         ("TagSpecifications", "ec2:CreateTags"),
         ("PrivateDnsEnabled", "route53:AssociateVPCWithHostedZone"),
@@ -389,13 +430,16 @@ SELF_PROTECTION_ACTIONS = (
 
 def managed_policy_document() -> dict[str, Any]:
     """The IAM policy document of ``FlightdeckCrossAccountRole``: per step, one statement
-    of what can only be granted on ``*``; one statement per distinct scope for the
-    narrower actions; then the self-protection Deny. Kept under IAM's 6,144-character
-    limit for managed policies (a test checks it)."""
+    of what can only be granted on ``*`` (less what an earlier step's statement already
+    grants there); one statement per distinct scope for the narrower actions; then the
+    self-protection Deny. Kept under IAM's 6,144-character limit for managed policies (a
+    test checks it)."""
     statements: list[dict[str, Any]] = []
     scoped: dict[str, list[str]] = {}
+    granted_on_star: set[str] = set()
     for step, actions in PERMISSIONS_BY_STEP.items():
-        unscoped = sorted({a for a in actions if a not in SCOPED_ACTIONS})
+        unscoped = sorted({a for a in actions if a not in SCOPED_ACTIONS} - granted_on_star)
+        granted_on_star.update(unscoped)
         if unscoped:
             sid = "".join(part.capitalize() for part in step.split("_"))
             statements.append({"Sid": sid, "Effect": "Allow", "Action": unscoped, "Resource": "*"})

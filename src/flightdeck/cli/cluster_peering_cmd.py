@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from flightdeck.aws import peering_request
 from flightdeck.cli.context import invocation
 from flightdeck.cli.errors import CliError
 from flightdeck.cli.options import JSON, ORG, YES
@@ -31,22 +33,12 @@ def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="peering")
 
 
-def _dns(values: list[str]) -> list[dict[str, Any]]:
-    """``corp.internal=10.1.0.2,10.1.0.3`` -> one forwarding entry."""
-    entries = []
-    for value in values:
-        domain, sep, ips = value.partition("=")
-        if not sep or not ips.strip():
-            raise CliError(
-                f"--dns: {value!r} is not DOMAIN=IP[,IP]; e.g. --dns corp.example.internal=10.1.0.2"
-            )
-        entries.append(
-            {
-                "domain": domain.strip(),
-                "resolver_ips": [ip.strip() for ip in ips.split(",") if ip.strip()],
-            }
-        )
-    return entries
+def _entries(option: str, parse: Callable[[str], dict[str, Any]], values: list[str]) -> list[Any]:
+    """Each repeated ``option`` parsed by the one rule the console uses too."""
+    try:
+        return [parse(value) for value in values]
+    except peering_request.InvalidPeering as exc:
+        raise CliError(f"{option}: {str(exc).split(': ', 1)[1]}") from None
 
 
 def _row(peering: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +74,14 @@ def create(
             "--dns", help="DOMAIN=IP[,IP]: forward a private zone to your DNS servers (repeatable)."
         ),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="TARGET:PORT: let the peer CIDRs reach the cluster's nodes or database on a "
+            "TCP port (repeatable), e.g. database:5432.",
+        ),
+    ] = None,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -97,7 +97,8 @@ def create(
             "peer_region": peer_region,
             "peer_vpc_id": peer_vpc,
             "peer_cidrs": peer_cidr,
-            "dns": _dns(dns or []),
+            "dns": _entries("--dns", peering_request.parse_dns, dns or []),
+            "ingress": _entries("--allow", peering_request.parse_ingress, allow or []),
         },
     )
     if cli.json_output:

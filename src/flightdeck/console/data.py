@@ -7,7 +7,7 @@ imports here means a reorganised services package is followed by editing one fil
 from __future__ import annotations
 
 from flightdeck.airflow_versions import DEFAULT_AIRFLOW_VERSION
-from flightdeck.aws import reference
+from flightdeck.aws import peering_request, reference
 from flightdeck.aws.checks import CheckResult, overall
 from flightdeck.aws.permissions import MANAGED_POLICY_NAME, POLICY_VERSION, ROLE_NAME
 from flightdeck.aws.role_template import STACK_NAME, quick_create_url, role_template_yaml
@@ -44,6 +44,7 @@ from flightdeck.services import (
     workspaces,
 )
 from flightdeck.services.clusters import engine as provisioning
+from flightdeck.services.clusters import peering_pass, peerings
 from flightdeck.services.clusters import requests as clusters
 from flightdeck.services.deployments import operate, timeline
 from flightdeck.services.deployments import requests as deployments
@@ -104,6 +105,9 @@ __all__ = [
     "operate",
     "orgs",
     "overall",
+    "peering_pass",
+    "peering_request",
+    "peerings",
     "platform_account_id",
     "platform_signin",
     "provisioning",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from flightdeck.aws.iam_documents import canonical
 
 __all__ = [
     "CATALOG_DIR",
+    "NOTICE_PERIOD",
     "CatalogError",
     "PolicyCatalog",
     "PolicyVersion",
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 CATALOG_DIR = Path(__file__).resolve().parent
+# A version that grants anything new takes effect no sooner than this after its notice
+# reached every Organization Owner (docs/governance.md).
+NOTICE_PERIOD = timedelta(days=14)
 CHANGELOG = "CHANGELOG.md"
 _VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.(\d+)$")
 _HEADING = re.compile(r"^##\s+(\S+)\s*$")

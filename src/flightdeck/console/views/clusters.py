@@ -151,8 +151,13 @@ def _cluster_view(page: OrgPage, ref: str) -> dict[str, Any]:
 @router.get("/{cluster}")
 def cluster_page(cluster: str, page: OrgDep) -> Response:
     view = _cluster_view(page, cluster)
+    peerings = data.peerings.list_peerings(page.session, page.user, page.org_id, cluster)
     return page.render(
-        "cluster.html", section=SECTION, title=f"Cluster {view['cluster'].name}", **view
+        "cluster.html",
+        section=SECTION,
+        title=f"Cluster {view['cluster'].name}",
+        peerings=peerings,
+        **view,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from flightdeck.aws import peering as cluster_side
 from flightdeck.aws import provision
-from flightdeck.aws.peering_request import DnsForward, PeeringRequest
+from flightdeck.aws.peering_request import DnsForward, IngressTarget, PeeringRequest, PeerIngress
 from flightdeck.aws.provision.network_plan import AZ_SUFFIXES
 from flightdeck.aws.session import SessionFactory
 from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, ClusterPeering
@@ -38,12 +38,23 @@ def request_of(peering: ClusterPeering) -> PeeringRequest:
         dns=tuple(
             DnsForward(str(d["domain"]), tuple(d["resolver_ips"])) for d in spec.get("dns", [])
         ),
+        ingress=tuple(
+            PeerIngress(IngressTarget(str(i["target"])), int(i["port"]))
+            for i in spec.get("ingress", [])
+        ),
     )
 
 
+# The cluster's security group each ingress target names (``SECURITY_GROUPS`` keys).
+_GROUP_OF_TARGET = {
+    IngressTarget.NODES: "sg-eks-cluster",
+    IngressTarget.DATABASE: "sg-database",
+}
+
+
 def network_of(cluster: Cluster) -> cluster_side.ClusterNetwork | None:
-    """The cluster's VPC and private route tables as its reconcile recorded them, or
-    ``None`` while they are not all known yet."""
+    """The cluster's VPC, private route tables, private subnets and security groups as
+    its reconcile recorded them, or ``None`` while the VPC and tables are not all known."""
     conditions = (cluster.status or {}).get("conditions", {})
 
     def recorded(step: str, resource: str) -> str | None:
@@ -54,7 +65,19 @@ def network_of(cluster: Cluster) -> cluster_side.ClusterNetwork | None:
     tables = [recorded("route_tables", f"private-{s}") for s in AZ_SUFFIXES]
     if vpc is None or None in tables:
         return None
-    return cluster_side.ClusterNetwork(cluster.id, vpc, tuple(t for t in tables if t))
+    subnets = [recorded("subnets", f"private-{s}") for s in AZ_SUFFIXES]
+    groups = {
+        target: group
+        for target, key in _GROUP_OF_TARGET.items()
+        if (group := recorded("security_groups", key))
+    }
+    return cluster_side.ClusterNetwork(
+        cluster.id,
+        vpc,
+        tuple(t for t in tables if t),
+        private_subnet_ids=tuple(s for s in subnets if s),
+        security_groups=groups,
+    )
 
 
 def run_peering_pass(session: Session, cluster_id: str, sessions: SessionFactory) -> int:
@@ -75,7 +98,8 @@ def run_peering_pass(session: Session, cluster_id: str, sessions: SessionFactory
         removing = peering.desired_state == "absent" or cluster_gone
         if network is None:
             if removing:  # nothing can have been created without the cluster's VPC
-                changed += _set(session, cluster, peering, PeeringPhase.DELETED, None, [], "")
+                gone = cluster_side.PeeringState(PeeringPhase.DELETED)
+                changed += _set(session, cluster, peering, PeeringPhase.DELETED, None, gone)
             continue
         if cluster.phase != ClusterPhase.ACTIVE and not removing:
             continue
@@ -105,8 +129,7 @@ def run_peering_pass(session: Session, cluster_id: str, sessions: SessionFactory
             peering,
             state.phase,
             state.aws_peering_id or peering.aws_peering_id,
-            state.routes,
-            state.message,
+            state,
         )
     return changed
 
@@ -117,13 +140,13 @@ def _set(
     peering: ClusterPeering,
     phase: PeeringPhase,
     aws_id: str | None,
-    routes: list[str],
-    message: str,
+    state: cluster_side.PeeringState,
 ) -> int:
+    message = state.message
     moved = peering.phase != phase
     peering.phase = phase
     peering.aws_peering_id = aws_id
-    peering.status = {"aws_peering_id": aws_id, "routes": routes, "message": message}
+    peering.status = {**state.as_status(), "aws_peering_id": aws_id}
     peering.last_error = message if phase in (PeeringPhase.FAILED, PeeringPhase.EXPIRED) else None
     if moved:
         session.add(

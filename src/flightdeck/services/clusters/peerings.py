@@ -8,17 +8,19 @@ delete; every member of the organization may read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flightdeck.aws import peering_request
-from flightdeck.db.models import Cluster, ClusterEvent, ClusterPeering, User
+from flightdeck.db.models import AwsAccount, Cluster, ClusterEvent, ClusterPeering, User
 from flightdeck.db.types import utcnow
 from flightdeck.phases import LIVE_PEERING_PHASES, ClusterPhase, PeeringPhase
 from flightdeck.services import audit
 from flightdeck.services.access import require_owner
+from flightdeck.services.clusters.peering_gate import peering_refusal
 from flightdeck.services.clusters.requests import get_cluster
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 from flightdeck.services.validation import check_name
@@ -48,7 +50,10 @@ def request_peering(
     peer_vpc_id: str,
     peer_cidrs: Sequence[str],
     dns: Iterable[Mapping[str, Any]] = (),
+    ingress: Iterable[Mapping[str, Any]] = (),
+    now: datetime | None = None,
 ) -> ClusterPeering:
+    """Validate, check the role may make peerings yet (``now``: the clock, for tests), record."""
     require_owner(session, user, organization_id)
     cluster = get_cluster(session, user, organization_id, cluster_ref)
     if cluster.desired_state == "absent" or cluster.phase in (
@@ -73,11 +78,17 @@ def request_peering(
             peer_vpc_id=peer_vpc_id,
             peer_cidrs=peer_cidrs,
             dns=dns,
+            ingress=ingress,
             cluster_cidr=str(cluster.spec.get("vpc_cidr", "")),
             other_peerings={p.name: p.spec.get("peer_cidrs", []) for p in others},
         )
     except peering_request.InvalidPeering as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
+    account = session.get(AwsAccount, cluster.aws_account_ref)
+    assert account is not None
+    refusal = peering_refusal(session, account, now or utcnow())
+    if refusal is not None:
+        raise Conflict(refusal)
     peering = ClusterPeering(
         cluster_id=cluster.id,
         name=name,

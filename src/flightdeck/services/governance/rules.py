@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-NOTICE_PERIOD = timedelta(days=14)
+from flightdeck.aws.policy_versions import NOTICE_PERIOD
+
+__all__ = ["NOTICE_PERIOD"]
 MAX_RETRY_DELAY = timedelta(hours=1)
 UNREACHABLE_RETRY = timedelta(minutes=5)
 ROLE_CREATE = "flightdeck aws role create"

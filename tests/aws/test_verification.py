@@ -20,6 +20,7 @@ from flightdeck.aws.permissions import (
     ROLE_NAME,
     all_actions,
     managed_policy_document,
+    optional_actions,
 )
 from flightdeck.aws.role_setup import ensure_cross_account_role
 from flightdeck.aws.role_template import trust_policy_document
@@ -159,6 +160,24 @@ def test_permissions_missing_denied_or_broader(
     assert permissions.details["missing"] == sorted(removed)
     assert "ec2:CreateVpc" in permissions.message and "eks:CreateCluster" in permissions.message
     assert permissions.remedy is not None and POLICY_VERSION in permissions.remedy
+
+    # A role still on the version before peering (its successor's notice running): usable,
+    # with a warning naming what waits; missing one more action fails as above.
+    peering_only = optional_actions()
+    assert peering_only and "ec2:CreateVpcPeeringConnection" in peering_only
+    earlier = managed_policy_document()
+    for statement in earlier["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a not in peering_only]
+    earlier["Statement"] = [s for s in earlier["Statement"] if s["Action"]]
+    arn = create_role_directly(customer, "before-peering", trust, earlier)
+    permissions = by_name(verify(emulator_env, role_arn=arn))["permissions"]
+    assert permissions.status == "warn", permissions.message
+    assert permissions.details["missing"] == sorted(peering_only)
+    assert "only peering needs" in permissions.message
+    for statement in earlier["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "ec2:CreateVpc"]
+    arn = create_role_directly(customer, "before-peering-and-less", trust, earlier)
+    assert by_name(verify(emulator_env, role_arn=arn))["permissions"].status == "fail"
 
     denying = managed_policy_document()
     denying["Statement"].append({"Effect": "Deny", "Action": "rds:Delete*", "Resource": "*"})

@@ -340,6 +340,19 @@ def iam_actions_for_call(service: str, operation: str, params: dict[str, Any]) -
     return actions
 
 
+# Steps a cluster works without: a role missing only their actions (it still holds an
+# earlier policy version while the newer one's notice runs) is usable, with a warning.
+OPTIONAL_STEPS = ("peering",)
+
+
+def optional_actions() -> set[str]:
+    """Actions no step outside :data:`OPTIONAL_STEPS` needs."""
+    needed = {
+        a for step, acts in PERMISSIONS_BY_STEP.items() if step not in OPTIONAL_STEPS for a in acts
+    }
+    return {a for step in OPTIONAL_STEPS for a in PERMISSIONS_BY_STEP[step]} - needed
+
+
 def all_actions() -> list[str]:
     """Every declared action, sorted and de-duplicated."""
     return sorted({action for actions in PERMISSIONS_BY_STEP.values() for action in actions})

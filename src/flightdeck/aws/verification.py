@@ -33,10 +33,12 @@ from flightdeck.aws.error_codes import describe_error, error_code
 from flightdeck.aws.iam_documents import canonical, decoded_text, parse_document
 from flightdeck.aws.permissions import (
     MANAGED_POLICY_NAME,
+    OPTIONAL_STEPS,
     POLICY_VERSION,
     ROLE_NAME,
     all_actions,
     managed_policy_document,
+    optional_actions,
 )
 from flightdeck.aws.role_template import POLICY_VERSION_TAG
 from flightdeck.policy.document import InvalidPolicyError
@@ -479,6 +481,19 @@ def check_role_permissions(iam: Any, role_name: str, role: Mapping[str, Any]) ->
         version_note = (
             f" The role carries policy version {', '.join(sorted(versions_found))}; the "
             f"current version is {POLICY_VERSION}."
+        )
+    if missing and set(missing) <= optional_actions():
+        # An earlier policy version, still in force while the newer one's notice runs:
+        # clusters work; only what the missing actions serve waits for the newer version.
+        return CheckResult(
+            "permissions",
+            "warn",
+            f"The role's policy does not grant {len(missing)} action(s) that only "
+            f"{', '.join(OPTIONAL_STEPS)} needs: {', '.join(missing)}.{version_note} "
+            "Everything else works; those features wait until the role holds the newer policy.",
+            f"Re-run `{ROLE_CREATE_COMMAND}` to update the policy to version {POLICY_VERSION} "
+            "once its notice period has passed (see `flightdeck aws policy changes`).",
+            details,
         )
     if missing:
         return CheckResult(

@@ -8,6 +8,8 @@ Create Date: 2026-12-01 16:30:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +23,7 @@ depends_on = None
 UTC = flightdeck.db.types.UTCDateTime(timezone=True)
 
 
-def _owned(table: str) -> list[sa.SchemaItem]:
+def _owned(table: str) -> list[Any]:
     return [
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("organization_id", sa.String(length=36), nullable=False),
@@ -35,7 +37,7 @@ def _owned(table: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _created_by(table: str) -> list[sa.SchemaItem]:
+def _created_by(table: str) -> list[Any]:
     return [
         sa.Column("created_by", sa.String(length=36), nullable=True),
         sa.Column("created_at", UTC, nullable=False),

@@ -509,8 +509,7 @@ class DeployOut(Output):
 
 class RollbackIn(Input):
     deploy: str | None = Field(
-        default=None,
-        max_length=36,
+        default=None, max_length=36,
         description="The deploy whose bundle to deploy again [default: the newest succeeded "
         "one not serving now].",
     )

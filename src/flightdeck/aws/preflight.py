@@ -503,3 +503,5 @@ def _tags(tags: Iterable[dict[str, Any]] | None) -> dict[str, str]:
 
 def _managed_by_flightdeck(tags: Iterable[dict[str, Any]] | None) -> bool:
     return _tags(tags).get(MANAGED_BY_TAG) == "flightdeck"
+
+

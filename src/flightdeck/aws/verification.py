@@ -599,3 +599,5 @@ def _matches(pattern: str, action: str) -> bool:
 def _version_in_description(description: str) -> str | None:
     match = re.search(r"version (\S+?):", description or "")
     return match.group(1) if match else None
+
+

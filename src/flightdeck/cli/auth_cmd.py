@@ -84,10 +84,8 @@ def register(app: typer.Typer) -> None:
         token: Annotated[str, typer.Argument(help="The token from the verification mail.")],
         password: Annotated[
             str | None,
-            typer.Option(
-                envvar="FLIGHTDECK_PASSWORD",
-                help="The password chosen at sign-up; prompted for when omitted.",
-            ),
+            typer.Option(envvar="FLIGHTDECK_PASSWORD",
+                         help="The password chosen at sign-up; prompted for when omitted."),
         ] = None,
         url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:
@@ -155,7 +153,9 @@ def register(app: typer.Typer) -> None:
         if email is None:
             from flightdeck.cli.browser_login import browser_login
 
-            result = browser_login(client, _token_name(), open_browser=not no_browser, timeout=wait)
+            result = browser_login(
+                client, _token_name(), open_browser=not no_browser, timeout=wait
+            )
             path = credentials.save(client.url, result["token"], make_default=url is not None)
             success(f"logged in to {client.url} as {result['user']['email']}; token in {path}")
             return
@@ -168,14 +168,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def logout(
-        url: Annotated[
-            str | None,
-            typer.Option(
-                "--url",
-                help="The control plane to log out of [default: FLIGHTDECK_URL, else the "
-                "one remembered, else http://127.0.0.1:8765].",
-            ),
-        ] = None,
+        url: Annotated[str | None, typer.Option(
+            "--url", help="The control plane to log out of [default: FLIGHTDECK_URL, else the "
+            "one remembered, else http://127.0.0.1:8765].")] = None,
     ) -> None:
         """Revoke your API token on the server and forget it; says what happened if the
         server cannot revoke it."""
@@ -215,7 +210,6 @@ def _revoke(client: Any) -> tuple[bool, str]:
             return True, "had already expired or been revoked"
         return False, f"could not be revoked ({exc.message}) and stays valid until it expires"
     return False, "is not among your tokens on the server, so it was not revoked"
-
 
 def _token_name() -> str:
     """``cli on <host>``: tells the user where a token in `token list` came from."""

@@ -12,10 +12,8 @@ from flightdeck.cli.options import JSON, ORG, account_ref
 
 app = typer.Typer(no_args_is_help=True, help="AWS accounts registered with your organization.")
 
-ACCOUNT = Annotated[
-    str,
-    typer.Argument(help="12-digit AWS account ID (or its flightdeck id).", callback=account_ref),
-]
+ACCOUNT = Annotated[str, typer.Argument(
+    help="12-digit AWS account ID (or its flightdeck id).", callback=account_ref)]
 
 
 def register(parent: typer.Typer) -> None:
@@ -31,13 +29,9 @@ def _exit_if_failed(account: dict[str, object]) -> None:
 def add(
     ctx: typer.Context,
     account_id: Annotated[
-        str, typer.Argument(help="12-digit AWS account ID.", callback=options.account_id)
-    ],
-    role_arn: Annotated[
-        str | None,
-        typer.Option(
-            help="Role ARN [default: arn:aws:iam::<account>:role/flightdeck-remote-management]."
-        ),
+        str, typer.Argument(help="12-digit AWS account ID.", callback=options.account_id)],
+    role_arn: Annotated[str | None, typer.Option(
+        help="Role ARN [default: arn:aws:iam::<account>:role/flightdeck-remote-management].")
     ] = None,
     verify: Annotated[bool, typer.Option(help="Verify the role right away.")] = True,
     org: ORG = None,
@@ -48,9 +42,8 @@ def add(
 
     cli = invocation(ctx, org, json_output)
     body = {"account_id": account_id, "role_arn": role_arn}
-    account = cli.client.post(
-        cli.org_path("/aws/accounts"), json={k: v for k, v in body.items() if v is not None}
-    )
+    account = cli.client.post(cli.org_path("/aws/accounts"),
+                              json={k: v for k, v in body.items() if v is not None})
     if verify:
         account = cli.client.post(cli.org_path(f"/aws/accounts/{account['id']}/verify"))
     if cli.json_output:
@@ -90,7 +83,8 @@ def verify(
     if cli.json_output:
         print_json(result)
     else:
-        print_checks(result["checks"], title=f"Account {result['account_id']}: {result['status']}")
+        print_checks(result["checks"],
+                     title=f"Account {result['account_id']}: {result['status']}")
     _exit_if_failed(result)
 
 
@@ -104,15 +98,8 @@ def list_(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
     if cli.json_output:
         print_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("account_id", "ACCOUNT"),
-                ("status", "STATUS"),
-                ("role_arn", "ROLE"),
-                ("verified_at", "VERIFIED"),
-            ],
-            empty="No AWS account registered yet; create its role with "
-            "`flightdeck aws role create` or add one with "
-            "`flightdeck aws account add`.",
-        )
+        print_table(rows, [("account_id", "ACCOUNT"), ("status", "STATUS"),
+                           ("role_arn", "ROLE"), ("verified_at", "VERIFIED")],
+                    empty="No AWS account registered yet; create its role with "
+                          "`flightdeck aws role create` or add one with "
+                          "`flightdeck aws account add`.")

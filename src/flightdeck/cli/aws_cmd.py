@@ -46,19 +46,9 @@ def setup(ctx: typer.Context, org: ORG = None, json_output: JSON = False) -> Non
         print_json(data)
         return
     if not data.get("quick_create_url"):
-        data = {
-            **data,
-            "quick_create_url": data.get("note") or "not available; use the command below",
-        }
-    print_fields(
-        data,
-        [
-            ("platform_account_id", "Platform account"),
-            ("role_name", "Role"),
-            ("policy_name", "Policy"),
-            ("policy_version", "Policy version"),
-            ("template_url", "Template"),
-            ("quick_create_url", "Quick-create"),
-            ("cli_command", "Or run"),
-        ],
-    )
+        data = {**data, "quick_create_url": data.get("note") or "not available; use the command "
+                "below"}
+    print_fields(data, [("platform_account_id", "Platform account"), ("role_name", "Role"),
+                        ("policy_name", "Policy"), ("policy_version", "Policy version"),
+                        ("template_url", "Template"), ("quick_create_url", "Quick-create"),
+                        ("cli_command", "Or run")])

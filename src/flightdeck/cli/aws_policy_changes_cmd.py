@@ -132,3 +132,4 @@ def _print(data: dict[str, Any], show_diff: bool) -> None:
             title="Timeline",
             empty="Nothing has happened to this account's role policy yet.",
         )
+

@@ -29,7 +29,6 @@ def register(parent: typer.Typer) -> None:
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
 
-
 def read_policy_file(file: str) -> PolicyDocument:
     """Read and parse one policy file; every failure is a CliError naming the file and where."""
     from flightdeck.cli.errors import CliError
@@ -66,17 +65,14 @@ def _read_text(file: str) -> str:
 
 @app.command("compare")
 def compare(
-    old: Annotated[
-        str,
-        typer.Argument(
-            metavar="OLD.json",
-            help="The policy in force: an IAM identity policy file (or `aws iam "
-            "get-policy-version` output); - reads stdin.",
-        ),
-    ],
-    new: Annotated[
-        str, typer.Argument(metavar="NEW.json", help="The proposed version, in the same forms.")
-    ],
+    old: Annotated[str, typer.Argument(
+        metavar="OLD.json",
+        help="The policy in force: an IAM identity policy file (or `aws iam "
+        "get-policy-version` output); - reads stdin.",
+    )],
+    new: Annotated[str, typer.Argument(
+        metavar="NEW.json", help="The proposed version, in the same forms."
+    )],
     json_output: Annotated[
         bool,
         typer.Option(

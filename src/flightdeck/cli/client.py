@@ -104,10 +104,7 @@ class ApiClient:
     def upload(self, path: str, content: bytes, params: dict[str, Any] | None = None) -> Any:
         """POST a binary body (a code bundle)."""
         return self.request(
-            "POST",
-            path,
-            params=params,
-            content=content,
+            "POST", path, params=params, content=content,
             headers={"Content-Type": "application/gzip"},
         )
 
@@ -118,3 +115,4 @@ def _error_message(response: httpx.Response) -> str:
         return str(error.get("message") or response.reason_phrase)
     except ValueError:
         return response.reason_phrase or f"HTTP {response.status_code}"
+

@@ -76,7 +76,9 @@ class Invocation:
         raise CliError(f"no member {ref!r} in this organization; see `flightdeck user list`")
 
 
-def invocation(ctx: typer.Context, org: str | None = None, json_output: bool = False) -> Invocation:
+def invocation(
+    ctx: typer.Context, org: str | None = None, json_output: bool = False
+) -> Invocation:
     """This invocation's shared state, with the command's ``--org`` and ``--json`` bound."""
     current = ctx.ensure_object(Invocation)
     if org != current.org_ref:

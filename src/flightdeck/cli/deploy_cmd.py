@@ -30,13 +30,13 @@ def register(parent: typer.Typer) -> None:
 def _choose_deployment(cli: Invocation, ref: str | None) -> dict[str, Any]:
     if ref:
         return dict(cli.client.get(cli.org_path(f"/deployments/{ref}")))
-    live = [
-        d for d in cli.client.get(cli.org_path("/deployments")) if d["desired_state"] == "present"
-    ]
+    live = [d for d in cli.client.get(cli.org_path("/deployments"))
+            if d["desired_state"] == "present"]
     if len(live) == 1:
         return dict(live[0])
     if not live:
-        raise CliError("no Deployment to deploy to; create one with `flightdeck deployment create`")
+        raise CliError("no Deployment to deploy to; create one with "
+                       "`flightdeck deployment create`")
     names = ", ".join(d["name"] for d in live)
     raise CliError(f"several Deployments ({names}); name the one to deploy to")
 
@@ -73,9 +73,8 @@ def check_dags(project_root: Path, echo: Any) -> list[str]:
     return list(dags)
 
 
-def wait_for_deploy(
-    client: Any, org_path: str, deployment_id: str, deploy_id: str, timeout: float
-) -> dict[str, Any]:
+def wait_for_deploy(client: Any, org_path: str, deployment_id: str, deploy_id: str,
+                    timeout: float) -> dict[str, Any]:
     """Poll until the deploy is final (``client`` an ApiClient, ``org_path`` the
     organization's API path; the quickstart calls this with its own client)."""
     deadline = time.monotonic() + timeout
@@ -85,21 +84,13 @@ def wait_for_deploy(
         if deploy["status"] in FINAL:
             return deploy
         if time.monotonic() > deadline:
-            raise CliError(
-                f"deploy {deploy_id} is still {deploy['status']} after "
-                f"{timeout:.0f}s; see `flightdeck deployment deploys`"
-            )
+            raise CliError(f"deploy {deploy_id} is still {deploy['status']} after "
+                           f"{timeout:.0f}s; see `flightdeck deployment deploys`")
         time.sleep(1.0)
 
 
-def _upload(
-    cli: Invocation,
-    target: dict[str, Any],
-    project_dir: Path,
-    dags: bool,
-    description: str,
-    echo: Any,
-) -> dict[str, Any]:
+def _upload(cli: Invocation, target: dict[str, Any], project_dir: Path, dags: bool,
+            description: str, echo: Any) -> dict[str, Any]:
     from flightdeck.runtime.base import RuntimeError_
     from flightdeck.runtime.bundle import build_bundle
 
@@ -112,8 +103,7 @@ def _upload(
     except (RuntimeError_, ValueError) as exc:
         raise CliError(str(exc)) from None
     deploy: dict[str, Any] = cli.client.upload(
-        cli.org_path(f"/deployments/{target['id']}/deploys"),
-        bundle,
+        cli.org_path(f"/deployments/{target['id']}/deploys"), bundle,
         params={"kind": kind, "description": description},
     )
     echo(f"Uploaded {len(bundle)} bytes as deploy {deploy['id']} to {target['name']}")
@@ -122,28 +112,17 @@ def _upload(
 
 def code(
     ctx: typer.Context,
-    deployment: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="DEPLOYMENT", help="Deployment name or id [default: your only one]."
-        ),
-    ] = None,
-    rollback_args: Annotated[
-        list[str] | None, typer.Argument(hidden=True, metavar="DEPLOY")
-    ] = None,
-    dags: Annotated[
-        bool,
-        typer.Option(
-            "--dags",
-            help="Deploy only dags/ (fast); default: the full project with "
-            "requirements.txt, include/ and plugins/.",
-        ),
-    ] = False,
+    deployment: Annotated[str | None, typer.Argument(
+        metavar="DEPLOYMENT", help="Deployment name or id [default: your only one].")] = None,
+    rollback_args: Annotated[list[str] | None, typer.Argument(
+        hidden=True, metavar="DEPLOY")] = None,
+    dags: Annotated[bool, typer.Option(
+        "--dags", help="Deploy only dags/ (fast); default: the full project with "
+                       "requirements.txt, include/ and plugins/.")] = False,
     project_dir: PROJECT_DIR = Path(),
     description: Annotated[str, typer.Option(help="A note kept in the deploy history.")] = "",
-    wait: Annotated[
-        bool, typer.Option(help="Wait for the Deployment to check and switch to the code.")
-    ] = True,
+    wait: Annotated[bool, typer.Option(
+        help="Wait for the Deployment to check and switch to the code.")] = True,
     timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = 600.0,
     org: ORG = None,
     json_output: JSON = False,
@@ -167,10 +146,8 @@ def code(
     if rollback_args:
         target = _choose_deployment(cli, rollback_args[0])
         source = rollback_args[1] if len(rollback_args) > 1 else None
-        deploy = cli.client.post(
-            cli.org_path(f"/deployments/{target['id']}/rollback"),
-            json={"deploy": source, "description": description},
-        )
+        deploy = cli.client.post(cli.org_path(f"/deployments/{target['id']}/rollback"),
+                                 json={"deploy": source, "description": description})
         echo(f"Rolling {target['name']} back: deploy {deploy['id']} ({deploy['description']})")
     else:
         target = _choose_deployment(cli, deployment)
@@ -181,9 +158,7 @@ def code(
         print_json(deploy)
     if deploy["status"] in ("rejected", "failed"):
         problems = "".join(f"\n  {path}: {error}" for path, error in deploy["errors"].items())
-        raise CliError(
-            f"deploy {deploy['status']}: {deploy['message']}{problems}\n"
-            "the Deployment keeps running its previous code"
-        )
+        raise CliError(f"deploy {deploy['status']}: {deploy['message']}{problems}\n"
+                       "the Deployment keeps running its previous code")
     if not cli.json_output:
         success(f"deploy {deploy['id']} to {target['name']}: {deploy['status']}")

@@ -18,37 +18,20 @@ app = typer.Typer(
 )
 
 DEPLOYMENT = Annotated[str, typer.Argument(help="Deployment name or id.")]
-WAIT = Annotated[
-    bool,
-    typer.Option(
-        "--wait", "-w", help="Wait until the Deployment is Healthy (exit 1 if Unhealthy)."
-    ),
-]
-ENV = Annotated[
-    list[str] | None,
-    typer.Option("--env", "-e", help="Environment variable KEY=VALUE (repeatable)."),
-]
-SECRET_ENV = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--secret-env",
-        "-s",
-        help="Secret environment variable KEY=VALUE (repeatable); never shown again.",
-    ),
-]
-EXECUTOR = Annotated[
-    str | None,
-    typer.Option(
-        help=f"{' or '.join(deployment.EXECUTORS)} [default: {deployment.DEFAULT_EXECUTOR}]."
-    ),
-]
-SIZE = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler-size",
-        help=f"{', '.join(deployment.SCHEDULER_SIZES)} [default: {deployment.DEFAULT_SCHEDULER_SIZE}].",
-    ),
-]
+WAIT = Annotated[bool, typer.Option(
+    "--wait", "-w", help="Wait until the Deployment is Healthy (exit 1 if Unhealthy).")]
+ENV = Annotated[list[str] | None, typer.Option(
+    "--env", "-e", help="Environment variable KEY=VALUE (repeatable).")]
+SECRET_ENV = Annotated[list[str] | None, typer.Option(
+    "--secret-env", "-s",
+    help="Secret environment variable KEY=VALUE (repeatable); never shown again.")]
+EXECUTOR = Annotated[str | None, typer.Option(
+    help=f"{' or '.join(deployment.EXECUTORS)} [default: {deployment.DEFAULT_EXECUTOR}].")]
+SIZE = Annotated[str | None, typer.Option(
+    "--scheduler-size",
+    help=f"{', '.join(deployment.SCHEDULER_SIZES)} [default: {deployment.DEFAULT_SCHEDULER_SIZE}]."
+)]
+
 
 
 def register(parent: typer.Typer) -> None:
@@ -56,22 +39,13 @@ def register(parent: typer.Typer) -> None:
 
 
 FIELDS = [
-    ("name", "Name"),
-    ("id", "ID"),
-    ("phase", "Phase"),
-    ("health_message", "Health"),
-    ("airflow_url", "Airflow URL"),
-    ("airflow_version", "Airflow"),
-    ("executor", "Executor"),
+    ("name", "Name"), ("id", "ID"), ("phase", "Phase"), ("health_message", "Health"),
+    ("airflow_url", "Airflow URL"), ("airflow_version", "Airflow"), ("executor", "Executor"),
     ("running_executor", "Runs"),
-    ("scheduler", "Scheduler"),
-    ("workers", "Worker queue"),
-    ("runtime", "Runtime"),
-    ("sleep", "Hibernation"),
-    ("current_deploy_id", "Current deploy"),
+    ("scheduler", "Scheduler"), ("workers", "Worker queue"), ("runtime", "Runtime"),
+    ("sleep", "Hibernation"), ("current_deploy_id", "Current deploy"),
     ("environment_keys", "Environment"),
-    ("secret_keys", "Secret environment"),
-    ("last_error", "Last error"),
+    ("secret_keys", "Secret environment"), ("last_error", "Last error"),
 ]
 
 
@@ -91,7 +65,7 @@ def _readable(data: dict[str, Any]) -> dict[str, Any]:
         **data,
         "scheduler": f"{data['scheduler_count']} x {data['scheduler_size']}",
         "workers": f"{queue['name']}: {queue['min_workers']}-{queue['max_workers']} workers, "
-        f"{queue['tasks_per_worker']} tasks each",
+                   f"{queue['tasks_per_worker']} tasks each",
         "environment_keys": ", ".join(sorted(data["environment"])) or "-",
         "secret_keys": ", ".join(data["secret_environment_keys"]) or "-",
         "last_error": data.get("last_error") or "-",
@@ -119,9 +93,8 @@ def _until(text: str) -> str:
     return (moment if moment.tzinfo else moment.astimezone()).isoformat()
 
 
-def _wait_for_phase(
-    cli: Any, data: dict[str, Any], phases: tuple[str, ...], timeout: float, echo: Any
-) -> dict[str, Any]:
+def _wait_for_phase(cli: Any, data: dict[str, Any], phases: tuple[str, ...], timeout: float,
+                    echo: Any) -> dict[str, Any]:
     deadline, last = time.monotonic() + timeout, None
     while True:
         message = data["phase"] + (f": {data['health_message']}" if data["health_message"] else "")
@@ -139,9 +112,8 @@ def _wait_for_phase(
         data = cli.client.get(cli.org_path(f"/deployments/{data['id']}"))
 
 
-def wait_until_settled(
-    client: Any, org_path: str, deployment_id: str, timeout: float, echo: Any = None
-) -> dict[str, Any]:
+def wait_until_settled(client: Any, org_path: str, deployment_id: str, timeout: float,
+                       echo: Any = None) -> dict[str, Any]:
     """Poll until Healthy or Unhealthy after creation; prints phase changes.
 
     ``client`` is an ApiClient and ``org_path`` the organization's API path (the quickstart
@@ -171,25 +143,20 @@ def create(
     name: Annotated[str, typer.Argument(help="Deployment name.")],
     workspace: WORKSPACE,
     cluster: Annotated[str, typer.Option("--cluster", help="An Active cluster's name or id.")],
-    airflow_version: Annotated[
-        str | None,
-        typer.Option(help="Airflow version, e.g. 3.1.0 [default: flightdeck's current default]."),
-    ] = None,
+    airflow_version: Annotated[str | None, typer.Option(
+        help="Airflow version, e.g. 3.1.0 [default: flightdeck's current default].")] = None,
     executor: EXECUTOR = None,
     scheduler_size: SIZE = None,
-    scheduler_count: Annotated[
-        int, typer.Option(help=f"Number of schedulers (1-{deployment.MAX_SCHEDULERS}).")
-    ] = deployment.DEFAULT_SCHEDULER_COUNT,
-    min_workers: Annotated[
-        int, typer.Option(help="Default queue: minimum workers.")
-    ] = deployment.DEFAULT_MIN_WORKERS,
-    max_workers: Annotated[
-        int,
-        typer.Option(help=f"Default queue: maximum workers (at most {deployment.MAX_WORKERS})."),
-    ] = deployment.DEFAULT_MAX_WORKERS,
-    tasks_per_worker: Annotated[
-        int, typer.Option(help="Concurrent tasks per worker.")
-    ] = deployment.DEFAULT_TASKS_PER_WORKER,
+    scheduler_count: Annotated[int, typer.Option(
+        help=f"Number of schedulers (1-{deployment.MAX_SCHEDULERS}).")] =
+        deployment.DEFAULT_SCHEDULER_COUNT,
+    min_workers: Annotated[int, typer.Option(help="Default queue: minimum workers.")] =
+        deployment.DEFAULT_MIN_WORKERS,
+    max_workers: Annotated[int, typer.Option(
+        help=f"Default queue: maximum workers (at most {deployment.MAX_WORKERS}).")] =
+        deployment.DEFAULT_MAX_WORKERS,
+    tasks_per_worker: Annotated[int, typer.Option(help="Concurrent tasks per worker.")] =
+        deployment.DEFAULT_TASKS_PER_WORKER,
     env: ENV = None,
     secret_env: SECRET_ENV = None,
     wait: WAIT = False,
@@ -201,15 +168,12 @@ def create(
     from flightdeck.cli.output import print_json, success
 
     body: dict[str, Any] = {
-        "name": name,
-        "workspace": workspace,
-        "cluster": cluster,
+        "name": name, "workspace": workspace, "cluster": cluster,
         "airflow_version": airflow_version,
         "executor": executor or deployment.DEFAULT_EXECUTOR,
         "scheduler_size": scheduler_size or deployment.DEFAULT_SCHEDULER_SIZE,
         "scheduler_count": scheduler_count,
-        "min_workers": min_workers,
-        "max_workers": max_workers,
+        "min_workers": min_workers, "max_workers": max_workers,
         "tasks_per_worker": tasks_per_worker,
         "environment": parse_env(env, "--env"),
         "secret_environment": parse_env(secret_env, "--secret-env"),
@@ -217,20 +181,13 @@ def create(
     cli = invocation(ctx, org, json_output)
     data = cli.client.post(cli.org_path("/deployments"), json=body)
     if wait:
-        data = wait_until_settled(
-            cli.client,
-            cli.org_path(),
-            data["id"],
-            timeout,
-            echo=None if cli.json_output else typer.echo,
-        )
+        data = wait_until_settled(cli.client, cli.org_path(), data["id"], timeout,
+                                  echo=None if cli.json_output else typer.echo)
     if cli.json_output:
         print_json(data)
     else:
-        success(
-            f"deployment {data['name']} {'is ' + data['phase'] if wait else 'requested'} "
-            f"({data['id']}); see `flightdeck deployment get {data['name']}`"
-        )
+        success(f"deployment {data['name']} {'is ' + data['phase'] if wait else 'requested'} "
+                f"({data['id']}); see `flightdeck deployment get {data['name']}`")
     if wait and data["phase"] != "Healthy":
         raise typer.Exit(1)
 
@@ -239,12 +196,8 @@ def create(
 def list_(
     ctx: typer.Context,
     workspace: WORKSPACE = None,
-    show_all: Annotated[
-        bool,
-        typer.Option(
-            "--all", help="Include Deleted Deployments (their names may be in use again)."
-        ),
-    ] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Include Deleted Deployments (their names may be in use again).")] = False,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -259,19 +212,10 @@ def list_(
     if cli.json_output:
         print_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("name", "NAME"),
-                ("phase", "PHASE"),
-                ("airflow_version", "AIRFLOW"),
-                ("executor", "EXECUTOR"),
-                ("running_executor", "RUNS"),
-                ("airflow_url", "URL"),
-                ("id", "ID"),
-            ],
-            empty="No Deployment yet; create one with `flightdeck deployment create`.",
-        )
+        print_table(rows, [("name", "NAME"), ("phase", "PHASE"), ("airflow_version", "AIRFLOW"),
+                           ("executor", "EXECUTOR"), ("running_executor", "RUNS"),
+                           ("airflow_url", "URL"), ("id", "ID")],
+                    empty="No Deployment yet; create one with `flightdeck deployment create`.")
 
 
 @app.command()
@@ -320,17 +264,12 @@ def airflow_login(
     if cli.json_output:
         print_json(data)
     else:
-        print_fields(
-            data, [("url", "Airflow URL"), ("username", "Username"), ("password", "Password")]
-        )
+        print_fields(data, [("url", "Airflow URL"), ("username", "Username"),
+                            ("password", "Password")])
 
 
-COMPONENT = Annotated[
-    str | None,
-    typer.Option(
-        "--component", "-c", help=f"Only this component: {', '.join(deployment.LOG_COMPONENTS)}."
-    ),
-]
+COMPONENT = Annotated[str | None, typer.Option(
+    "--component", "-c", help=f"Only this component: {', '.join(deployment.LOG_COMPONENTS)}.")]
 
 
 @app.command()
@@ -338,18 +277,15 @@ def logs(
     ctx: typer.Context,
     deployment: DEPLOYMENT,
     component: COMPONENT = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only lines this recent, e.g. 30s, 10m, 2h, 1d.")
-    ] = None,
-    tail: Annotated[
-        int, typer.Option(help=f"At most this many lines (1-{deployment.MAX_LOG_LINES}).")
-    ] = deployment.DEFAULT_LOG_LINES,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new lines until interrupted.")
-    ] = False,
-    poll: Annotated[
-        float, typer.Option(help="Seconds between reads with --follow.", hidden=True)
-    ] = 2.0,
+    since: Annotated[str | None, typer.Option(
+        help="Only lines this recent, e.g. 30s, 10m, 2h, 1d.")] = None,
+    tail: Annotated[int, typer.Option(
+        help=f"At most this many lines (1-{deployment.MAX_LOG_LINES}).")] =
+        deployment.DEFAULT_LOG_LINES,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Keep printing new lines until interrupted.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between reads with --follow.",
+                                        hidden=True)] = 2.0,
     org: ORG = None,
     json_output: JSON = False,
 ) -> None:
@@ -396,18 +332,10 @@ def deploys(
     if cli.json_output:
         print_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("created_at", "WHEN"),
-                ("id", "DEPLOY"),
-                ("kind", "KIND"),
-                ("status", "STATUS"),
-                ("description", "DESCRIPTION"),
-                ("message", "MESSAGE"),
-            ],
-            empty="No deploy yet; ship your project's code with `flightdeck deploy`.",
-        )
+        print_table(rows, [("created_at", "WHEN"), ("id", "DEPLOY"), ("kind", "KIND"),
+                           ("status", "STATUS"), ("description", "DESCRIPTION"),
+                           ("message", "MESSAGE")],
+                    empty="No deploy yet; ship your project's code with `flightdeck deploy`.")
 
 
 @app.command()
@@ -443,18 +371,13 @@ def update(
     min_workers: Annotated[int | None, typer.Option(help="Default queue: minimum.")] = None,
     max_workers: Annotated[int | None, typer.Option(help="Default queue: maximum.")] = None,
     tasks_per_worker: Annotated[int | None, typer.Option(help="Tasks per worker.")] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env", "-e", help="Replace ALL plain variables with these KEY=VALUE (repeatable)."
-        ),
-    ] = None,
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="Replace ALL plain variables with these KEY=VALUE (repeatable).")] =
+        None,
     clear_env: Annotated[bool, typer.Option(help="Remove every plain variable.")] = False,
     secret_env: SECRET_ENV = None,
-    remove_secret: Annotated[
-        list[str] | None,
-        typer.Option("--remove-secret", help="Remove this secret variable (repeatable)."),
-    ] = None,
+    remove_secret: Annotated[list[str] | None, typer.Option(
+        "--remove-secret", help="Remove this secret variable (repeatable).")] = None,
     wait: WAIT = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
     org: ORG = None,
@@ -464,17 +387,12 @@ def update(
     from flightdeck.cli.output import print_json, success
 
     body: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "airflow_version": airflow_version,
-            "executor": executor,
-            "scheduler_size": scheduler_size,
-            "scheduler_count": scheduler_count,
-            "min_workers": min_workers,
-            "max_workers": max_workers,
+        key: value for key, value in {
+            "airflow_version": airflow_version, "executor": executor,
+            "scheduler_size": scheduler_size, "scheduler_count": scheduler_count,
+            "min_workers": min_workers, "max_workers": max_workers,
             "tasks_per_worker": tasks_per_worker,
-        }.items()
-        if value is not None
+        }.items() if value is not None
     }
     if env is not None or clear_env:
         body["environment"] = parse_env(env, "--env")
@@ -487,13 +405,8 @@ def update(
     cli = invocation(ctx, org, json_output)
     data = cli.client.patch(cli.org_path(f"/deployments/{deployment}"), json=body)
     if wait:
-        data = wait_until_settled(
-            cli.client,
-            cli.org_path(),
-            data["id"],
-            timeout,
-            echo=None if cli.json_output else typer.echo,
-        )
+        data = wait_until_settled(cli.client, cli.org_path(), data["id"], timeout,
+                                  echo=None if cli.json_output else typer.echo)
     if cli.json_output:
         print_json(data)
     else:
@@ -506,18 +419,13 @@ def update(
 def hibernate(
     ctx: typer.Context,
     deployment: DEPLOYMENT,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            "--until", help="Wake up at this time (ISO 8601; local time unless it names a zone)."
-        ),
-    ] = None,
-    for_: Annotated[
-        str | None, typer.Option("--for", help="Wake up after this long: 30m, 8h, 2d, 1h30m.")
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", "-w", help="Wait until it is Hibernating.")
-    ] = False,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Wake up at this time (ISO 8601; local time unless it names a zone).")] =
+        None,
+    for_: Annotated[str | None, typer.Option(
+        "--for", help="Wake up after this long: 30m, 8h, 2d, 1h30m.")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait", "-w", help="Wait until it is Hibernating.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
     org: ORG = None,
     json_output: JSON = False,
@@ -532,27 +440,23 @@ def hibernate(
     cli = invocation(ctx, org, json_output)
     data = cli.client.post(cli.org_path(f"/deployments/{deployment}/hibernate"), json=body)
     if wait:
-        data = _wait_for_phase(
-            cli, data, ("Hibernating",), timeout, None if cli.json_output else typer.echo
-        )
+        data = _wait_for_phase(cli, data, ("Hibernating",), timeout,
+                               None if cli.json_output else typer.echo)
     if cli.json_output:
         print_json(data)
         return
     wake = f"wakes at {data['wake_at']}" if data.get("wake_at") else "sleeps until woken up"
     state = "is Hibernating" if wait else "hibernation requested"
-    success(
-        f"deployment {data['name']} {state}; it {wake} "
-        f"(now: `flightdeck deployment wake-up {data['name']}`)"
-    )
+    success(f"deployment {data['name']} {state}; it {wake} "
+            f"(now: `flightdeck deployment wake-up {data['name']}`)")
 
 
 @app.command("wake-up")
 def wake_up(
     ctx: typer.Context,
     deployment: DEPLOYMENT,
-    wait: Annotated[
-        bool, typer.Option("--wait", "-w", help="Wait until it is Healthy (exit 1 if Unhealthy).")
-    ] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait", "-w", help="Wait until it is Healthy (exit 1 if Unhealthy).")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 900.0,
     org: ORG = None,
     json_output: JSON = False,
@@ -563,9 +467,8 @@ def wake_up(
     cli = invocation(ctx, org, json_output)
     data = cli.client.post(cli.org_path(f"/deployments/{deployment}/wake-up"))
     if wait:
-        data = _wait_for_phase(
-            cli, data, ("Healthy", "Unhealthy"), timeout, None if cli.json_output else typer.echo
-        )
+        data = _wait_for_phase(cli, data, ("Healthy", "Unhealthy"), timeout,
+                               None if cli.json_output else typer.echo)
     if cli.json_output:
         print_json(data)
     else:

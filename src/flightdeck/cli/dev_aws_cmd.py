@@ -35,13 +35,9 @@ def aws_use(
     if info is None:
         typer.echo("Airflow will use AWS's default credential chain (AWS_PROFILE, env, ~/.aws).")
         return
-    typer.echo(
-        f"Airflow will use AWS profile {info.name!r}"
-        + (f" (region {info.region})." if info.region else ".")
-    )
+    typer.echo(f"Airflow will use AWS profile {info.name!r}" + (
+        f" (region {info.region})." if info.region else "."))
     if info.sso:
-        typer.echo(
-            f"It is an SSO profile: run `aws sso login --profile {info.name}` when the "
-            "session expires."
-        )
+        typer.echo(f"It is an SSO profile: run `aws sso login --profile {info.name}` when the "
+                   "session expires.")
     typer.echo("Restart Airflow to apply: flightdeck dev restart")

@@ -152,16 +152,14 @@ def ps(project_dir: PROJECT_DIR = CWD, json_output: JSON = False) -> None:
         state = supervisor.read_state(project_at(project_dir))
     if json_output:
         running = state.alive() if state is not None else {}
-        print_json(
-            {
-                "running": state is not None,
-                "url": state.url if state is not None else None,
-                "components": [
-                    {"name": name, "pid": pid, "state": "running" if running[name] else "exited"}
-                    for name, pid in (state.pids.items() if state is not None else ())
-                ],
-            }
-        )
+        print_json({
+            "running": state is not None,
+            "url": state.url if state is not None else None,
+            "components": [
+                {"name": name, "pid": pid, "state": "running" if running[name] else "exited"}
+                for name, pid in (state.pids.items() if state is not None else ())
+            ],
+        })
         return
     if state is None:
         typer.echo("Airflow is not running.")
@@ -256,7 +254,9 @@ def parse(project_dir: PROJECT_DIR = CWD, json_output: JSON = False) -> None:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def pytest(ctx: typer.Context, args: PYTEST_ARGS = None, project_dir: PROJECT_DIR = CWD) -> None:
+def pytest(
+    ctx: typer.Context, args: PYTEST_ARGS = None, project_dir: PROJECT_DIR = CWD
+) -> None:
     """Run the project's tests (tests/ or the given paths) with pytest in the project's venv."""
     from flightdeck.devenv import supervisor
 
@@ -283,12 +283,8 @@ def compose(
         project = project_at(project_dir)
         config = project.load_config()
         written = write_compose(
-            project,
-            config.airflow_version,
-            config.api_port,
-            config.aws_profile,
-            platform or current_platform(),
-            aws_dir,
+            project, config.airflow_version, config.api_port, config.aws_profile,
+            platform or current_platform(), aws_dir,
         )
     for path in written:
         typer.echo(f"wrote {path.name}")

@@ -69,4 +69,6 @@ def object_export(
         handle.write(yaml.safe_dump(document, sort_keys=False))
     tmp.replace(target)
     counts = {kind: len(items) for kind, items in document["airflow"].items()}
-    typer.echo(f"Wrote {target}: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+    typer.echo(
+        f"Wrote {target}: " + ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    )

@@ -21,18 +21,13 @@ def register(parent: typer.Typer) -> None:
 def list_(
     ctx: typer.Context,
     org: ORG = None,
-    local: Annotated[
-        bool,
-        typer.Option(
-            "--local",
-            help="Read the outbox straight from the control plane's database on this machine "
-            "(FLIGHTDECK_DATA_DIR or FLIGHTDECK_DATABASE_URL): every recipient's mail, with its "
-            "text. Needs access to the data directory; no sign-in.",
-        ),
-    ] = False,
-    to: Annotated[
-        str | None, typer.Option("--to", help="With --local: only mail to this address.")
-    ] = None,
+    local: Annotated[bool, typer.Option(
+        "--local",
+        help="Read the outbox straight from the control plane's database on this machine "
+        "(FLIGHTDECK_DATA_DIR or FLIGHTDECK_DATABASE_URL): every recipient's mail, with its "
+        "text. Needs access to the data directory; no sign-in.")] = False,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="With --local: only mail to this address.")] = None,
     json_output: JSON = False,
 ) -> None:
     """List notifications, newest first (the embedded default keeps mail here, unsent)."""
@@ -55,15 +50,8 @@ def list_(
     if cli.json_output:
         print_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("created_at", "CREATED"),
-                ("recipient", "TO"),
-                ("subject", "SUBJECT"),
-                ("status", "STATUS"),
-            ],
-        )
+        print_table(rows, [("created_at", "CREATED"), ("recipient", "TO"),
+                           ("subject", "SUBJECT"), ("status", "STATUS")])
 
 
 def _local_outbox(recipient: str | None) -> list[dict[str, Any]]:
@@ -80,34 +68,22 @@ def _local_outbox(recipient: str | None) -> list[dict[str, Any]]:
         raise CliError(exc.message.replace("email:", "--to:", 1)) from None
     settings = load_settings()
     url = settings.resolved_database_url
-    if (
-        url.startswith("sqlite")
-        and not (settings.data_dir / "flightdeck.db").exists()
-        and not settings.database_url
-    ):
-        raise CliError(
-            f"no control-plane database in {settings.data_dir}; start "
-            "`flightdeck server` (or set FLIGHTDECK_DATA_DIR to its data directory)"
-        )
+    if url.startswith("sqlite") and not (settings.data_dir / "flightdeck.db").exists() \
+            and not settings.database_url:
+        raise CliError(f"no control-plane database in {settings.data_dir}; start "
+                       "`flightdeck server` (or set FLIGHTDECK_DATA_DIR to its data directory)")
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
             mails = list_outbox(session, wanted)
             return [
-                {
-                    "id": m.id,
-                    "created_at": m.created_at.isoformat(timespec="seconds"),
-                    "recipient": m.recipient,
-                    "subject": m.subject,
-                    "body": m.body,
-                    "kind": m.kind,
-                    "status": m.status,
-                }
+                {"id": m.id, "created_at": m.created_at.isoformat(timespec="seconds"),
+                 "recipient": m.recipient, "subject": m.subject, "body": m.body,
+                 "kind": m.kind, "status": m.status}
                 for m in mails
             ]
     except Exception as exc:  # an unreadable or unmigrated database: one line, no traceback
-        raise CliError(
-            f"could not read the outbox at {url.split('@')[-1]}: {type(exc).__name__}"
-        ) from None
+        raise CliError(f"could not read the outbox at {url.split('@')[-1]}: "
+                       f"{type(exc).__name__}") from None
     finally:
         engine.dispose()

@@ -32,7 +32,9 @@ MAP = Annotated[
         "GROUP=owner, GROUP=member, or GROUP=workspace:NAME:admin|member.",
     ),
 ]
-GROUPS_CLAIM = Annotated[str, typer.Option(help="The ID token claim that lists the user's groups.")]
+GROUPS_CLAIM = Annotated[
+    str, typer.Option(help="The ID token claim that lists the user's groups.")
+]
 
 
 def _rule(text: str) -> dict[str, str]:

@@ -156,12 +156,8 @@ class Quickstart:
                 max_requeue_seconds=1.0,
             )
             config = uvicorn.Config(
-                create_app(settings),
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
-                access_log=False,
-                log_config=None,
+                create_app(settings), host="127.0.0.1", port=self.port,
+                log_level="warning", access_log=False, log_config=None,
             )
             self._server = uvicorn.Server(config)
             self._thread = threading.Thread(
@@ -177,31 +173,19 @@ class Quickstart:
             self.outcome.control_plane_url = url
             self.detail(f"control plane at {url} (database {self.data_dir / 'flightdeck.db'})")
             running = self._server.config.app.state.settings  # the emulator's, once started
-            self.detail(
-                f"AWS emulator at {running.aws_endpoint_url}: "
-                f"platform account {running.platform_account_id}"
-            )
+            self.detail(f"AWS emulator at {running.aws_endpoint_url}: "
+                        f"platform account {running.platform_account_id}")
 
     def sign_up_owner(self) -> None:
         with self.step("An Owner signs up, verifies the address and creates the organization"):
             password = secrets.token_urlsafe(12)
-            self.api.post(
-                "/auth/signup",
-                json={
-                    "email": OWNER_EMAIL,
-                    "password": password,
-                    "organization_name": "Quickstart",
-                },
-            )
+            self.api.post("/auth/signup", json={
+                "email": OWNER_EMAIL, "password": password, "organization_name": "Quickstart"})
             token = self._verification_token_from_outbox()
-            self.detail(
-                "verification mail read from the local outbox "
-                "(`flightdeck notifications list --local`)"
-            )
-            verified = self.api.post(
-                "/auth/verify-email",
-                json={"token": token, "password": password, "token_name": "quickstart"},
-            )
+            self.detail("verification mail read from the local outbox "
+                        "(`flightdeck notifications list --local`)")
+            verified = self.api.post("/auth/verify-email", json={
+                "token": token, "password": password, "token_name": "quickstart"})
             self.client = ApiClient(url=self.api.url, token=verified["token"])
             self.org_id = self.api.get("/organizations")[0]["id"]
             self.outcome.owner_password = password
@@ -233,54 +217,41 @@ class Quickstart:
             self.detail(f"external ID {data['external_id'][:6]}… (shown in full to Owners)")
 
     def customer_creates_role(self) -> str:
-        with self.step(
-            "The customer creates the cross-account role from the template, "
-            "with their own credentials"
-        ):
+        with self.step("The customer creates the cross-account role from the template, "
+                       "with their own credentials"):
             from flightdeck.aws.role_setup import RoleSetupError, ensure_cross_account_role
 
             setup = self.api.get(f"/organizations/{self.org_id}/aws/role-setup")
             session = self._customer_session()
             try:
                 result = ensure_cross_account_role(
-                    session,
-                    setup["platform_account_id"],
-                    self.outcome.external_id,
-                    method="cloudformation",
-                    region="us-east-1",
+                    session, setup["platform_account_id"], self.outcome.external_id,
+                    method="cloudformation", region="us-east-1",
                 )
             except RoleSetupError as exc:
                 raise self.fail(exc.message) from None
             self.account_id = result.role_arn.split(":")[4]
-            self.detail(
-                f"CloudFormation stack {setup['stack_name']} in customer account "
-                f"{self.account_id} created {result.role_arn}"
-            )
+            self.detail(f"CloudFormation stack {setup['stack_name']} in customer account "
+                        f"{self.account_id} created {result.role_arn}")
             return str(result.role_arn)
 
     def verify_role(self, role_arn: str) -> None:
         with self.step("The control plane verifies the role (trust, external ID, permissions)"):
-            self.api.post(
-                f"/organizations/{self.org_id}/aws/accounts",
-                json={"account_id": self.account_id, "role_arn": role_arn},
-            )
+            self.api.post(f"/organizations/{self.org_id}/aws/accounts",
+                          json={"account_id": self.account_id, "role_arn": role_arn})
             account = self.api.post(
-                f"/organizations/{self.org_id}/aws/accounts/{self.account_id}/verify"
-            )
+                f"/organizations/{self.org_id}/aws/accounts/{self.account_id}/verify")
             if account["status"] != "verified":
                 failing = [c for c in account.get("checks", []) if c["status"] == "fail"]
-                raise self.fail(
-                    "; ".join(f"{c['name']}: {c['message']}" for c in failing)
-                    or f"account is {account['status']}"
-                )
+                raise self.fail("; ".join(f"{c['name']}: {c['message']}" for c in failing)
+                                or f"account is {account['status']}")
             self.detail(f"account {self.account_id}: verified")
 
     def preflight(self) -> None:
         with self.step("Preflight: quotas, clean account, permissions, region, CIDR"):
             report = self.api.post(
                 f"/organizations/{self.org_id}/aws/accounts/{self.account_id}/preflight",
-                json={"region": "us-east-1"},
-            )
+                json={"region": "us-east-1"})
             for check in report["checks"]:
                 self.detail(f"{check['status']:<4} {check['name']}: {check['message']}")
             if report["status"] == "fail":
@@ -288,23 +259,18 @@ class Quickstart:
 
     def provision_cluster(self) -> None:
         with self.step("Provision the cluster through the customer's role (VPC … EKS, RDS, S3)"):
-            cluster = self.api.post(
-                f"/organizations/{self.org_id}/clusters",
-                json={"account": self.account_id, "name": CLUSTER, "region": "us-east-1"},
-            )
+            cluster = self.api.post(f"/organizations/{self.org_id}/clusters", json={
+                "account": self.account_id, "name": CLUSTER, "region": "us-east-1"})
             seen = 0
             deadline = time.monotonic() + self.timeout
             while True:
                 cluster = self.api.get(f"/organizations/{self.org_id}/clusters/{cluster['id']}")
                 events = self.api.get(
-                    f"/organizations/{self.org_id}/clusters/{cluster['id']}/events"
-                )
+                    f"/organizations/{self.org_id}/clusters/{cluster['id']}/events")
                 for event in events[seen:]:
                     if event["action"] in ("created", "deleted", "failed", "error"):
-                        self.detail(
-                            f"{event['action']:<8} {event['resource'] or event['step']}"
-                            f"  {event['aws_id'] or ''}"
-                        )
+                        self.detail(f"{event['action']:<8} {event['resource'] or event['step']}"
+                                    f"  {event['aws_id'] or ''}")
                 seen = len(events)
                 if cluster["phase"] == "Active":
                     break
@@ -317,43 +283,27 @@ class Quickstart:
         with self.step("Create a Deployment: real Airflow on the local runtime"):
             reader = self._customer_secrets()
             self.api.post(f"/organizations/{self.org_id}/workspaces", json={"name": WORKSPACE})
-            backend_kwargs = json.dumps(
-                {
-                    "connections_prefix": "airflow/connections",
-                    "variables_prefix": "airflow/variables",
-                    "region_name": "us-east-1",
-                }
-            )
-            deployment = self.api.post(
-                f"/organizations/{self.org_id}/deployments",
-                json={
-                    "name": DEPLOYMENT,
-                    "workspace": WORKSPACE,
-                    "cluster": CLUSTER,
-                    "airflow_version": self.airflow_version,
-                    "environment": {
-                        "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets."
-                        "secrets_manager.SecretsManagerBackend",
-                        "AIRFLOW__SECRETS__BACKEND_KWARGS": backend_kwargs,
-                        "AWS_DEFAULT_REGION": "us-east-1",
-                    },
-                    "secret_environment": reader,
+            backend_kwargs = json.dumps({"connections_prefix": "airflow/connections",
+                                         "variables_prefix": "airflow/variables",
+                                         "region_name": "us-east-1"})
+            deployment = self.api.post(f"/organizations/{self.org_id}/deployments", json={
+                "name": DEPLOYMENT, "workspace": WORKSPACE, "cluster": CLUSTER,
+                "airflow_version": self.airflow_version,
+                "environment": {
+                    "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets."
+                                                 "secrets_manager.SecretsManagerBackend",
+                    "AIRFLOW__SECRETS__BACKEND_KWARGS": backend_kwargs,
+                    "AWS_DEFAULT_REGION": "us-east-1",
                 },
-            )
+                "secret_environment": reader,
+            })
             self.deployment_id = deployment["id"]
-            self.detail(
-                f"Deployment {DEPLOYMENT} ({deployment['id']}), Airflow "
-                f"{deployment['airflow_version']}; the worker prepares and starts it"
-            )
+            self.detail(f"Deployment {DEPLOYMENT} ({deployment['id']}), Airflow "
+                        f"{deployment['airflow_version']}; the worker prepares and starts it")
             from flightdeck.cli.deployment_cmd import wait_until_settled
 
-            data = wait_until_settled(
-                self.api,
-                f"/organizations/{self.org_id}",
-                deployment["id"],
-                self.timeout,
-                echo=self.detail,
-            )
+            data = wait_until_settled(self.api, f"/organizations/{self.org_id}",
+                                      deployment["id"], self.timeout, echo=self.detail)
             if data["phase"] != "Healthy":
                 raise self.fail(f"Deployment is {data['phase']}: {data['health_message']}")
             self.outcome.airflow_url = data["airflow_url"] or ""
@@ -373,16 +323,9 @@ class Quickstart:
             assert self.deployment_id is not None
             deploy = self.api.upload(
                 f"/organizations/{self.org_id}/deployments/{self.deployment_id}/deploys",
-                bundle,
-                params={"kind": "dags", "description": "quickstart example project"},
-            )
-            deploy = wait_for_deploy(
-                self.api,
-                f"/organizations/{self.org_id}",
-                self.deployment_id,
-                deploy["id"],
-                self.timeout,
-            )
+                bundle, params={"kind": "dags", "description": "quickstart example project"})
+            deploy = wait_for_deploy(self.api, f"/organizations/{self.org_id}",
+                                     self.deployment_id, deploy["id"], self.timeout)
             if deploy["status"] != "succeeded":
                 raise self.fail(f"deploy {deploy['status']}: {deploy['message']}")
             self.detail(f"deploy {deploy['id']} is serving")
@@ -409,12 +352,11 @@ class Quickstart:
             if any(value in log for value in self._secret_values):
                 raise self.fail("a secret value appeared unmasked in the task log")
             if f"variable {SECRET_VARIABLE}: ***" not in log:
-                raise self.fail("the task log does not show the variable read from Secrets Manager")
+                raise self.fail("the task log does not show the variable read from Secrets "
+                                "Manager")
             self.outcome.dag_run_id = run_id
-            self.detail(
-                f"DAG run {run_id}: success; the task read {SECRET_VARIABLE} and "
-                f"{SECRET_CONNECTION} from Secrets Manager, masked as *** in its log"
-            )
+            self.detail(f"DAG run {run_id}: success; the task read {SECRET_VARIABLE} and "
+                        f"{SECRET_CONNECTION} from Secrets Manager, masked as *** in its log")
 
     # -- the customer's side (their own credentials, in the emulated customer account) -----
     def _customer_session(self) -> Any:
@@ -434,51 +376,25 @@ class Quickstart:
         session = self._customer_session()
         sm = client(session, "secretsmanager", "us-east-1")
         self._secret_values = [secrets.token_urlsafe(16), secrets.token_urlsafe(16)]
-        sm.create_secret(
-            Name=f"airflow/variables/{SECRET_VARIABLE}", SecretString=self._secret_values[0]
-        )
-        sm.create_secret(
-            Name=f"airflow/connections/{SECRET_CONNECTION}",
-            SecretString=json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "host": "db.quickstart.internal",
-                    "login": "airflow",
-                    "password": self._secret_values[1],
-                    "port": 5432,
-                }
-            ),
-        )
+        sm.create_secret(Name=f"airflow/variables/{SECRET_VARIABLE}",
+                         SecretString=self._secret_values[0])
+        sm.create_secret(Name=f"airflow/connections/{SECRET_CONNECTION}", SecretString=json.dumps(
+            {"conn_type": "postgres", "host": "db.quickstart.internal", "login": "airflow",
+             "password": self._secret_values[1], "port": 5432}))
         iam = client(session, "iam")
         user = "flightdeck-quickstart-airflow"
         iam.create_user(UserName=user)
-        iam.put_user_policy(
-            UserName=user,
-            PolicyName="read-airflow-secrets",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "secretsmanager:GetSecretValue",
-                            "Resource": f"arn:aws:secretsmanager:us-east-1:"
-                            f"{self.account_id}:secret:airflow/*",
-                        }
-                    ],
-                }
-            ),
-        )
+        iam.put_user_policy(UserName=user, PolicyName="read-airflow-secrets", PolicyDocument=
+                            json.dumps({"Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                "Resource": f"arn:aws:secretsmanager:us-east-1:"
+                                            f"{self.account_id}:secret:airflow/*"}]}))
         key = iam.create_access_key(UserName=user)["AccessKey"]
-        self.detail(
-            f"customer stored airflow/variables/{SECRET_VARIABLE} and "
-            f"airflow/connections/{SECRET_CONNECTION} in Secrets Manager; Airflow reads "
-            f"them as IAM user {user} (GetSecretValue on airflow/* only)"
-        )
-        return {
-            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-        }
+        self.detail(f"customer stored airflow/variables/{SECRET_VARIABLE} and "
+                    f"airflow/connections/{SECRET_CONNECTION} in Secrets Manager; Airflow reads "
+                    f"them as IAM user {user} (GetSecretValue on airflow/* only)")
+        return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
     # -- helpers ----------------------------------------------------------------------------
     def _local_runtime(self) -> tuple[LocalRuntime, DeploymentSpec]:
@@ -556,8 +472,7 @@ class Quickstart:
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
                     data = self.api.get(
-                        f"/organizations/{self.org_id}/deployments/{self.deployment_id}"
-                    )
+                        f"/organizations/{self.org_id}/deployments/{self.deployment_id}")
                     if data["phase"] == "Deleted":
                         break
                     time.sleep(0.5)

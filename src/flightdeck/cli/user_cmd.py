@@ -51,10 +51,8 @@ def invite(
     if cli.json_output:
         print_json(result)
     else:
-        success(
-            f"invitation {result['invitation']['id']} sent to {email} (mailed: they "
-            "accept it with `flightdeck user accept`, or sign up with its token)"
-        )
+        success(f"invitation {result['invitation']['id']} sent to {email} (mailed: they "
+                "accept it with `flightdeck user accept`, or sign up with its token)")
         typer.echo(
             f"  flightdeck signup --email {email} --invitation-token {result['invitation_token']}"
         )
@@ -108,7 +106,9 @@ def role(
 
 
 @app.command()
-def remove(ctx: typer.Context, user: USER, workspace: WORKSPACE = None, org: ORG = None) -> None:
+def remove(
+    ctx: typer.Context, user: USER, workspace: WORKSPACE = None, org: ORG = None
+) -> None:
     """Remove a member from the organization (and its workspaces), or from one workspace."""
     from flightdeck.cli.output import success
 
@@ -141,12 +141,8 @@ def invitations(
         columns = [("id", "ID"), ("email", "EMAIL"), ("role", "ROLE"), ("expires_at", "EXPIRES")]
     else:
         rows = cli.client.get("/me/invitations")
-        columns = [
-            ("id", "ID"),
-            ("organization_name", "ORGANIZATION"),
-            ("role", "ROLE"),
-            ("expires_at", "EXPIRES"),
-        ]
+        columns = [("id", "ID"), ("organization_name", "ORGANIZATION"), ("role", "ROLE"),
+                   ("expires_at", "EXPIRES")]
     if cli.json_output:
         print_json(rows)
     else:

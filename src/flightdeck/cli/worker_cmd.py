@@ -11,10 +11,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         once: Annotated[
-            bool,
-            typer.Option(
-                help="Run one pass over due clusters, Deployments and role policies, and exit."
-            ),
+            bool, typer.Option(help="Run one pass over due clusters, Deployments and role "
+                                    "policies, and exit.")
         ] = False,
     ) -> None:
         """Reconcile clusters and Deployments, govern role policies, deliver mail. Safe to run
@@ -44,11 +42,8 @@ def register(app: typer.Typer) -> None:
             count = built.clusters.run_once(limit=1000)
             deployments = built.deployments.run_once(limit=1000)
             accounts = built.governance.run_once()
-            typer.echo(
-                f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
-                f"checked the role policy of {accounts} AWS account(s)",
-                err=True,
-            )
+            typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
+                       f"checked the role policy of {accounts} AWS account(s)", err=True)
             return
         workers = BackgroundWorkers(factory, settings, sessions).start()
         stopped = threading.Event()

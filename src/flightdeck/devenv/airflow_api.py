@@ -98,9 +98,7 @@ class AirflowApi:
 
     def upsert_pool(self, pool: Pool) -> str:
         body: dict[str, Any] = {
-            "name": pool.name,
-            "slots": pool.slots,
-            "description": pool.description,
+            "name": pool.name, "slots": pool.slots, "description": pool.description
         }
         if self.major >= 3:  # v2 PATCH validates the whole body, and this field is required
             body["include_deferred"] = pool.include_deferred

@@ -74,11 +74,8 @@ def compose_document(project: Project, airflow_version: str, api_port: int) -> d
         "build": {"context": "."},
         "env_file": [".env"],
         "environment": environment,
-        "volumes": [
-            "./dags:/opt/airflow/dags",
-            "./plugins:/opt/airflow/plugins",
-            "./include:/opt/airflow/include",
-        ],
+        "volumes": ["./dags:/opt/airflow/dags", "./plugins:/opt/airflow/plugins",
+                    "./include:/opt/airflow/include"],
         "depends_on": {"postgres": {"condition": "service_healthy"}},
         "restart": "unless-stopped",
     }
@@ -91,29 +88,17 @@ def compose_document(project: Project, airflow_version: str, api_port: int) -> d
     services: dict[str, Any] = {
         "postgres": {
             "image": "postgres:16",
-            "environment": {
-                "POSTGRES_USER": "airflow",
-                "POSTGRES_PASSWORD": "airflow",
-                "POSTGRES_DB": "airflow",
-            },
+            "environment": {"POSTGRES_USER": "airflow", "POSTGRES_PASSWORD": "airflow",
+                            "POSTGRES_DB": "airflow"},
             "volumes": ["postgres-db:/var/lib/postgresql/data"],
-            "healthcheck": {
-                "test": ["CMD", "pg_isready", "-U", "airflow"],
-                "interval": "5s",
-                "retries": 10,
-            },
+            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "airflow"], "interval": "5s",
+                            "retries": 10},
         },
-        "airflow-init": {
-            **copy.deepcopy(common),
-            "command": ["bash", "-c", init_command],
-            "restart": "no",
-        },
+        "airflow-init": {**copy.deepcopy(common), "command": ["bash", "-c", init_command],
+                         "restart": "no"},
     }
-    components = (
-        ("api-server", "scheduler", "dag-processor", "triggerer")
-        if major >= 3
-        else ("webserver", "scheduler", "triggerer")
-    )
+    components = ("api-server", "scheduler", "dag-processor", "triggerer") if major >= 3 else (
+        "webserver", "scheduler", "triggerer")
     for component in components:
         service = copy.deepcopy(common)
         service["command"] = [component]
@@ -134,12 +119,8 @@ def override_document(major: int, aws_dir: str) -> dict[str, Any]:
 
 
 def write_compose(
-    project: Project,
-    airflow_version: str,
-    api_port: int,
-    aws_profile: str | None,
-    platform: str,
-    aws_dir: str | None = None,
+    project: Project, airflow_version: str, api_port: int, aws_profile: str | None,
+    platform: str, aws_dir: str | None = None,
 ) -> list[Path]:
     """Write both files and the container AWS paths in ``.env``; returns what was written."""
     read_env_file(project.env_file)  # refuse to touch a broken .env

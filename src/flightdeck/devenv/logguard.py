@@ -65,12 +65,8 @@ def main(argv: list[str]) -> int:
         out.write("(task output is not copied here: it is in the masked task logs)\n")
         out.flush()
         process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            preexec_fn=_default_signals,
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", preexec_fn=_default_signals,
         )
         assert process.stdout is not None
         for line in process.stdout:

@@ -149,11 +149,7 @@ def check(
     """Resolve the named secrets with the provider's backend, as Airflow's processes would."""
     result = subprocess.run(
         [python, "-c", _CHECK_SCRIPT, variable or "", connection or ""],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+        env=env, capture_output=True, text=True, check=False, timeout=120,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if not lines:

@@ -58,7 +58,6 @@ class RoleClients(Protocol):
 
     def client(self, service: str) -> Any: ...
 
-
 log = logging.getLogger(__name__)
 
 FIELD_MANAGER = "flightdeck"

@@ -99,7 +99,9 @@ def verify_email(
             session, result.user, body.token_name, settings.cli_token_days
         ).secret
     else:
-        secret = auth.start_browser_session(session, result.user, settings.session_max_age_seconds)
+        secret = auth.start_browser_session(
+            session, result.user, settings.session_max_age_seconds
+        )
         set_session_cookie(response, settings, secret)
     return VerifiedOut(
         user=UserOut.model_validate(result.user),
@@ -162,7 +164,9 @@ def me(user: CurrentUser, session: SessionDep) -> MeOut:
     )
 
 
-@router.get("/me/invitations", responses=error_responses(401), response_model=list[MyInvitationOut])
+@router.get(
+    "/me/invitations", responses=error_responses(401), response_model=list[MyInvitationOut]
+)
 def my_invitations(user: CurrentUser, session: SessionDep) -> list[MyInvitationOut]:
     """Open invitations addressed to my email."""
     return [

@@ -129,10 +129,8 @@ class EmulatorApp:
             # What AWS would never say, but what a client can handle: a clean error, not a
             # stack trace in the server's log.
             unsupported = error_response(
-                request_protocol(environ, scope.service),
-                "NotImplemented",
-                f"the emulator does not implement this call ({exc})",
-                501,
+                request_protocol(environ, scope.service), "NotImplemented",
+                f"the emulator does not implement this call ({exc})", 501,
             )
             return unsupported(environ, start_response)
 

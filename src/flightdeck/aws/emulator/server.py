@@ -221,3 +221,4 @@ def _bind(host: str, port: int, store: StateStore | None, app: Any, handler: Any
         return make_server(
             host, bound_port, app, threaded=True, request_handler=handler, fd=listener.fileno()
         )
+

@@ -101,3 +101,4 @@ class MonitorStep(ABC):
     @abstractmethod
     def fix(self, ctx: MonitorContext, observed: Observation) -> list[str]:
         """Change only what ``observed`` lists as different; return what was done."""
+

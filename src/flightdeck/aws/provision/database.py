@@ -143,7 +143,9 @@ class DatabaseStep(Step):
                 CopyTagsToSnapshot=False,
                 Tags=ctx.tags(DB_INSTANCE),
             )["DBInstance"]
-            ctx.record(DB_INSTANCE, instance["DBInstanceArn"], "created", ctx.spec.db_instance_type)
+            ctx.record(
+                DB_INSTANCE, instance["DBInstanceArn"], "created", ctx.spec.db_instance_type
+            )
         else:
             ctx.record(DB_INSTANCE, instance["DBInstanceArn"], "found")
             group_arn = instance.get("DBSubnetGroup", {}).get("DBSubnetGroupArn")
@@ -211,9 +213,7 @@ class DatabaseStep(Step):
                 snapshot = parameters.get("FinalDBSnapshotIdentifier")
                 detail = f"final snapshot {snapshot}" if snapshot else "no final snapshot"
                 ctx.note(
-                    "deleted",
-                    DB_INSTANCE,
-                    f"deletion requested ({detail})",
+                    "deleted", DB_INSTANCE, f"deletion requested ({detail})",
                     instance["DBInstanceArn"],
                 )
             return Waiting("database deleting", after=30)

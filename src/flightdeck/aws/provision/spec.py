@@ -65,7 +65,9 @@ class ClusterSpec:
         if not _REGION.match(self.region):
             raise InvalidClusterSpec(f"region {self.region!r} is not an AWS region name")
         if not 1 <= self.max_nodes <= reference.MAX_NODES_LIMIT:
-            raise InvalidClusterSpec(f"max_nodes must be between 1 and {reference.MAX_NODES_LIMIT}")
+            raise InvalidClusterSpec(
+                f"max_nodes must be between 1 and {reference.MAX_NODES_LIMIT}"
+            )
         if self.nat_gateway_count not in (1, 2):
             raise InvalidClusterSpec("nat_gateway_count must be 1 or 2")
         if self.db_allocated_storage_gb < 20:

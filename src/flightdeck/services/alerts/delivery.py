@@ -17,9 +17,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flightdeck.db.models import AlertChannel, Notification
+from flightdeck.db.models import AlertChannel, Notification, User
 from flightdeck.db.types import utcnow
 from flightdeck.notify.webhook import DeliveryFailed, HttpPoster, HttpRequest
+from flightdeck.services.access import require_owner
+from flightdeck.services.access import require_owner
 from flightdeck.services.alerts.kinds import ChannelKind
 from flightdeck.services.alerts.payloads import (
     DELIVERY_HEADER,
@@ -96,8 +98,12 @@ def deliver_due(
     return sent
 
 
-def list_deliveries(session: Session, organization_id: str, limit: int = 100) -> list[Notification]:
-    """The organization's alert deliveries, newest first (the caller checked access)."""
+def list_deliveries(
+    session: Session, user: User, organization_id: str, limit: int = 100
+) -> list[Notification]:
+    """The organization's alert deliveries, newest first: for Organization Owners, who see
+    the outbox (``flightdeck notifications list``) too."""
+    require_owner(session, user, organization_id)
     return list(
         session.scalars(
             select(Notification)

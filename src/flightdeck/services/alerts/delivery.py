@@ -21,7 +21,6 @@ from flightdeck.db.models import AlertChannel, Notification, User
 from flightdeck.db.types import utcnow
 from flightdeck.notify.webhook import DeliveryFailed, HttpPoster, HttpRequest
 from flightdeck.services.access import require_owner
-from flightdeck.services.access import require_owner
 from flightdeck.services.alerts.kinds import ChannelKind
 from flightdeck.services.alerts.payloads import (
     DELIVERY_HEADER,

@@ -245,9 +245,9 @@ def _insert_once(session: Session, **values: object) -> bool:
         insert(AlertEvent)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["rule_id", "event_key"])
+        .returning(AlertEvent.id)
     )
-    result = session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return session.execute(statement).scalar() is not None
 
 
 def fire(
@@ -263,13 +263,12 @@ def fire(
     already recorded (by an earlier pass or another worker) is skipped."""
     by_id = {rule.id: rule for rule in rules}
     fired: list[AlertEvent] = []
-    known = set(
-        session.execute(
-            select(AlertEvent.rule_id, AlertEvent.event_key).where(
-                AlertEvent.rule_id.in_(list(findings))
-            )
-        ).tuples()
+    recorded = session.execute(
+        select(AlertEvent.rule_id, AlertEvent.event_key).where(
+            AlertEvent.rule_id.in_(list(findings))
+        )
     )
+    known = {(rule_id, key) for rule_id, key in recorded}
     for rule_id, rule_findings in findings.items():
         rule = by_id[rule_id]
         for finding in rule_findings:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,6 +60,7 @@ class Alerts:
     client: TestClient
     world: World
     airflow: RecordedAirflow
+    source: Callable[[], AirflowSource]  # the Airflow the worker reads
     clock: list[datetime] = field(default_factory=lambda: [utcnow()])
 
     @property
@@ -80,8 +81,7 @@ class Alerts:
 
     def worker(self, name: str = "w1") -> AlertWorker:
         def airflow_for(deployment: Deployment) -> AirflowSource:
-            api = AirflowApi(self.airflow.url, 3, "admin", "pw")
-            return AirflowSource(AirflowRunsReader(api), self.airflow.url)
+            return self.source()
 
         return AlertWorker(
             self.factory, self.settings, airflow_for, worker_id=name, now=lambda: self.clock[0]
@@ -104,10 +104,25 @@ class Alerts:
             return list(session.scalars(select(AlertEvent).order_by(AlertEvent.created_at)))
 
 
+def recorded_source(airflow: RecordedAirflow) -> Callable[[], AirflowSource]:
+    def source() -> AirflowSource:
+        api = AirflowApi(airflow.url, 3, "admin", "pw")
+        return AirflowSource(AirflowRunsReader(api), airflow.url)
+
+    return source
+
+
 @pytest.fixture
 def alerts(client: TestClient, airflow: RecordedAirflow) -> Alerts:
+    return alerts_for(client, airflow, recorded_source(airflow))
+
+
+def alerts_for(
+    client: TestClient, airflow: RecordedAirflow, source: Callable[[], AirflowSource]
+) -> Alerts:
+    """The matrix's world, its Deployment Healthy and watched by no rule yet."""
     world = build_world(client)
-    watched = Alerts(client, world, airflow)
+    watched = Alerts(client, world, airflow, source)
     with watched.factory() as session:
         deployment = session.get(Deployment, world.ids["deployment"])
         assert deployment is not None

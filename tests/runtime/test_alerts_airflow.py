@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
+from api.conftest import cheap_password_hashing, client, settings  # noqa: F401 - fixtures
 from api.test_alerts import Alerts, _signed, _webhook, alerts_for
 from devenv.cli_helpers import VENV_CACHE
 from flightdeck.aws.emulator import RunningEmulator
@@ -123,7 +124,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def watched(client: TestClient, airflow: Airflow) -> Iterator[Alerts]:
+def watched(client: TestClient, airflow: Airflow) -> Iterator[Alerts]:  # noqa: F811
     unused = start_recorded_airflow()  # answers nothing: the worker reads the real Airflow
     try:
         yield alerts_for(client, unused, airflow.source)

@@ -263,16 +263,19 @@ def fire(
     already recorded (by an earlier pass or another worker) is skipped."""
     by_id = {rule.id: rule for rule in rules}
     fired: list[AlertEvent] = []
+    keys = [finding.key[:500] for found in findings.values() for finding in found]
+    if not keys:
+        return []
     recorded = session.execute(
         select(AlertEvent.rule_id, AlertEvent.event_key).where(
-            AlertEvent.rule_id.in_(list(findings))
+            AlertEvent.rule_id.in_(list(findings)), AlertEvent.event_key.in_(keys)
         )
     )
     known = {(rule_id, key) for rule_id, key in recorded}
     for rule_id, rule_findings in findings.items():
         rule = by_id[rule_id]
         for finding in rule_findings:
-            if (rule_id, finding.key) in known:
+            if (rule_id, finding.key[:500]) in known:
                 continue
             event_id = new_id()
             if not _insert_once(

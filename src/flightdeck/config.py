@@ -191,6 +191,12 @@ class Settings(BaseSettings):
     google_client_secret: str | None = None
     google_issuer: str = "https://accounts.google.com"
 
+    # Alerts: how often the evaluator reads each Deployment's Airflow (an event alerts within
+    # this plus delivery), and whether webhooks may target loopback or private addresses
+    # [default: allowed in embedded mode, refused in production].
+    alert_poll_seconds: float = Field(default=15.0, gt=0, le=60)
+    alert_private_targets: bool | None = None
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -260,6 +266,12 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def alert_private_targets_allowed(self) -> bool:
+        if self.alert_private_targets is not None:
+            return self.alert_private_targets
+        return self.mode != "production"
 
     @property
     def deployments_dir(self) -> Path:

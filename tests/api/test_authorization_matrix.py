@@ -163,6 +163,26 @@ CASES = [
          {"break_glass": True}),
     # No provider claims the domain: the Owner alone learns that (404 naming the field).
     Case("POST", ORG + "/sso/domains/{domain}/verify", (401, 403, 403, 404, 404)),
+    # Alerts: members read rules and channels; Owners manage channels and organization-wide
+    # rules; a workspace's Admins manage its rules. The world's "ops-hook" channel is in use.
+    Case("GET", ORG + "/alert-channels", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/alert-channels", (401, 403, 403, 201, 404),
+         {"name": "mail", "kind": "email", "target": "ops@acme.example"}),
+    Case("DELETE", ORG + "/alert-channels/{channel}", (401, 403, 403, 409, 404)),
+    Case("POST", ORG + "/alert-channels/{channel}/test", (401, 403, 403, 202, 404)),
+    Case("GET", ORG + "/alert-rules", (401, 200, 200, 200, 404)),
+    Case("POST", ORG + "/alert-rules", (401, 403, 403, 201, 404),
+         {"name": "all-failures", "kind": "dag-failed", "channels": ["{channel}"]}),
+    Case("POST", ORG + "/alert-rules", (401, 404, 201, 201, 404),
+         {"name": "ws-failures", "kind": "dag-failed", "channels": ["{channel}"],
+          "workspace": "{ws}"}),
+    Case("GET", ORG + "/alert-rules/{rule}", (401, 200, 200, 200, 404)),
+    Case("GET", ORG + "/alert-rules/{ws_rule}", (401, 404, 200, 200, 404)),
+    Case("DELETE", ORG + "/alert-rules/{rule}", (401, 403, 403, 204, 404)),
+    Case("DELETE", ORG + "/alert-rules/{ws_rule}", (401, 404, 204, 204, 404)),
+    Case("POST", ORG + "/alert-rules/{rule}/test", (401, 403, 403, 202, 404)),
+    Case("POST", ORG + "/alert-rules/{ws_rule}/test", (401, 404, 202, 202, 404)),
+    Case("GET", ORG + "/alert-deliveries", (401, 403, 403, 200, 404)),
     Case("GET", "/tokens", (401, 200, 200, 200, 200)),
     Case("POST", "/tokens", (401, 201, 201, 201, 201), {"name": "ci"}),
     Case("DELETE", "/tokens/{owner_token}", (401, 404, 404, 200, 404)),
@@ -210,6 +230,7 @@ def build_world(client: TestClient, suffix: str = "") -> World:
     ids["cluster"] = _insert_cluster(client, org, ids["account"])
     ids["peering"] = _insert_peering(client, ids["cluster"])
     ids["deployment"], ids["deploy"] = _insert_deployment(client, org, ws, ids["cluster"])
+    ids["channel"], ids["rule"], ids["ws_rule"] = _insert_alerts(client, org, ws)
     ids["owner_token"] = client.get("/api/v1/tokens", headers=headers["owner"]).json()[0]["id"]
     invitation = client.post(f"/api/v1/organizations/{org}/members",
                              json={"email": email("someone", "other.example")},
@@ -252,6 +273,25 @@ def _insert_peering(client: TestClient, cluster: str) -> str:
         return peering.id
 
 
+def _insert_alerts(client: TestClient, org: str, ws: str) -> tuple[str, str, str]:
+    """A webhook channel, an organization-wide rule and a workspace rule that use it."""
+    from flightdeck.db.models import AlertChannel, AlertRule
+
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        channel = AlertChannel(organization_id=org, name="ops-hook", kind="webhook",
+                               target="http://127.0.0.1:9/hook")
+        session.add(channel)
+        session.flush()
+        rule = AlertRule(organization_id=org, name="failures", kind="dag-failed",
+                         channel_ids=[channel.id])
+        ws_rule = AlertRule(organization_id=org, name="data-failures", kind="dag-failed",
+                            workspace_id=ws, channel_ids=[channel.id])
+        session.add_all([rule, ws_rule])
+        session.commit()
+        return channel.id, rule.id, ws_rule.id
+
+
 def _insert_deployment(client: TestClient, org: str, ws: str, cluster: str) -> tuple[str, str]:
     """A Deployment in the world's workspace, with one past deploy (no runtime involved)."""
     from flightdeck.db.models import Deploy, Deployment
@@ -280,6 +320,8 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
         return value.format(**ids)
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
     return value
 
 

@@ -12,6 +12,7 @@ from flightdeck.api.embedded import embedded_aws
 from flightdeck.api.errors import install_error_handlers
 from flightdeck.api.local_deployments import local_deployments_follow_server
 from flightdeck.api.routes import (
+    alerts,
     auth,
     aws_accounts,
     cli_login,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         clusters,
         deployments,
         notifications,
+        alerts,
         reference,
         sso,
         cli_login,

@@ -662,3 +662,76 @@ class AccountEventOut(Output):
     message: str
     detail: dict[str, object]
     created_at: datetime
+
+
+# -- alerts (services/alerts) ------------------------------------------------------------
+class AlertChannelIn(Input):
+    name: Name
+    kind: Literal["email", "webhook", "slack", "pagerduty"] = Field(
+        description="email, webhook (signed JSON), slack (incoming webhook), pagerduty."
+    )
+    target: str = Field(
+        default="",
+        max_length=2000,
+        description="The address (email) or URL; PagerDuty defaults to its Events API v2.",
+    )
+    routing_key: str | None = Field(
+        default=None, max_length=64, description="PagerDuty's integration key."
+    )
+
+
+class AlertChannelOut(Output):
+    id: str
+    name: str
+    kind: str
+    target: str = Field(description="Where it goes, without its secret part.")
+    created_at: datetime
+
+
+class AlertChannelCreatedOut(AlertChannelOut):
+    signing_secret: str | None = Field(
+        default=None,
+        description="A webhook's HMAC-SHA256 secret: shown this once, stored sealed.",
+    )
+
+
+class AlertRuleIn(Input):
+    name: Name
+    kind: str = Field(max_length=30, description="dag-failed, dag-succeeded, task-duration, "
+                      "dag-deadline or deployment-health.")
+    channels: list[str] = Field(max_length=20, description="Channel names or ids.")
+    workspace: str | None = Field(default=None, max_length=100)
+    deployment: str | None = Field(default=None, max_length=100)
+    dag_glob: str = Field(default="*", max_length=250)
+    minutes: int | None = Field(default=None, description="task-duration: longer than this.")
+    deadline: str | None = Field(default=None, max_length=5, description="dag-deadline: HH:MM.")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA, e.g. UTC.")
+
+
+class AlertRuleOut(Output):
+    id: str
+    name: str
+    kind: str
+    scope: str
+    workspace_id: str | None
+    deployment_id: str | None
+    dag_glob: str
+    minutes: int | None
+    deadline: str | None
+    timezone: str | None
+    channels: list[str] = Field(description="The channels' names.")
+    created_at: datetime
+
+
+class AlertDeliveryOut(Output):
+    id: str
+    kind: str
+    transport: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    alert_id: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -41,6 +41,7 @@ COMMAND_MODULES: dict[str, str] = {
     "deploy": "deploy_cmd",
     "dev": "dev_cmd",
     "notifications": "notifications_cmd",
+    "alert": "alert_cmd",
     "worker": "worker_cmd",
     "db": "db_cmd",
     "emulator": "emulator_cmd",

@@ -15,8 +15,9 @@ def register(app: typer.Typer) -> None:
                                     "policies, and exit.")
         ] = False,
     ) -> None:
-        """Reconcile clusters and Deployments, govern role policies, deliver mail. Safe to run
-        many: every cluster, Deployment and account is leased to one worker at a time."""
+        """Reconcile clusters and Deployments, govern role policies, evaluate alert rules,
+        deliver mail and alerts. Safe to run many: every cluster, Deployment and account is
+        leased to one worker at a time, and each alert is recorded once."""
         import logging
         import signal
         import threading
@@ -42,6 +43,7 @@ def register(app: typer.Typer) -> None:
             count = built.clusters.run_once(limit=1000)
             deployments = built.deployments.run_once(limit=1000)
             accounts = built.governance.run_once()
+            built.alerts.run_once(limit=1000)
             typer.echo(f"reconciled {count} cluster(s) and {deployments} Deployment(s); "
                        f"checked the role policy of {accounts} AWS account(s)", err=True)
             return

@@ -43,6 +43,11 @@ from flightdeck.services import (
     sso_roles,
     workspaces,
 )
+from flightdeck.services.alerts import channels as alert_channels
+from flightdeck.services.alerts import delivery as alert_deliveries
+from flightdeck.services.alerts import rules as alert_rules
+from flightdeck.services.alerts import samples as alert_samples
+from flightdeck.services.alerts.kinds import KIND_DESCRIPTIONS, ChannelInput, ChannelKind, RuleInput
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import peering_pass, peerings
 from flightdeck.services.clusters import requests as clusters
@@ -65,6 +70,7 @@ __all__ = [
     "ACTIVE_POLICY_CHANGE_STATUSES",
     "DEFAULT_AIRFLOW_VERSION",
     "EXECUTORS",
+    "KIND_DESCRIPTIONS",
     "MANAGED_POLICY_NAME",
     "MIN_PASSWORD_LENGTH",
     "POLICY_VERSION",
@@ -74,6 +80,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AwsAccount",
+    "ChannelInput",
+    "ChannelKind",
     "CheckResult",
     "Cluster",
     "ClusterEvent",
@@ -88,12 +96,17 @@ __all__ = [
     "Notification",
     "Organization",
     "OrganizationMembership",
+    "RuleInput",
     "TooManyAttempts",
     "Unauthenticated",
     "User",
     "Workspace",
     "WorkspaceMembership",
     "access",
+    "alert_channels",
+    "alert_deliveries",
+    "alert_rules",
+    "alert_samples",
     "audit",
     "auth",
     "clusters",

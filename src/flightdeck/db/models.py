@@ -339,6 +339,13 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(50), default="")
+    # How it leaves: "email" by SMTP, or an alert channel's HTTP transport (webhook, slack,
+    # pagerduty; ``channel_id`` says where, ``recipient`` shows it without its secret).
+    transport: Mapped[str] = mapped_column(String(20), default="email")
+    # Plain columns, no foreign keys: SQLite can then add and drop them without copying the
+    # table; a delivery whose channel was deleted fails with that reason.
+    channel_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    alert_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -602,3 +609,92 @@ class CliLoginCode(Base):
     redirect_uri: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class AlertChannel(Base):
+    """Where alerts go. ``target`` is what may be shown (an address, a URL without its
+    secret part); ``secret_sealed`` holds the signing secret, the Slack URL or the PagerDuty
+    routing key, sealed under FLIGHTDECK_SECRET_KEY."""
+
+    __tablename__ = "alert_channels"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(2000))
+    secret_sealed: Mapped[str | None] = deferred(mapped_column(Text, default=None))
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertRule(Base):
+    """What to alert on (services/alerts/kinds.py), where (the organization, one workspace or
+    one Deployment) and to which channels."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    workspace_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), default=None
+    )
+    deployment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), default=None
+    )
+    dag_glob: Mapped[str] = mapped_column(String(250), default="*")
+    minutes: Mapped[int | None] = mapped_column(default=None)
+    deadline: Mapped[str | None] = mapped_column(String(5), default=None)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    channel_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertEvent(Base):
+    """One thing a rule alerted on. ``(rule_id, event_key)`` is unique: the database, not a
+    worker's memory, is what makes an event alert once across restarts and workers."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("rule_id", "event_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[str] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), default=None
+    )
+    event_key: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertWatch(Base):
+    """A Deployment's place in the alert evaluator's rota, leased like the other workers'."""
+
+    __tablename__ = "alert_watches"
+    __table_args__ = (Index("ix_alert_watches_due", "next_check_at"),)
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True
+    )
+    next_check_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -668,6 +668,11 @@ class LocalRuntime:
         message = f"{culprit} {verb}: {last}"
         return RuntimeStatus("unhealthy", message, state.url, components, deploy_id)
 
+    def airflow_api(self, spec: DeploymentSpec) -> AirflowApi:
+        """A client of the Deployment's Airflow REST API, signed in as its admin (the alert
+        evaluator reads runs through it)."""
+        return self._api(spec)
+
     def _api(self, spec: DeploymentSpec) -> AirflowApi:
         url, user, password = self.credentials(spec)
         state = supervisor.read_state(Project(self.directory(spec)))

@@ -1,5 +1,5 @@
 """Background loops a control-plane process runs: the cluster, Deployment and governance
-workers (built in ``services/workers.py``) and mail delivery."""
+workers (built in ``services/workers.py``), and delivery of mail and of alerts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.services import notifications
+from flightdeck.services.alerts import delivery
 from flightdeck.services.workers import build_workers
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,25 @@ def deliver_mail_forever(
         stop.wait(interval)
 
 
+def deliver_alerts_forever(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    stop: threading.Event,
+    interval: float = 2.0,
+) -> None:
+    """Alert channels' HTTP deliveries (webhook, Slack, PagerDuty): SMTP or not."""
+    from flightdeck.notify.webhook import HttpxPoster
+
+    poster = HttpxPoster(allow_private=settings.alert_private_targets_allowed)
+    while not stop.is_set():
+        try:
+            with session_factory() as session:
+                delivery.deliver_due(session, poster, settings.secret_key)
+        except Exception:
+            log.exception("alert delivery pass failed; retrying")
+        stop.wait(interval)
+
+
 class BackgroundWorkers:
     """Starts the loops in daemon threads; ``stop()`` lets them finish their current pass."""
 
@@ -54,14 +74,15 @@ class BackgroundWorkers:
             )
             for name, worker in self.workers.by_name().items()
         ]
-        self.threads.append(
-            threading.Thread(
-                target=deliver_mail_forever,
-                args=(session_factory, settings, self.stop_event),
-                name="flightdeck-mail",
-                daemon=True,
+        for name, loop in (("mail", deliver_mail_forever), ("alerts", deliver_alerts_forever)):
+            self.threads.append(
+                threading.Thread(
+                    target=loop,
+                    args=(session_factory, settings, self.stop_event),
+                    name=f"flightdeck-{name}-delivery",
+                    daemon=True,
+                )
             )
-        )
 
     def start(self) -> BackgroundWorkers:
         for thread in self.threads:

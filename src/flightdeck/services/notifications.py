@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,13 +114,20 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 
-def deliver_due(session: Session, sender: MailSender, limit: int = 50) -> int:
-    """Send due notifications; returns how many were sent. Failures are rescheduled."""
-    now = utcnow()
+def deliver_due(
+    session: Session, sender: MailSender, limit: int = 50, now: datetime | None = None
+) -> int:
+    """Send due mail (alert channels' HTTP rows go by services/alerts/delivery.py); returns
+    how many were sent. Failures are rescheduled."""
+    now = now or utcnow()
     due = list(
         session.scalars(
             select(Notification)
-            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .where(
+                Notification.status == "pending",
+                Notification.transport == "email",
+                Notification.next_attempt_at <= now,
+            )
             .order_by(Notification.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

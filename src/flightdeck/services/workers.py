@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
+from flightdeck.services.alerts.sources import local_airflow
+from flightdeck.services.alerts.worker import AlertWorker
 from flightdeck.services.clusters.engine import aws_engine
 from flightdeck.services.clusters.peering_pass import run_peering_pass
 from flightdeck.services.clusters.worker import ReconcileWorker
@@ -28,12 +30,14 @@ class Workers:
     clusters: ReconcileWorker
     deployments: DeploymentWorker
     governance: GovernanceWorker
+    alerts: AlertWorker
 
     def by_name(self) -> dict[str, LeasedWorker]:
         return {
             "deployments": self.deployments,
             "clusters": self.clusters,
             "governance": self.governance,
+            "alerts": self.alerts,
         }
 
 
@@ -65,4 +69,5 @@ def build_workers(
             role_policy=role_policies(sessions),
             worker_id=worker_id,
         ),
+        alerts=AlertWorker(session_factory, settings, local_airflow(settings), worker_id=worker_id),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from flightdeck.console.views import (
+    alerts,
     aws,
     clusters,
     deployments,
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     deployments.router,
     people.router,
     governance.router,
+    alerts.router,
 )

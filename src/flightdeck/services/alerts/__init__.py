@@ -1,0 +1,1 @@
+"""Alerts on DAGs and Deployments: rules, channels, evaluation and delivery (docs/alerts.md)."""

@@ -1,7 +1,7 @@
 """hibernation schedule: development Deployments, and the cron times they sleep and wake
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import flightdeck.db.types
 
-revision = "0014"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

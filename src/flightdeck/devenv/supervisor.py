@@ -376,6 +376,44 @@ def launch(
     return state, password
 
 
+def restart_components(
+    prepared: Prepared,
+    ports: Ports,
+    env: dict[str, str],
+    components: tuple[str, ...],
+    grace: float = 20.0,
+) -> RunState:
+    """Stop and spawn again only ``components`` of a running start, with ``env``; the others
+    keep running. The start's run token and network namespace are kept, so the restarted
+    processes are still this start's (for ``is_running``) and reach what the others reach."""
+    state = read_state(prepared.project)
+    if state is None:
+        raise DevEnvError("Airflow is not running; start it before restarting a component")
+    env = {**env, RUN_TOKEN_VARIABLE: state.token}
+    holder = None
+    if _isolated(prepared) and NETWORK in state.pids:
+        holder = netns.Holder(state.pids[NETWORK], state.started.get(NETWORK, 0))
+    pids, started = dict(state.pids), dict(state.started)
+    for component in components:
+        if component in pids and state.is_running(component):
+            pid = pids[component]
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and _group_alive(pid):
+                time.sleep(0.2)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        pids[component] = _spawn(prepared, component, ports, env, holder)
+        started.pop(component, None)
+        _record_start_time(started, component, pids[component])
+        state = RunState(
+            state.airflow_version, state.venv, state.ports, pids, state.url, state.token, started
+        )
+        _write_state(prepared.project, state)
+    return state
+
+
 def loopback_arguments(component: str) -> list[str]:
     """No listener beyond loopback: Airflow's log servers bind every interface, hard-coded.
 

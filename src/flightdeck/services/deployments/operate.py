@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from flightdeck.config import Settings
 from flightdeck.db.models import Deployment, User
 from flightdeck.db.types import utcnow
+from flightdeck.devenv.airflow_api import AirflowApi
 from flightdeck.runtime.base import (
     DEFAULT_LOG_LINES,
     LOG_COMPONENTS,
@@ -42,6 +43,8 @@ class Operable(Protocol):
 
     def credentials(self, spec: DeploymentSpec) -> tuple[str, str, str]: ...
 
+    def airflow_api(self, spec: DeploymentSpec) -> AirflowApi: ...
+
     def read_logs(
         self,
         spec: DeploymentSpec,
@@ -61,7 +64,7 @@ class AirflowLogin:
     kind: str = LOGIN_KIND
 
 
-def _runtime(deployment: Deployment, settings: Settings, what: str) -> Operable:
+def runtime_for(deployment: Deployment, settings: Settings, what: str) -> Operable:
     if deployment.runtime != "local":
         raise Conflict(
             f"{what}: not supported yet on the {deployment.runtime} runtime (Deployment "
@@ -74,7 +77,7 @@ def _runtime(deployment: Deployment, settings: Settings, what: str) -> Operable:
     return runtime
 
 
-def _check_live(deployment: Deployment, what: str, *, deleting_ok: bool = False) -> None:
+def check_live(deployment: Deployment, what: str, *, deleting_ok: bool = False) -> None:
     gone = deployment.phase == "Deleted"
     if gone or (deployment.desired_state != "present" and not deleting_ok):
         raise Conflict(f"{what}: Deployment {deployment.name!r} is {deployment.phase.lower()}")
@@ -92,8 +95,8 @@ def airflow_login(
     (its workspace's Admins and Organization Owners); every request is audited."""
     deployment = get_deployment(session, user, organization_id, ref)
     require_workspace(session, user, organization_id, deployment.workspace_id, admin=True)
-    _check_live(deployment, "airflow-login")
-    operable = runtime or _runtime(deployment, settings, "airflow-login")
+    check_live(deployment, "airflow-login")
+    operable = runtime or runtime_for(deployment, settings, "airflow-login")
     try:
         url, username, password = operable.credentials(
             runtime_spec(deployment, settings.secret_key)
@@ -174,8 +177,8 @@ def read_logs(
         raise InvalidInput(f"tail: must be between 1 and {MAX_LOG_LINES}", field="tail")
     window = parse_since(since)
     offsets = parse_cursor(after)
-    _check_live(deployment, "logs", deleting_ok=True)
-    operable = runtime or _runtime(deployment, settings, "logs")
+    check_live(deployment, "logs", deleting_ok=True)
+    operable = runtime or runtime_for(deployment, settings, "logs")
     return operable.read_logs(
         runtime_spec(deployment, settings.secret_key),
         (component,) if component else LOG_COMPONENTS,

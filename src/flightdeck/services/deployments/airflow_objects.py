@@ -35,22 +35,15 @@ from flightdeck.services.deployments.requests import get_deployment, get_managea
 from flightdeck.services.errors import Conflict, InvalidInput, NotFound
 
 MASK = "***"
-# Airflow's default sensitive field names (``[core] sensitive_var_conn_names`` adds to
-# them): a variable or extra field whose name contains one, in any case, is masked.
+# Airflow's default sensitive field names (3.x; ``[core] sensitive_var_conn_names`` adds to
+# them): a variable or extra field whose name, lower-cased with runs of non-word characters
+# made "_", contains one is masked.
 SENSITIVE_WORDS = (
-    "access_token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "passphrase",
-    "passwd",
-    "password",
-    "private_key",
-    "secret",
-    "token",
-    "keyfile_dict",
-    "service_account",
-)
+    "access_key", "access_token", "api_key", "apikey", "auth_header", "authorization",
+    "bearer", "connection_string", "dsn", "passphrase", "passwd", "password", "private_key",
+    "proxy", "proxies", "secret", "service_account", "service_key", "token", "keyfile_dict",
+    "webhook_url",
+)  # fmt: skip
 _KEY = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 KEY_RULE = "letters, digits, '_', '.' and '-' (at most 250)"
 MAX_VALUE = 64 * 1024
@@ -99,8 +92,8 @@ class PoolView:
 
 # -- masking -----------------------------------------------------------------------------------
 def is_sensitive(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SENSITIVE_WORDS)
+    normalized = re.sub(r"\W+", "_", name.strip().lower())
+    return any(word in normalized for word in SENSITIVE_WORDS)
 
 
 def mask_extra(value: Any) -> Any:
@@ -218,13 +211,18 @@ def parse_settings_text(text: str) -> AirflowSettings:
         ) from None
     except DevEnvError as exc:
         raise InvalidInput(f"settings: {exc.message}", field="settings") from None
-    for connection in parsed.connections:
-        check_connection(connection)
-    for pool in parsed.pools:
-        check_pool(pool)
-    for key, value in parsed.variables.items():
-        check_key(ObjectKind.VARIABLE, key)
-        check_variable_value(value)
+    try:
+        for connection in parsed.connections:
+            check_connection(connection)
+        for pool in parsed.pools:
+            check_pool(pool)
+        for key, value in parsed.variables.items():
+            check_key(ObjectKind.VARIABLE, key)
+            check_variable_value(value)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"settings: airflow_settings.yaml {exc.message}", field="settings"
+        ) from None
     return parsed
 
 

@@ -192,8 +192,9 @@ def test_an_api_server_option_restarts_the_api_server_alone(stack: Stack) -> Non
     before = stack.pids()
     stack.cli("deployment", "variable", "set", "etl", "AIRFLOW__API__EXPOSE_CONFIG=False")
     events = json.loads(stack.cli("deployment", "events", "etl", "--json"))
-    assert events[0]["message"].endswith("environment AIRFLOW__API__EXPOSE_CONFIG; "
-                                         "restarts api-server only"), events[0]
+    changed = next(e for e in events if e["kind"] == "updated")
+    assert changed["message"].endswith("environment AIRFLOW__API__EXPOSE_CONFIG; "
+                                       "restarts api-server only"), changed
     stack.wait_applied()
     deadline = time.monotonic() + 300
     while stack.pids()["api-server"] == before["api-server"]:

@@ -44,8 +44,8 @@ from flightdeck.services import (
 )
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import requests as clusters
+from flightdeck.services.deployments import airflow_objects, timeline, variables
 from flightdeck.services.deployments import requests as deployments
-from flightdeck.services.deployments import timeline
 from flightdeck.services.errors import (
     Conflict,
     DomainError,
@@ -92,6 +92,7 @@ __all__ = [
     "Workspace",
     "WorkspaceMembership",
     "access",
+    "airflow_objects",
     "audit",
     "auth",
     "clusters",
@@ -111,5 +112,6 @@ __all__ = [
     "sso",
     "sso_enforcement",
     "timeline",
+    "variables",
     "workspaces",
 ]

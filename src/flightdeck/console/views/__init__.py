@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from flightdeck.console.views import (
     aws,
     clusters,
+    deployment_airflow,
     deployments,
     governance,
     invitations,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     aws.router,
     clusters.router,
     deployments.router,
+    deployment_airflow.router,
     people.router,
     governance.router,
 )

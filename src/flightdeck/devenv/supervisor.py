@@ -396,14 +396,7 @@ def restart_components(
     pids, started = dict(state.pids), dict(state.started)
     for component in components:
         if component in pids and state.is_running(component):
-            pid = pids[component]
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(pid):
-                time.sleep(0.2)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+            _end_tree(pids[component], grace)
         pids[component] = _spawn(prepared, component, ports, env, holder)
         started.pop(component, None)
         _record_start_time(started, component, pids[component])
@@ -412,6 +405,54 @@ def restart_components(
         )
         _write_state(prepared.project, state)
     return state
+
+
+def _descendants(pid: int) -> set[int]:
+    """``pid`` and every process under it (Linux ``/proc``), whatever their process group:
+    a sandboxed component's Airflow runs in a session (and pid namespace) of its own."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = {pid}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _exists(pid: int) -> bool:
+    """Running, or stopping: a zombie (ended, not yet reaped) holds nothing any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :][:1] not in ("Z", "X")
+
+
+def _end_tree(pid: int, grace: float) -> None:
+    """Stop one component: its group and every process under it, so nothing it started
+    still holds its port when it is spawned again."""
+    tree = _descendants(pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(member, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_exists(member) for member in tree):
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(member, signal.SIGKILL)
 
 
 def loopback_arguments(component: str) -> list[str]:

@@ -391,8 +391,10 @@ def restart_components(
         raise DevEnvError("Airflow is not running; start it before restarting a component")
     env = {**env, RUN_TOKEN_VARIABLE: state.token}
     holder = None
-    if _isolated(prepared) and NETWORK in state.pids:
-        holder = netns.Holder(state.pids[NETWORK], state.started.get(NETWORK, 0))
+    if _isolated(prepared):
+        holder = netns.read_holder(network_dir(prepared.project))
+        if holder is None or not state.is_running(NETWORK):
+            raise DevEnvError("the Deployment's network namespace is gone; start it again")
     pids, started = dict(state.pids), dict(state.started)
     for component in components:
         if component in pids and state.is_running(component):

@@ -147,6 +147,21 @@ CASES = [
     Case("POST", DEP + "/airflow-login", (401, 404, 409, 409, 404)),
     # Nothing logged yet: an empty read for whoever may see the Deployment.
     Case("GET", DEP + "/logs", (401, 404, 200, 200, 404)),
+    # Environment variables: read by whoever sees the Deployment, changed by who may update it.
+    Case("GET", DEP + "/environment", (401, 404, 200, 200, 404)),
+    Case("PATCH", DEP + "/environment", (401, 404, 200, 200, 404),
+         {"variables": {"API_KEY": "s3cret"}, "secret": True}),
+    # Airflow objects go through its Airflow, not running in the world: 409 once authorized.
+    Case("GET", DEP + "/airflow/connections", (401, 404, 409, 409, 404)),
+    Case("PUT", DEP + "/airflow/connections/warehouse", (401, 404, 409, 409, 404),
+         {"conn_type": "postgres", "password": "pw"}),
+    Case("GET", DEP + "/airflow/variables", (401, 404, 409, 409, 404)),
+    Case("PUT", DEP + "/airflow/variables/region", (401, 404, 409, 409, 404), {"value": "eu"}),
+    Case("GET", DEP + "/airflow/pools", (401, 404, 409, 409, 404)),
+    Case("PUT", DEP + "/airflow/pools/etl", (401, 404, 409, 409, 404), {"slots": 4}),
+    Case("DELETE", DEP + "/airflow/pools/etl", (401, 404, 409, 409, 404)),
+    Case("POST", DEP + "/airflow/settings", (401, 404, 409, 409, 404),
+         {"settings": "airflow:\n  pools:\n    - pool_name: etl\n      pool_slot: 2\n"}),
     Case("GET", ORG + "/sso/providers", (401, 403, 403, 200, 404)),
     # Refused for its domain before any network call: 422 once the caller may add one.
     Case("POST", ORG + "/sso/providers", (401, 403, 403, 422, 404),

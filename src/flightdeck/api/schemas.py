@@ -735,3 +735,83 @@ class AlertDeliveryOut(Output):
     alert_id: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+# -- a Deployment's environment variables and Airflow objects ---------------------------------
+class EnvironmentVariableOut(Output):
+    key: str
+    secret: bool
+    value: str | None = Field(description="Plain variables only; a secret's value is never sent.")
+
+
+class EnvironmentChangeIn(Input):
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Set these (write-only when secret)."
+    )
+    secret: bool = Field(default=False, description="Seal these values: they are never shown.")
+    unset: list[str] = Field(default_factory=list, description="Remove these variables.")
+
+
+class AirflowConnectionOut(Output):
+    connection_id: str
+    conn_type: str
+    host: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    login: str | None = None
+    password: str | None = Field(default=None, description="*** when set; never the value.")
+    port: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, description="Sensitive fields masked.")
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+
+class AirflowConnectionIn(Input):
+    conn_type: str = Field(max_length=500)
+    host: str | None = Field(default=None, max_length=65536)
+    schema_: str | None = Field(default=None, alias="schema", max_length=65536)
+    login: str | None = Field(default=None, max_length=65536)
+    password: str | None = Field(default=None, max_length=65536, description="Write-only.")
+    port: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AirflowVariableOut(Output):
+    key: str
+    value: str | None = Field(description="*** when its name is sensitive (Airflow's rule).")
+    description: str | None = None
+
+
+class AirflowVariableIn(Input):
+    value: str = Field(max_length=65536)
+
+
+class AirflowPoolOut(Output):
+    name: str
+    slots: int
+    description: str = ""
+    include_deferred: bool = False
+
+
+class AirflowPoolIn(Input):
+    slots: int
+    description: str = Field(default="", max_length=4000)
+    include_deferred: bool = False
+
+
+class AirflowObjectWriteOut(Output):
+    key: str
+    action: str = Field(description="created or updated.")
+
+
+class AirflowSettingsIn(Input):
+    settings: str = Field(
+        max_length=1024 * 1024, description="The text of an Astro airflow_settings.yaml."
+    )
+
+
+class AirflowSettingsOut(Output):
+    connections: int
+    pools: int
+    variables: int

@@ -36,6 +36,9 @@ SIZE = Annotated[str | None, typer.Option(
 
 
 def register(parent: typer.Typer) -> None:
+    from flightdeck.cli import deployment_config_cmd
+
+    deployment_config_cmd.register(app)
     parent.add_typer(app, name="deployment")
 
 

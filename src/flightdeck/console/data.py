@@ -51,7 +51,7 @@ from flightdeck.services.alerts.kinds import KIND_DESCRIPTIONS, ChannelInput, Ch
 from flightdeck.services.clusters import engine as provisioning
 from flightdeck.services.clusters import peering_pass, peerings
 from flightdeck.services.clusters import requests as clusters
-from flightdeck.services.deployments import operate, timeline
+from flightdeck.services.deployments import airflow_objects, operate, timeline, variables
 from flightdeck.services.deployments import requests as deployments
 from flightdeck.services.errors import (
     Conflict,
@@ -103,6 +103,7 @@ __all__ = [
     "Workspace",
     "WorkspaceMembership",
     "access",
+    "airflow_objects",
     "alert_channels",
     "alert_deliveries",
     "alert_rules",
@@ -131,5 +132,6 @@ __all__ = [
     "sso_enforcement",
     "sso_roles",
     "timeline",
+    "variables",
     "workspaces",
 ]

@@ -24,6 +24,10 @@ class AirflowApi:
     username: str
     password: str
     _client: httpx.Client | None = None
+    # Where what is written comes from, and how to retry, in the errors Airflow's refusals
+    # become (the dev project's settings file by default; a Deployment's CLI otherwise).
+    source: str = "airflow_settings.yaml"
+    retry: str = "fix the entry and run `flightdeck dev object import`"
 
     @property
     def prefix(self) -> str:
@@ -74,11 +78,26 @@ class AirflowApi:
             for secret in hide:  # Airflow may echo the input back in a validation error
                 detail = detail.replace(secret, "***")
             raise DevEnvError(
-                f"airflow_settings.yaml {collection} {key!r}: Airflow rejected it "
-                f"(HTTP {response.status_code}: {detail}); fix the entry and run "
-                "`flightdeck dev object import`"
+                f"{self.source} {collection} {key!r}: Airflow rejected it "
+                f"(HTTP {response.status_code}: {detail}); {self.retry}"
             )
         return action
+
+    def delete(self, collection: str, key: str) -> bool:
+        """Remove one object; ``False`` when Airflow has none by that key."""
+        response = self.client().delete(f"{self.prefix}/{collection}/{key}")
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            raise DevEnvError(
+                f"{collection} {key!r}: Airflow refused to delete it "
+                f"(HTTP {response.status_code}: {_detail(response)})"
+            )
+        return True
+
+    def list_all(self, collection: str) -> list[dict[str, Any]]:
+        """Every object of ``collection`` (``connections``, ``pools``, ``variables``)."""
+        return self._list(collection)
 
     def upsert_connection(self, conn: Connection) -> str:
         body: dict[str, Any] = {"connection_id": conn.conn_id, "conn_type": conn.conn_type}

@@ -117,6 +117,16 @@ def wait_ready(
     raise DevEnvError(f"the Deployment's network namespace could not be set up: {last}")
 
 
+def read_holder(directory: Path) -> Holder | None:
+    """The holder a running bridge wrote, to start one more process in its namespace."""
+    path = directory / HOLDER_FILE
+    try:
+        data = json.loads(path.read_text())
+        return Holder(int(data["pid"]), int(data["started"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def end(process: subprocess.Popen[bytes]) -> None:
     """Stop a bridge this process started (its namespace side dies with it)."""
     with contextlib.suppress(ProcessLookupError):

@@ -422,6 +422,87 @@ def launch(
     return state, password
 
 
+def restart_components(
+    prepared: Prepared,
+    ports: Ports,
+    env: dict[str, str],
+    components: tuple[str, ...],
+    grace: float = 20.0,
+) -> RunState:
+    """Stop and spawn again only ``components`` of a running start, with ``env``; the others
+    keep running. The start's run token and network namespace are kept, so the restarted
+    processes are still this start's (for ``is_running``) and reach what the others reach."""
+    state = read_state(prepared.project)
+    if state is None:
+        raise DevEnvError("Airflow is not running; start it before restarting a component")
+    env = {**env, RUN_TOKEN_VARIABLE: state.token}
+    holder = None
+    if _isolated(prepared):
+        holder = netns.read_holder(network_dir(prepared.project))
+        if holder is None or not state.is_running(NETWORK):
+            raise DevEnvError("the Deployment's network namespace is gone; start it again")
+    pids, started = dict(state.pids), dict(state.started)
+    for component in components:
+        if component in pids and state.is_running(component):
+            _end_tree(pids[component], grace)
+        pids[component] = _spawn(prepared, component, ports, env, holder)
+        started.pop(component, None)
+        _record_start_time(started, component, pids[component])
+        state = RunState(
+            state.airflow_version, state.venv, state.ports, pids, state.url, state.token, started
+        )
+        _write_state(prepared.project, state)
+    return state
+
+
+def _descendants(pid: int) -> set[int]:
+    """``pid`` and every process under it (Linux ``/proc``), whatever their process group:
+    a sandboxed component's Airflow runs in a session (and pid namespace) of its own."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = {pid}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _exists(pid: int) -> bool:
+    """Running, or stopping: a zombie (ended, not yet reaped) holds nothing any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :][:1] not in ("Z", "X")
+
+
+def _end_tree(pid: int, grace: float) -> None:
+    """Stop one component: its group and every process under it, so nothing it started
+    still holds its port when it is spawned again."""
+    tree = _descendants(pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(member, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_exists(member) for member in tree):
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(member, signal.SIGKILL)
+
+
 def loopback_arguments(component: str) -> list[str]:
     """No listener beyond loopback: Airflow's log servers bind every interface, hard-coded.
 

@@ -9,7 +9,7 @@ runtime never touches the database, and every call is idempotent: the worker re-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -242,3 +242,20 @@ class KeepsBundles(Protocol):
     def forget_bundles(self, spec: DeploymentSpec, deploy_ids: Sequence[str]) -> None:
         """Remove the copies of ``deploy_ids``; a copy already gone is fine."""
         ...
+
+
+# -- applying an environment change -----------------------------------------------------------
+# Options only Airflow's web component reads ([api] and, on Airflow 2, [webserver]): a change
+# made of these restarts that component alone. Any other variable may be read by every
+# component (and the tasks the scheduler runs), so it restarts them all.
+WEB_ONLY_PREFIXES: tuple[str, ...] = ("AIRFLOW__API__", "AIRFLOW__WEBSERVER__")
+
+
+def components_to_restart(changed: Iterable[str], components: Sequence[str]) -> tuple[str, ...]:
+    """Which of ``components`` a change of the variables ``changed`` restarts (the rule
+    every runtime follows and the timeline states; see ``WEB_ONLY_PREFIXES``)."""
+    keys = list(changed)
+    web = [name for name in components if name in ("api-server", "webserver")]
+    if keys and web and all(key.startswith(WEB_ONLY_PREFIXES) for key in keys):
+        return (web[0],)
+    return tuple(components)

@@ -72,6 +72,7 @@ from flightdeck.runtime.base import (
     LogRead,
     RuntimeError_,
     RuntimeStatus,
+    components_to_restart,
     mask_secrets,
 )
 from flightdeck.runtime.bundle import CONTENTS, safe_extract
@@ -146,10 +147,22 @@ class LocalRuntime:
                 recently = time.time() - float(record.get("attempted_at", 0)) < self.restart_backoff
                 if running or recently:
                     return self.status(spec)
+            base, digests = (
+                _fingerprint(spec, cluster, salt, with_env=False),
+                _env_digests(spec, salt),
+            )
+            some = self._components_to_restart(state, record, base, digests) if running else ()
+            if some:
+                record |= {"fingerprint": fingerprint, "base": base, "env": digests}
+                self._begin_restart(spec, record, lock, some)
+                handed_over = True
+                return self.status(spec)
             layout.lay_out(directory, spec.airflow_version)
             record |= {
                 "salt": salt,
                 "fingerprint": fingerprint,
+                "base": base,
+                "env": digests,
                 "airflow_version": spec.airflow_version,
                 "cluster": {"region": cluster.region, "aws_endpoint_url": cluster.aws_endpoint_url},
             }
@@ -411,6 +424,64 @@ class LocalRuntime:
         self._threads[spec.id] = thread
         thread.start()
 
+    @staticmethod
+    def _components_to_restart(
+        state: supervisor.RunState | None,
+        record: Mapping[str, Any],
+        base: str,
+        digests: Mapping[str, str],
+    ) -> tuple[str, ...]:
+        """The components an environment-only change restarts, when that is not all of
+        them (``()``: restart everything, as for any other change)."""
+        before = record.get("env")
+        if state is None or record.get("base") != base or not isinstance(before, dict):
+            return ()
+        changed = {k for k in set(before) | set(digests) if before.get(k) != digests.get(k)}
+        names = supervisor.components_for(airflow_major(state.airflow_version))
+        some = components_to_restart(changed, names)
+        return some if changed and len(some) < len(names) else ()
+
+    def _begin_restart(
+        self,
+        spec: DeploymentSpec,
+        record: dict[str, Any],
+        lock: layout.FileLock,
+        components: tuple[str, ...],
+    ) -> None:
+        """Restart only ``components`` in a thread that releases ``lock`` when done; the
+        record says ``starting`` meanwhile, so status reports ``creating``, not a crash."""
+        record |= {"phase": "starting", "attempted_at": time.time(), "error": None}
+        layout.write_record(self.directory(spec), record)
+        thread = threading.Thread(
+            target=self._restart,
+            args=(spec, lock, components),
+            name=f"flightdeck-restart-{spec.id}",
+            daemon=True,
+        )
+        self._threads[spec.id] = thread
+        thread.start()
+
+    def _restart(
+        self, spec: DeploymentSpec, lock: layout.FileLock, components: tuple[str, ...]
+    ) -> None:
+        directory = self.directory(spec)
+        try:
+            record = layout.read_record(directory)
+            prepared = self._prepare(spec, record, directory / "requirements.txt")
+            ports = Ports(**record["ports"])
+            env = supervisor.environment(prepared, ports, _base_environment(directory))
+            supervisor.restart_components(prepared, ports, env, components)
+            layout.update_record(directory, phase="started", started_at=time.time(), error=None)
+            log.info("Deployment %s: restarted %s", spec.id, ", ".join(components))
+        except Exception as exc:  # reported by status(); the thread must not die silently
+            message = _scrub(exc.message if isinstance(exc, DevEnvError) else str(exc), spec)
+            log.warning("Deployment %s: restarting %s failed: %s", spec.id, components, message)
+            with contextlib.suppress(OSError):
+                layout.update_record(directory, phase="failed", error=message)
+        finally:
+            self._threads.pop(spec.id, None)
+            lock.release()
+
     def _start(self, spec: DeploymentSpec, lock: layout.FileLock) -> None:
         directory = self.directory(spec)
         try:
@@ -669,8 +740,8 @@ class LocalRuntime:
         return RuntimeStatus("unhealthy", message, state.url, components, deploy_id)
 
     def airflow_api(self, spec: DeploymentSpec) -> AirflowApi:
-        """A client of the Deployment's Airflow REST API, signed in as its admin (the alert
-        evaluator reads runs through it)."""
+        """A client of the Deployment's own Airflow REST API, signed in as its admin (the
+        alert evaluator and the Airflow-object routes go through it)."""
         return self._api(spec)
 
     def _api(self, spec: DeploymentSpec) -> AirflowApi:
@@ -701,12 +772,15 @@ def _check_spec(spec: DeploymentSpec) -> None:
         raise RuntimeError_("worker_queue: max_workers and tasks_per_worker must be at least 1")
 
 
-def _fingerprint(spec: DeploymentSpec, cluster: ClusterOutputs, salt: str) -> str:
-    """A salted digest of everything that needs a restart when it changes.
+def _fingerprint(
+    spec: DeploymentSpec, cluster: ClusterOutputs, salt: str, *, with_env: bool = True
+) -> str:
+    """A salted digest of everything that needs a restart when it changes (``with_env``
+    false: all but the environment, whose variables :func:`_env_digests` tells apart).
 
     Salted because the secret values go into it and the digest is stored on disk.
     """
-    material = {
+    material: dict[str, Any] = {
         "airflow_version": spec.airflow_version,
         "executor": spec.executor,
         "scheduler": [spec.scheduler_size, spec.scheduler_count],
@@ -716,8 +790,19 @@ def _fingerprint(spec: DeploymentSpec, cluster: ClusterOutputs, salt: str) -> st
         "secret_environment": sorted(spec.secret_environment.items()),
         "cluster": [cluster.region, cluster.aws_endpoint_url],
     }
+    if not with_env:
+        del material["environment"], material["secret_environment"]
     text = salt + json.dumps(material, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _env_digests(spec: DeploymentSpec, salt: str) -> dict[str, str]:
+    """One salted digest per variable, so a later apply knows which ones changed."""
+    values = {**spec.environment, **spec.secret_environment}
+    return {
+        key: hashlib.sha256(f"{salt}{key}={value}".encode()).hexdigest()[:32]
+        for key, value in sorted(values.items())
+    }
 
 
 def _scrub(text: str, spec: DeploymentSpec) -> str:

@@ -1,6 +1,7 @@
 """Deployments: create on one of the organization's Active clusters, status live, its
 configuration changed, environment variables (add, change, remove; secret ones only as
-"set"), deploy history, Open Airflow with its login shown on request (audited)."""
+"set"), deploy history, Open Airflow with its login shown on request (audited). Its
+Airflow's connections, variables and pools: ``deployment_airflow``."""
 
 from __future__ import annotations
 
@@ -283,23 +284,6 @@ def show_airflow_login(deployment: str, page: OrgDep, form: FormDep) -> Response
 
 
 # -- environment variables ----------------------------------------------------------------------
-def _env_update(
-    record: data.Deployment, name: str, value: str | None, *, secret: bool
-) -> data.deployments.DeploymentUpdate:
-    """The API's update that leaves ``name`` set to ``value`` (plain or secret), or removes
-    it when ``value`` is None; a variable changing kind moves from one list to the other."""
-    plain = dict(record.spec.get("environment", {}))
-    was_secret = name in record.secret_environment
-    plain.pop(name, None)
-    if value is not None and not secret:
-        plain[name] = value
-    return data.deployments.DeploymentUpdate(
-        environment=plain,
-        secret_environment={name: value} if value is not None and secret else None,
-        remove_secrets=(name,) if was_secret and (value is None or not secret) else (),
-    )
-
-
 def _field_error(exc: data.InvalidInput, form_field: str) -> dict[str, Any]:
     return {"status": 422, "error": exc.message, "error_field": form_field}
 
@@ -351,13 +335,15 @@ def _change_variable(
     """Through the API's own update; a refusal re-shows the page with the form as sent."""
 
     def update() -> str:
-        data.deployments.update_deployment(
+        data.variables.change_variables(
             page.session,
             page.user,
             page.org_id,
             record.id,
-            _env_update(record, name, value, secret=secret),
             security.settings_of(page.request),
+            values=None if value is None else {name: value},
+            secret=secret,
+            unset=(name,) if value is None else (),
         )
         return f"/deployments/{record.id}#env-heading"
 

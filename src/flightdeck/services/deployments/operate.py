@@ -20,6 +20,7 @@ from flightdeck.aws.session import SessionFactory
 from flightdeck.config import Settings
 from flightdeck.db.models import Deployment, User
 from flightdeck.db.types import utcnow
+from flightdeck.devenv.airflow_api import AirflowApi
 from flightdeck.runtime.base import (
     DEFAULT_LOG_LINES,
     LOG_COMPONENTS,
@@ -59,6 +60,8 @@ class Operable(Protocol):
 
     def credentials(self, spec: DeploymentSpec) -> tuple[str, str, str]: ...
 
+    def airflow_api(self, spec: DeploymentSpec) -> AirflowApi: ...
+
     def read_logs(
         self,
         spec: DeploymentSpec,
@@ -78,7 +81,7 @@ class AirflowLogin:
     kind: str = LOGIN_KIND
 
 
-def _runtime(deployment: Deployment, settings: Settings, what: str) -> Operable:
+def runtime_for(deployment: Deployment, settings: Settings, what: str) -> Operable:
     if deployment.runtime != "local":
         raise Conflict(
             f"{what}: not supported yet on the {deployment.runtime} runtime (Deployment "
@@ -98,10 +101,10 @@ def _log_reader(
     through the cluster's API, with the organization's role."""
     if deployment.runtime == "kubernetes" and sessions is not None:
         return kubernetes_runtime_for(session, deployment, settings, sessions)
-    return _runtime(deployment, settings, "logs")
+    return runtime_for(deployment, settings, "logs")
 
 
-def _check_live(deployment: Deployment, what: str, *, deleting_ok: bool = False) -> None:
+def check_live(deployment: Deployment, what: str, *, deleting_ok: bool = False) -> None:
     gone = deployment.phase == "Deleted"
     if gone or (deployment.desired_state != "present" and not deleting_ok):
         raise Conflict(f"{what}: Deployment {deployment.name!r} is {deployment.phase.lower()}")
@@ -119,10 +122,10 @@ def airflow_login(
     (its workspace's Admins and Organization Owners); every request is audited."""
     deployment = get_deployment(session, user, organization_id, ref)
     require_workspace(session, user, organization_id, deployment.workspace_id, admin=True)
-    _check_live(deployment, "airflow-login")
+    check_live(deployment, "airflow-login")
     if deployment.hibernated:
         raise sleep.asleep_conflict(deployment, "airflow-login")
-    operable = runtime or _runtime(deployment, settings, "airflow-login")
+    operable = runtime or runtime_for(deployment, settings, "airflow-login")
     try:
         url, username, password = operable.credentials(
             runtime_spec(deployment, settings.secret_key)
@@ -204,7 +207,7 @@ def read_logs(
         raise InvalidInput(f"tail: must be between 1 and {MAX_LOG_LINES}", field="tail")
     window = parse_since(since)
     offsets = parse_cursor(after)
-    _check_live(deployment, "logs", deleting_ok=True)
+    check_live(deployment, "logs", deleting_ok=True)
     reader = runtime or _log_reader(session, deployment, settings, sessions)
     try:
         return reader.read_logs(

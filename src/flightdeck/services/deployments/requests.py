@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from flightdeck.airflow_versions import (
     DEFAULT_AIRFLOW_VERSION,
     UnsupportedAirflowVersion,
+    airflow_major,
     check_exact_airflow_version,
 )
 from flightdeck.aws.provision.database import DB_ENDPOINT, DB_INSTANCE, DatabaseStep
@@ -37,6 +38,7 @@ from flightdeck.runtime.base import (
     ClusterOutputs,
     DeploymentSpec,
     WorkerQueue,
+    components_to_restart,
 )
 from flightdeck.services import audit, lookup
 from flightdeck.services.access import org_membership, require_member, require_workspace
@@ -558,7 +560,8 @@ def update_deployment(
         session,
         deployment.id,
         DeploymentEventKind.UPDATED,
-        f"changed by {user.email}: {_describe_changes(current, spec, secrets_changed)}",
+        f"changed by {user.email}: {_describe_changes(current, spec, secrets_changed)}; "
+        f"{restart_text(deployment, current, spec, secrets_changed)}",
     )
     audit.record(
         session,
@@ -590,6 +593,26 @@ def _record_marking(
     )
     if commit:
         session.commit()
+
+
+def restart_text(
+    deployment: Deployment,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    secrets_changed: list[str],
+) -> str:
+    """Which components applying a change restarts, by the runtimes' one rule
+    (:func:`flightdeck.runtime.base.components_to_restart`)."""
+    from flightdeck.devenv.supervisor import components_for
+
+    names = components_for(airflow_major(str(after["airflow_version"])))
+    others = [k for k in after if k != "environment" and before.get(k) != after.get(k)]
+    old_env, new_env = before.get("environment") or {}, after.get("environment") or {}
+    changed = [k for k in set(old_env) | set(new_env) if old_env.get(k) != new_env.get(k)]
+    restarted = names if others else components_to_restart(changed + secrets_changed, names)
+    if deployment.runtime != "local" or len(restarted) == len(names):
+        return "restarts every component"
+    return f"restarts {', '.join(restarted)} only"
 
 
 def _describe_changes(

@@ -11,14 +11,14 @@ from flightdeck.devenv.project import AirflowSettings, Project, ProjectConfig
 
 FAKE_PYTHON = """#!/bin/sh
 echo "$@" >> "{calls}"
-touch "{database}"
+echo "migrated by $AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS" > "{database}"
 """
 
 
 def _prepared(
-    tmp_path: Path, version: str, box: sandbox.Sandbox | None = None
+    tmp_path: Path, version: str, box: sandbox.Sandbox | None = None, name: str = "project"
 ) -> supervisor.Prepared:
-    project = Project(tmp_path / "project")
+    project = Project(tmp_path / name)
     files = box.host_path(project.airflow_home) if box is not None else project.airflow_home
     files.mkdir(parents=True, exist_ok=True)
     venv = tmp_path / "venv"
@@ -43,9 +43,37 @@ def test_the_same_version_migrates_once_and_a_new_one_again(tmp_path: Path) -> N
     assert _migrations(tmp_path) == 2
 
 
-def test_a_removed_database_is_migrated_again(tmp_path: Path) -> None:
+def test_a_new_database_is_a_copy_of_the_environments_template(tmp_path: Path) -> None:
+    """The first project of an environment migrates and keeps the result beside the venv;
+    the next project (or a database removed) is a copy of it, not a migration."""
+    first = _prepared(tmp_path, "3.1.0")
+    supervisor.ensure_database(first, {}, print)
+    template = supervisor.database_template(first, {})
+    assert template.parent == first.venv and template.read_text() == "migrated by \n"
+    second = _prepared(tmp_path, "3.1.0", name="second")
+    said: list[str] = []
+    supervisor.ensure_database(second, {}, said.append)
+    assert _migrations(tmp_path) == 1 and "template" in said[0]
+    copied = second.project.airflow_home / "airflow.db"
+    assert copied.read_text() == "migrated by \n"
+    assert (second.project.airflow_home / supervisor.MIGRATED_MARKER).read_text() == "3.1.0\n"
+    assert not list(second.project.airflow_home.glob("*.partial"))
+    (first.project.airflow_home / "airflow.db").unlink()
+    supervisor.ensure_database(first, {}, print)
+    assert _migrations(tmp_path) == 1
+    # Options that change what migrating writes name another template.
+    options = {"AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False"}
+    assert supervisor.database_template(first, options) != template
+    third = _prepared(tmp_path, "3.1.0", name="third")
+    supervisor.ensure_database(third, options, print)
+    assert _migrations(tmp_path) == 2
+    assert (third.project.airflow_home / "airflow.db").read_text() == "migrated by False\n"
+
+
+def test_without_a_template_a_removed_database_is_migrated_again(tmp_path: Path) -> None:
     prepared = _prepared(tmp_path, "3.1.0")
     supervisor.ensure_database(prepared, {}, print)
+    supervisor.database_template(prepared, {}).unlink()
     (prepared.project.airflow_home / "airflow.db").unlink()
     supervisor.ensure_database(prepared, {}, print)
     assert _migrations(tmp_path) == 2

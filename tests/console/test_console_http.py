@@ -244,6 +244,25 @@ def test_deleting_a_cluster_needs_its_name_typed(client: TestClient) -> None:
     assert live.status_code == 200 and "Deleting" in live.text and "<html" not in live.text
 
 
+DEPLOYMENT_FORM = {"name": "etl", "workspace": "data", "airflow_version": "3.1.0",
+                   "executor": "CeleryExecutor", "scheduler_size": "small",
+                   "scheduler_count": "1", "min_workers": "1", "max_workers": "10",
+                   "tasks_per_worker": "5"}
+
+
+def _new_deployment(client: TestClient, org: str) -> str:
+    """A workspace ``data`` and a Deployment ``etl`` on an Active cluster, made through the
+    console's forms; returns the Deployment page's path."""
+    cluster = _active_cluster(client, org)
+    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
+                                           "name": "data"})
+    created = client.post(f"{org}/deployments", data={
+        "csrf_token": csrf(client, f"{org}/deployments/new"), "cluster": cluster,
+        **DEPLOYMENT_FORM}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    return str(created.headers["location"])
+
+
 def test_a_refused_deployment_form_never_sends_the_secret_back(client: TestClient) -> None:
     org = sign_up(client, "o@acme.example")
     cluster = _active_cluster(client, org)
@@ -369,17 +388,7 @@ def test_owners_revoke_pending_invitations_and_invited_users_accept(client: Test
 
 def test_a_deployment_page_shows_each_component_and_edits_variables(client: TestClient) -> None:
     org = sign_up(client, "o@acme.example")
-    cluster = _active_cluster(client, org)
-    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
-                                           "name": "data"})
-    created = client.post(f"{org}/deployments", data={
-        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
-        "workspace": "data", "cluster": cluster, "airflow_version": "3.1.0",
-        "executor": "CeleryExecutor", "scheduler_size": "small", "scheduler_count": "1",
-        "min_workers": "1", "max_workers": "10", "tasks_per_worker": "5"},
-        follow_redirects=False)
-    assert created.status_code == 303, created.text
-    page = created.headers["location"]
+    page = _new_deployment(client, org)
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as session:
         deployment = session.get(Deployment, page.rsplit("/", 1)[1])
@@ -451,16 +460,7 @@ def test_the_airflow_login_is_shown_only_on_request_and_audited(client: TestClie
     runtime's reason) while no Airflow answers, and on the kubernetes runtime, where
     flightdeck makes no login, there is no button. The reveal itself is in the journey."""
     org = sign_up(client, "o@acme.example")
-    cluster = _active_cluster(client, org)
-    client.post(f"{org}/workspaces", data={"csrf_token": csrf(client, f"{org}/workspaces"),
-                                           "name": "data"})
-    created = client.post(f"{org}/deployments", data={
-        "csrf_token": csrf(client, f"{org}/deployments/new"), "name": "etl",
-        "workspace": "data", "cluster": cluster, "airflow_version": "3.1.0",
-        "executor": "CeleryExecutor", "scheduler_size": "small", "scheduler_count": "1",
-        "min_workers": "1", "max_workers": "10", "tasks_per_worker": "5"},
-        follow_redirects=False)
-    page = created.headers["location"]
+    page = _new_deployment(client, org)
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
     with factory() as session:
         deployment = session.get(Deployment, page.rsplit("/", 1)[1])

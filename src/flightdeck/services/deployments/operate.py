@@ -55,22 +55,12 @@ class LogReader(Protocol):
     ) -> LogRead: ...
 
 
-class Operable(Protocol):
+class Operable(LogReader, Protocol):
     """What a runtime offers to operate a running Deployment (the local runtime does)."""
 
     def credentials(self, spec: DeploymentSpec) -> tuple[str, str, str]: ...
 
     def airflow_api(self, spec: DeploymentSpec) -> AirflowApi: ...
-
-    def read_logs(
-        self,
-        spec: DeploymentSpec,
-        components: Sequence[str] = ...,
-        *,
-        since: datetime | None = ...,
-        tail: int = ...,
-        offsets: Mapping[str, int] | None = ...,
-    ) -> LogRead: ...
 
 
 @dataclass(frozen=True)

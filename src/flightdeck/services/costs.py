@@ -11,10 +11,11 @@ while they run and are left out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from flightdeck.aws import prices
@@ -164,10 +165,21 @@ def cluster_cost(cluster: Cluster) -> CostNote:
     return CostNote(region, lines, running=running, note=note)
 
 
-def deployment_cost_of(deployment: Deployment) -> CostNote | None:
-    """The note for a Deployment still attached to its session (the API's outputs)."""
-    session: Session | None = object_session(deployment)
-    cluster = session.get(Cluster, deployment.cluster_id) if session is not None else None
+def clusters_of(session: Session, deployments: Iterable[Deployment]) -> dict[str, Cluster]:
+    """Every cluster of ``deployments`` by id, in one query: a list's cost notes then need
+    none each."""
+    ids = {d.cluster_id for d in deployments}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(ids)))}
+
+
+def deployment_cost_of(deployment: Deployment, cluster: Cluster | None = None) -> CostNote | None:
+    """The note for a Deployment still attached to its session (the API's outputs); its
+    cluster is read unless given."""
+    if cluster is None:
+        session: Session | None = object_session(deployment)
+        cluster = session.get(Cluster, deployment.cluster_id) if session is not None else None
     if cluster is None:
         return None
     try:

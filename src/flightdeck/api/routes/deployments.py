@@ -26,7 +26,7 @@ from flightdeck.api.schemas import (
     RollbackIn,
     WorkerQueueOut,
 )
-from flightdeck.db.models import Deploy, Deployment
+from flightdeck.db.models import Cluster, Deploy, Deployment
 from flightdeck.db.types import utcnow
 from flightdeck.runtime.base import DEFAULT_LOG_LINES, LOG_COMPONENTS, MAX_LOG_LINES
 from flightdeck.services import costs
@@ -42,7 +42,8 @@ router = APIRouter(
 )
 
 
-def deployment_out(d: Deployment) -> DeploymentOut:
+def deployment_out(d: Deployment, cluster: Cluster | None = None) -> DeploymentOut:
+    """The API's view; ``cluster`` (for the cost note) is read when not given."""
     spec, state = d.spec, status_from_json(d.status)
     return DeploymentOut(
         id=d.id,
@@ -73,7 +74,7 @@ def deployment_out(d: Deployment) -> DeploymentOut:
         wake_at=d.wake_at,
         is_development=d.is_development,
         hibernation_schedule=schedule_out(d),
-        cost=cost_out(costs.deployment_cost_of(d)),
+        cost=cost_out(costs.deployment_cost_of(d, cluster)),
         last_error=d.last_error,
         generation=d.generation,
         observed_generation=d.observed_generation,
@@ -126,7 +127,8 @@ def list_deployments(
     rows = deployments.list_deployments(
         session, user, organization_id, workspace, include_deleted=include_deleted
     )
-    return [deployment_out(d) for d in rows]
+    clusters = costs.clusters_of(session, rows)  # one query, not one per cost note
+    return [deployment_out(d, clusters.get(d.cluster_id)) for d in rows]
 
 
 @router.post(

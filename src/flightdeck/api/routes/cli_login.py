@@ -44,7 +44,7 @@ def authorize(
         cli_login.check_redirect_uri(redirect_uri)
         cli_login.check_challenge(code_challenge, code_challenge_method)
     except InvalidInput as exc:
-        return refused_page(exc.message, 400)
+        return refused_page(request, exc.message, 400)
     cookie = request.cookies.get(settings.session_cookie_name)
     user = auth.user_for_session(session, cookie, settings.session_idle_seconds) if cookie else None
     if user is None:

@@ -357,3 +357,62 @@ def test_the_readme_examples_name_files_that_exist_and_run() -> None:
         )
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout) == {"matches": [1]}
+
+
+# -- the README walk-through, by hand ------------------------------------------------------
+ROLE_ARN = f"arn:aws:iam::222222222222:role/flightdeck/{LONG_ID}/flightdeck-{LONG_ID}-eks-cluster"
+NODE_GROUP_ARN = (
+    "arn:aws:eks:us-east-1:222222222222:nodegroup/flightdeck-" + LONG_ID + "/system/" + LONG_ID
+)
+
+
+def test_cluster_watch_never_cuts_an_aws_id(stub: Callable[..., _Stub]) -> None:
+    cluster = {
+        "id": "c-1",
+        "name": "prod",
+        "phase": "Active",
+        "region": "us-east-1",
+        "account_id": "222222222222",
+        "conditions": {
+            "iam_roles": {"state": "Ready", "aws_id": f"{ROLE_ARN},{ROLE_ARN}-node"},
+            "node_groups": {"state": "Ready", "aws_id": NODE_GROUP_ARN},
+        },
+    }
+    stub(
+        {
+            ("POST", "/organizations/org-1/clusters"): lambda: cluster,
+            ("GET", "/organizations/org-1/clusters/c-1"): lambda: cluster,
+        }
+    )
+    args = ("cluster", "create", "prod", "--account", "222222222222", "--org", "acme", "--watch")
+    for columns in (80, 200):
+        result = invoke(*args, columns=columns)
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.stdout, (columns, result.stdout)
+    wide = invoke(*args, columns=400).stdout
+    for whole in (ROLE_ARN, f"{ROLE_ARN}-node", NODE_GROUP_ARN):
+        assert whole in wide, wide
+
+
+def test_signup_states_the_password_rule_before_asking_it_twice(
+    stub: Callable[..., _Stub],
+) -> None:
+    server = stub({("GET", "/healthz"): lambda: {"status": "ok"}})
+    def signup(typed: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [FLIGHTDECK, "signup", "--email", "you@example.com", "--organization", "Acme"],
+            input=typed, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    short = signup("short\n")
+    assert short.returncode == 1, short.stderr
+    prompts = short.stdout + short.stderr
+    assert "Password (at least 12 characters)" in prompts
+    assert "Repeat for confirmation" not in prompts
+    assert short.stderr.strip().splitlines()[-1] == (
+        "Error: password: must be at least 12 characters long"
+    )
+    differ = signup("correct-horse-1\ncorrect-horse-2\n")
+    assert differ.returncode == 1
+    assert "password: the two entries differ" in differ.stderr
+    assert ("POST", "/auth/signup") not in server.requests

@@ -144,8 +144,14 @@ def test_a_port_in_use_is_found_before_anything_is_written(running: Server, tmp_
         port = int(foreign.getsockname()[1])
         data_dir = tmp_path / "other"
         code, output = second_start(tmp_path, data_dir, port)
-    assert_one_line_refusal(code, output, f"127.0.0.1:{port}", "--port")
+    assert_one_line_refusal(code, output, f"127.0.0.1:{port}", "--port", "0: any free one")
     assert not data_dir.exists(), "nothing written for a server that cannot listen"
+
+
+def test_a_server_off_the_default_url_says_how_to_point_the_cli_at_it(running: Server) -> None:
+    banner = (running.home / f"server-{running.port}.log").read_text()
+    assert f"give `--url {running.url}` to `flightdeck signup`" in banner
+    assert f"FLIGHTDECK_URL={running.url}" in banner
 
 
 def test_a_read_only_data_dir_is_refused(running: Server, tmp_path: Path) -> None:

@@ -18,9 +18,22 @@ URL_OPTION = typer.Option(
 
 
 def _password(password: str | None, confirm: bool = False) -> str:
+    """The given password, else one prompted for; a new one (``confirm``) is checked for
+    length before it is asked a second time, so the rule shows up front."""
     if password:
         return password
-    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    if not confirm:
+        value: str = typer.prompt("Password", hide_input=True)
+        return value
+    from flightdeck.cli.errors import CliError
+    from flightdeck.services.validation import MIN_PASSWORD_LENGTH
+
+    value = typer.prompt(f"Password (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True)
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise CliError(f"password: must be at least {MIN_PASSWORD_LENGTH} characters long")
+    repeat: str = typer.prompt("Repeat for confirmation", hide_input=True)
+    if repeat != value:
+        raise CliError("password: the two entries differ; run the command again")
     return value
 
 
@@ -42,7 +55,10 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="Your name.")] = "",
         password: Annotated[
             str | None,
-            typer.Option(envvar="FLIGHTDECK_PASSWORD", help="Prompted for when omitted."),
+            typer.Option(
+                envvar="FLIGHTDECK_PASSWORD",
+                help="Prompted for (with the minimum length) when omitted.",
+            ),
         ] = None,
         url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:

@@ -208,16 +208,17 @@ def _render(data: dict[str, Any]) -> Any:
 
     table = Table(title=f"{data['name']}  [{data['phase']}]  {data['region']}  "
                         f"account {data['account_id']}", show_edge=False, header_style="bold")
-    table.add_column("RESOURCE")
-    table.add_column("STATE")
-    table.add_column("AWS ID")
-    table.add_column("MESSAGE")
+    table.add_column("RESOURCE", no_wrap=True)
+    table.add_column("STATE", no_wrap=True)
+    # Ids are folded (one per line), never cut short with an ellipsis.
+    table.add_column("AWS ID", overflow="fold")
+    table.add_column("MESSAGE", overflow="fold")
     from flightdeck.aws.provision.status import ClusterStatus
 
     for key, condition in ClusterStatus.from_json(data).conditions.items():
         state = str(condition.state)
         table.add_row(key, f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]",
-                      condition.aws_id or "", condition.message)
+                      (condition.aws_id or "").replace(",", "\n"), condition.message)
     if data.get("last_error"):
         table.caption = f"[red]{data['last_error']}[/red]"
     return table

@@ -24,7 +24,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         port: Annotated[
             int | None,
-            typer.Option(help="Port [env FLIGHTDECK_PORT, default 8765; Airflow keeps 8080]."),
+            typer.Option(
+                help="Port; 0 takes any free one, named in the banner "
+                "[env FLIGHTDECK_PORT, default 8765; Airflow keeps 8080]."
+            ),
         ] = None,
     ) -> None:
         """Run the control plane: upgrade the database, then serve the API."""
@@ -48,6 +51,8 @@ def register(app: typer.Typer) -> None:
                 f"(database: {_describe_db(settings.resolved_database_url)})",
                 err=True,
             )
+            if hint := _cli_hint(settings):
+                typer.echo(hint, err=True)
             config = uvicorn.Config(
                 create_app(settings), log_level="info", access_log=False, lifespan="on"
             )
@@ -80,7 +85,7 @@ def _claim(settings: Settings) -> tuple[Settings, ServerLock, socket.socket]:
             raise CliError(str(ServerLock.refusal(settings.data_dir, holder))) from exc
         raise CliError(
             f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc}); stop "
-            "what uses it, or choose another port with --port or FLIGHTDECK_PORT"
+            "what uses it, or choose another port with --port or FLIGHTDECK_PORT (0: any free one)"
         ) from exc
     settings = settings.model_copy(update={"port": listener.getsockname()[1]})
     try:
@@ -103,6 +108,20 @@ def _claim(settings: Settings) -> tuple[Settings, ServerLock, socket.socket]:
         raise CliError(str(exc)) from exc
     lock.announce(f"http://{settings.host}:{settings.port}")
     return settings, lock, listener
+
+
+def _cli_hint(settings: Settings) -> str | None:
+    """How to point the CLI here when this is not the URL it talks to by default, so the
+    README's next `flightdeck signup` does not reach another server (or none)."""
+    from flightdeck.cli.credentials import DEFAULT_URL
+
+    url = f"http://{settings.host}:{settings.port}"
+    if url == DEFAULT_URL:
+        return None
+    return (
+        f"the CLI talks to the URL it remembers, else {DEFAULT_URL}: give `--url {url}` to "
+        f"`flightdeck signup` or `login` (remembered), or export FLIGHTDECK_URL={url}"
+    )
 
 
 def customer_code_isolation(settings: Settings) -> str:

@@ -362,7 +362,10 @@ class LocalRuntime:
             deadline = time.monotonic() + timeout
             state = None
             while time.monotonic() < deadline:
-                response = client.get(f"{api.prefix}/dags/{dag_id}/dagRuns/{run_id}")
+                try:
+                    response = client.get(f"{api.prefix}/dags/{dag_id}/dagRuns/{run_id}")
+                except httpx.TimeoutException:
+                    continue  # a busy machine's Airflow may miss one poll; the deadline bounds it
                 state = response.json().get("state") if response.status_code == 200 else None
                 if state in TERMINAL_RUN_STATES:
                     return str(state)

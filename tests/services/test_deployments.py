@@ -382,6 +382,8 @@ def test_the_worker_applies_once_per_generation_then_deploys_then_deletes(
 def test_a_runtime_that_lost_the_deployment_is_applied_again(
     factory: sessionmaker[Session], org: Org, settings: Settings
 ) -> None:
+    from flightdeck.services.deployments import timeline
+
     deployment_id = _create(factory, org, settings)
     runtime = RecordingRuntime(health="healthy")
     worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
@@ -650,6 +652,30 @@ def test_the_timeline_tells_what_happened_and_why(
     assert SECRET not in " ".join(messages.values())
 
 
+def test_a_restart_the_worker_made_for_a_change_is_not_called_a_crash(
+    factory: sessionmaker[Session], org: Org, settings: Settings
+) -> None:
+    from flightdeck.services.deployments import timeline
+
+    deployment_id = _create(factory, org, settings)
+    runtime = RecordingRuntime(health="healthy")
+    worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)
+    _pass(worker, factory, deployment_id)
+    with factory() as session:
+        owner = session.get(User, org.owner.id)
+        assert owner is not None
+        deployments.update_deployment(session, owner, org.org_id, "analytics",
+                                      deployments.DeploymentUpdate(max_workers=4), settings)
+    runtime.health, runtime.run = "creating", None  # applying it starts Airflow again
+    _pass(worker, factory, deployment_id)
+    runtime.health, runtime.run = "healthy", "run-after-change"
+    _pass(worker, factory, deployment_id)
+    runtime.run = "run-after-crash"  # later, with nothing changed: a crash
+    _pass(worker, factory, deployment_id)
+    restarts = [m for kind, m in _timeline(factory, org, deployment_id) if kind == "restarted"]
+    assert restarts == [timeline.RESTART_FOR_CHANGE, timeline.RESTART_AFTER_CRASH]
+
+
 def test_the_timeline_is_read_only_by_those_who_may_see_the_deployment(
     factory: sessionmaker[Session], org: Org, settings: Settings
 ) -> None:
@@ -696,6 +722,8 @@ def test_a_deleted_deployment_leaves_the_list_and_its_name_is_free_again(
 def test_a_rollback_deploys_the_earlier_bundle_again_through_the_same_checks(
     factory: sessionmaker[Session], org: Org, settings: Settings
 ) -> None:
+    from flightdeck.services.deployments import timeline
+
     deployment_id = _create(factory, org, settings)
     runtime = RecordingRuntime(health="healthy")
     worker = DeploymentWorker(factory, settings, runtime_factory=lambda _s, _d: runtime)

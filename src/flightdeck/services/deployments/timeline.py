@@ -22,6 +22,7 @@ RESTART_WITH_CONTROL_PLANE = (
     "stops; its metadata database and code were kept)"
 )
 RESTART_AFTER_CRASH = "Airflow started again: its processes had stopped"
+RESTART_FOR_CHANGE = "Airflow started again to apply the change (a new setting or deploy)"
 
 
 def record(session: Session, deployment_id: str, kind: DeploymentEventKind, message: str) -> None:
@@ -40,14 +41,19 @@ def record_pass(
     current: RuntimeStatus,
     *,
     first_sight: bool,
+    planned: bool = False,
 ) -> None:
     """The lines one worker pass adds: Airflow started again, then the phase it turned to.
 
-    ``first_sight`` is true on this worker's first pass over the Deployment since it
-    started, so a new start seen then is the control plane's restart, not a crash.
+    ``planned`` is true when the pass itself applied a new spec or switched the deploy
+    (which may start Airflow again); otherwise ``first_sight``, this worker's first pass
+    over the Deployment since it started, tells the control plane's restart from a crash.
     """
     if previous.run_id and current.run_id and previous.run_id != current.run_id:
-        reason = RESTART_WITH_CONTROL_PLANE if first_sight else RESTART_AFTER_CRASH
+        if planned:
+            reason = RESTART_FOR_CHANGE
+        else:
+            reason = RESTART_WITH_CONTROL_PLANE if first_sight else RESTART_AFTER_CRASH
         record(session, deployment.id, DeploymentEventKind.RESTARTED, reason)
     if deployment.phase != previous_phase:
         message = str(deployment.phase)

@@ -120,6 +120,9 @@ class DeploymentWorker(LeasedWorker):
         # The start of each Deployment's processes this worker has seen serving: a new one
         # before any is seen is the control plane's restart, after one it is a crash.
         self._runs_seen: dict[str, str] = {}
+        # Deployments this worker changed (a new spec or deploy) whose Airflow may start
+        # again in this pass or a later one: that start is the change's, not a crash.
+        self._restart_expected: set[str] = set()
 
     def candidates(self, now: datetime) -> Select[Any]:
         return (
@@ -145,6 +148,7 @@ class DeploymentWorker(LeasedWorker):
             if not deleting:
                 _wake_if_due(session, deployment, self.clock())
             spec = runtime_spec(deployment, self.settings.secret_key)
+            serving = deployment.current_deploy_id
             generation = deployment.generation
             applied = deployment.observed_generation == generation
             outputs: ClusterOutputs | None = None
@@ -177,7 +181,9 @@ class DeploymentWorker(LeasedWorker):
         except RuntimeError_ as exc:
             status = RuntimeStatus("unhealthy", str(exc))
             error = str(exc)
-        return self._finish(deployment_id, status, error=error)
+        return self._finish(
+            deployment_id, status, error=error, changed_spec=not applied, serving=serving
+        )
 
     def _update(self, deployment_id: str, **values: Any) -> None:
         with self.session_factory() as session:
@@ -189,8 +195,18 @@ class DeploymentWorker(LeasedWorker):
             session.commit()
 
     def _finish(
-        self, deployment_id: str, status: RuntimeStatus, *, error: str | None, deleted: bool = False
+        self,
+        deployment_id: str,
+        status: RuntimeStatus,
+        *,
+        error: str | None,
+        deleted: bool = False,
+        changed_spec: bool = False,
+        serving: str | None = None,
     ) -> str | None:
+        """Record what the pass saw. ``changed_spec`` (a new generation applied) and
+        ``serving`` (the deploy in force when the pass began) tell a restart the pass itself
+        made from a crash."""
         with self.session_factory() as session:
             deployment = session.get(Deployment, deployment_id)
             if deployment is None or deployment.lease_owner != self.worker_id:
@@ -212,6 +228,9 @@ class DeploymentWorker(LeasedWorker):
                 # The last start seen (a hibernation forgets it: waking is no crash).
                 status = replace(status, run_id=previous_status.run_id)
             self._record(deployment, status)
+            changed = changed_spec or deployment.current_deploy_id != serving
+            if changed:
+                self._restart_expected.add(deployment_id)
             timeline.record_pass(
                 session,
                 deployment,
@@ -219,7 +238,13 @@ class DeploymentWorker(LeasedWorker):
                 previous_status,
                 status,
                 first_sight=deployment_id not in self._runs_seen,
+                planned=deployment_id in self._restart_expected,
             )
+            restarted = status.run_id != previous_status.run_id
+            if restarted or status.health in ("healthy", "unhealthy"):
+                # Seen; or settled without one (a DAG-only deploy needs none): a later
+                # start is not this change's.
+                self._restart_expected.discard(deployment_id)
             if observed_run:
                 self._runs_seen[deployment_id] = observed_run
             _notify_health_change(session, deployment, previous)

@@ -544,3 +544,12 @@ def test_the_deployment_page_shows_every_worker_queue(client: TestClient) -> Non
     config = client.get(page).text.split('id="config-heading"', 1)[1].split("</section>", 1)[0]
     assert "<strong>default</strong>: 1 to 4 workers, 5 tasks each" in config
     assert "<strong>highcpu</strong>: 1 to 8 workers on c6i.4xlarge, 2 tasks each" in config
+
+
+def test_every_page_names_the_consoles_own_icon(client: TestClient) -> None:
+    """Browsers ask for an icon on every page: it is the console's own, from this server."""
+    login = client.get("/login").text
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', login)
+    assert icon is not None
+    answer = client.get(icon.group(1))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg")

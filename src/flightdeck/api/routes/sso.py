@@ -309,9 +309,16 @@ REFUSED_PAGES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# From the console's form (``page=true``) these are pages too.
+_START_REFUSALS = {
+    status_code: {**entry, "content": {"text/html": {}}}
+    for status_code, entry in error_responses(404, 422).items()
+}
+
+
 @router.get(
     "/sso/start",
-    responses={**error_responses(404, 422), **REFUSED_PAGES},
+    responses={**_START_REFUSALS, **REFUSED_PAGES},
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def start(

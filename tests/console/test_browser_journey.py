@@ -180,7 +180,7 @@ def test_seeds_journey_in_the_browser(
     assert page.locator("td", has_text="set").count() == 1
     pages.check(page, "deployment creating")
     # No reload: the status updates itself until real Airflow answers.
-    page.locator("#status-heading .badge", has_text="Healthy").wait_for(
+    page.locator("#status-heading .badge", has_text=re.compile("^Healthy$")).wait_for(
         timeout=HEALTHY_TIMEOUT_MS
     )
     pages.check(page, "deployment healthy")

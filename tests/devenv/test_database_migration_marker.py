@@ -11,6 +11,7 @@ from flightdeck.devenv.project import AirflowSettings, Project, ProjectConfig
 
 FAKE_PYTHON = """#!/bin/sh
 echo "$@" >> "{calls}"
+mkdir -p "$(dirname "{database}")"
 echo "migrated by $AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS" > "{database}"
 """
 
@@ -68,6 +69,23 @@ def test_a_new_database_is_a_copy_of_the_environments_template(tmp_path: Path) -
     supervisor.ensure_database(third, options, print)
     assert _migrations(tmp_path) == 2
     assert (third.project.airflow_home / "airflow.db").read_text() == "migrated by False\n"
+
+
+def test_a_home_a_sandbox_has_not_made_yet_is_migrated_not_copied_into(tmp_path: Path) -> None:
+    """A sandboxed Deployment's first start: its Airflow home does not exist on the host
+    until the sandbox makes it (owned by the Deployment's user), so that start migrates."""
+    supervisor.ensure_database(_prepared(tmp_path, "3.1.0"), {}, print)  # the template
+    project = Project(tmp_path / "boxed")
+    behind = tmp_path / "not-made-yet"
+    box = sandbox.Sandbox(
+        sandbox.Isolation.SINGLE_TENANT, project.root, writable={project.airflow_home: behind}
+    )
+    prepared = _prepared(tmp_path, "3.1.0", box, name="boxed")
+    import shutil
+
+    shutil.rmtree(behind)  # _prepared made it; a first start has none
+    supervisor.ensure_database(prepared, {}, print)
+    assert _migrations(tmp_path) == 2 and (behind / "airflow.db").is_file()
 
 
 def test_without_a_template_a_removed_database_is_migrated_again(tmp_path: Path) -> None:

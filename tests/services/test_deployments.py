@@ -382,7 +382,6 @@ def test_the_worker_applies_once_per_generation_then_deploys_then_deletes(
 def test_a_runtime_that_lost_the_deployment_is_applied_again(
     factory: sessionmaker[Session], org: Org, settings: Settings
 ) -> None:
-    from flightdeck.services.deployments import timeline
 
     deployment_id = _create(factory, org, settings)
     runtime = RecordingRuntime(health="healthy")
@@ -722,7 +721,6 @@ def test_a_deleted_deployment_leaves_the_list_and_its_name_is_free_again(
 def test_a_rollback_deploys_the_earlier_bundle_again_through_the_same_checks(
     factory: sessionmaker[Session], org: Org, settings: Settings
 ) -> None:
-    from flightdeck.services.deployments import timeline
 
     deployment_id = _create(factory, org, settings)
     runtime = RecordingRuntime(health="healthy")

@@ -329,7 +329,9 @@ def ensure_database(prepared: Prepared, env: dict[str, str], echo: Echo) -> None
         return
     template = database_template(prepared, env)
     created = not database.exists()
-    if created and template.is_file():
+    # Only into a home that exists already: a sandbox makes its own on the first start,
+    # owned by the Deployment's user, and that start migrates.
+    if created and template.is_file() and database.parent.is_dir():
         echo("Creating the Airflow metadata database (from this environment's template)...")
         _copy_owned(template, database)
         marker.write_text(version + "\n")

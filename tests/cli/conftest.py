@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,27 @@ def sign_up_and_verify(env: dict[str, str], email: str, *signup_args: str,
     verified = run_cli("verify-email", tokens[0], env=env)
     assert verified.returncode == 0, verified.stderr
     return verified
+
+
+def owner_cli(server: Server, config_dir: Path) -> tuple[Callable[..., str], dict[str, str]]:
+    """An Owner of a new organization "Acme" with a workspace "data", signed up on
+    ``server``; returns how that Owner runs the CLI: ``cli(*args, ok=True)`` asserts the exit
+    status and that no traceback was printed, and gives stdout (stderr when refused); and
+    the environment it runs in."""
+    assert server.database_url
+    env = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(config_dir),
+           "FLIGHTDECK_PASSWORD": "correct horse battery staple"}
+
+    def cli(*args: str, ok: bool = True) -> str:
+        result = run_cli(*args, env=env)
+        assert (result.returncode == 0) is ok, f"{args}: {result.stdout}{result.stderr}"
+        assert "Traceback" not in result.stderr
+        return result.stdout if ok else result.stderr
+
+    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme",
+                       database_url=server.database_url)
+    cli("workspace", "create", "data")
+    return cli, env
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ local runtime leave them (starting Airflow is tests/runtime/test_local_runtime.p
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cli.conftest import FLIGHTDECK, Server, run_cli, sign_up_and_verify
+from cli.conftest import FLIGHTDECK, Server, owner_cli
 from flightdeck.config import Settings
 from flightdeck.db.engine import make_engine
 from flightdeck.db.models import (
@@ -59,18 +58,7 @@ def _deployments(database_url: str, settings: Settings) -> tuple[str, str]:
 
 def test_list_login_and_logs_with_the_cli(server: Server, tmp_path: Path) -> None:
     assert server.database_url
-    env = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "cfg"),
-           "FLIGHTDECK_PASSWORD": "correct horse battery staple"}
-
-    def cli(*args: str, ok: bool = True) -> str:
-        result = run_cli(*args, env=env)
-        assert (result.returncode == 0) is ok, f"{args}: {result.stdout}{result.stderr}"
-        assert "Traceback" not in result.stderr
-        return result.stdout if ok else result.stderr
-
-    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme",
-                       database_url=server.database_url)
-    cli("workspace", "create", "data")
+    cli, env = owner_cli(server, tmp_path / "cfg")
     settings = Settings(database_url=server.database_url)
     old_id, etl_id = _deployments(server.database_url, settings)
 

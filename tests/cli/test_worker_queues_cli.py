@@ -4,13 +4,12 @@ worker runs: what is checked is the request, the stored layout and the errors)."
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cli.conftest import Server, run_cli, sign_up_and_verify
+from cli.conftest import Server, owner_cli
 from flightdeck.db.engine import make_engine
 from flightdeck.db.models import AwsAccount, Cluster, Organization
 
@@ -29,18 +28,7 @@ def _active_cluster(database_url: str) -> None:
 
 def test_worker_queues_with_the_cli(server: Server, tmp_path: Path) -> None:
     assert server.database_url
-    env = {**os.environ, "FLIGHTDECK_CONFIG_DIR": str(tmp_path / "cfg"),
-           "FLIGHTDECK_PASSWORD": "correct horse battery staple"}
-
-    def cli(*args: str, ok: bool = True) -> str:
-        result = run_cli(*args, env=env)
-        assert (result.returncode == 0) is ok, f"{args}: {result.stdout}{result.stderr}"
-        assert "Traceback" not in result.stderr
-        return result.stdout if ok else result.stderr
-
-    sign_up_and_verify(env, "owner@acme.example", "--organization", "Acme",
-                       database_url=server.database_url)
-    cli("workspace", "create", "data")
+    cli, _ = owner_cli(server, tmp_path / "cfg")
     _active_cluster(server.database_url)
     create = ("deployment", "create", "etl", "--workspace", "data", "--cluster", "prod")
 
